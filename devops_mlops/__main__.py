@@ -1,0 +1,4 @@
+from devops_mlops.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The `mlops` command line: global options, lazy subcommands, one error handler.
+
+Each subcommand lives in its own module (``devops_mlops.cli.<name>``) exposing a
+click command called ``command``; it is imported only when it runs, so
+``mlops --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from ..errors import MlopsError
+
+#: command name -> (module, one-line help shown by `mlops --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "lint": ("lint", "Lint notebooks: Python via ruff, %run targets, secrets, outputs."),
+    "test": ("test", "Run notebooks as tests in local kernels or as Databricks runs."),
+    "sync": ("sync", "Sync notebooks to the target's workspace or Git folder."),
+    "deploy": ("deploy", "Create or update the target's jobs from the job definitions."),
+    "run": ("run", "Run a job now and wait for it."),
+    "model": ("model", "Registered model: status, validate, promote, rollback."),
+    "infer": ("infer", "Score new batches with the production model into the predictions table."),
+    "monitor": ("monitor", "Record monitoring metrics, check them, retrain when out of range."),
+    "lifecycle": ("lifecycle", "Run the whole MLOps lifecycle end to end (the main job)."),
+    "report": ("report", "Write an HTML report with a chart of the monitoring metrics."),
+    "commit": ("commit", "Commit notebooks back to the repository (auto-commit, pull requests)."),
+    "pipelines": ("pipelines", "Validate the Azure Pipelines YAML."),
+    "adf": ("adf", "Export or deploy the lifecycle as Azure Data Factory pipelines."),
+    "init": ("init", "Scaffold a new devops-mlops project."),
+    "azure-devops": ("azure_devops", "Wire the project into Azure DevOps (pipelines, environments, policies)."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}")
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+class State:
+    """What the global options chose; commands turn it into a Context."""
+
+    def __init__(self, config: str | None, target: str | None, dry_run: bool, fmt: str, verbose: bool):
+        self.config_path = config
+        self.target_name = target
+        self.dry_run = dry_run
+        self.fmt = fmt
+        self.verbose = verbose
+        self._context = None
+
+    def context(self, need_config: bool = True):
+        """The run context (config, target, adapters), built once."""
+        from ..context import Context
+
+        if self._context is None:
+            self._context = Context.create(
+                config_path=self.config_path,
+                target=self.target_name,
+                dry_run=self.dry_run,
+                fmt=self.fmt,
+                verbose=self.verbose,
+                need_config=need_config,
+            )
+        return self._context
+
+    @property
+    def console(self):
+        from ..console import Console
+
+        return Console(self.fmt, self.verbose)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", metavar="FILE", help="mlops.yaml to use (default: found in . or its parents).")
+@click.option("--target", "target", metavar="NAME", help="Target from mlops.yaml (default: the default target).")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logs; tracebacks for bugs.")
+@click.version_option(package_name="devops-mlops", prog_name="mlops")
+@click.pass_context
+def cli(ctx: click.Context, config, target, dry_run, fmt, verbose) -> None:
+    """devops-mlops: the MLOps lifecycle of a data squad, as pipelines on Databricks."""
+    from ..console import setup_logging
+
+    setup_logging(verbose)
+    ctx.obj = State(config, target, dry_run, fmt, verbose)
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def _report(exc: MlopsError, verbose: bool, fmt: str) -> None:
+    from ..console import in_pipeline, mask, vso_command
+
+    line = mask(exc.one_line())
+    prefix = "error" if exc.exit_code != 1 else "failed"
+    print(f"{prefix}: {line}", file=sys.stderr)
+    if in_pipeline():
+        print(
+            vso_command(
+                "task.logissue",
+                exc.message + (f" ({exc.hint})" if exc.hint else ""),
+                type="error",
+                sourcepath=exc.path,
+                linenumber=exc.line,
+            )
+        )
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: runs the CLI and maps every outcome to an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "-v" in args or "--verbose" in args
+    fmt = "json" if ("--format=json" in args or _pair(args, "--format", "json")) else "text"
+    try:
+        cli.main(args=args, prog_name="mlops", standalone_mode=False)
+    except MlopsError as exc:
+        _report(exc, verbose, fmt)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # a bug
+        from ..console import mask
+
+        if verbose:
+            print(mask(traceback.format_exc()), file=sys.stderr)
+        print(
+            mask(f"internal error: {type(exc).__name__}: {exc} (a bug in mlops; rerun with -v for the traceback)"),
+            file=sys.stderr,
+        )
+        sys.exit(3)
+    sys.exit(0)
+
+
+def _pair(args: list[str], flag: str, value: str) -> bool:
+    return any(a == flag and b == value for a, b in zip(args, args[1:]))

@@ -1,0 +1,344 @@
+"""mlops.yaml: found, read once, ``${ENV}``-substituted, validated into typed settings.
+
+The whole schema lives here and is documented in docs/config.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from . import console
+from .errors import ConfigError, UsageError
+from .schema import build, field
+from .yamlload import dotted, line_of, load_with_lines
+
+CONFIG_NAME = "mlops.yaml"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass
+class ModelCfg:
+    name: str = field(required=True)
+    #: the metric the model is judged on first (status tables, retrain improvement)
+    primary_metric: str = "rmse"
+    #: True when a larger primary metric is better
+    higher_is_better: bool = False
+
+
+@dataclass
+class LintCfg:
+    select: list[str] = field(factory=list)
+    ignore: list[str] = field(factory=list)
+    exclude: list[str] = field(factory=list)
+
+
+@dataclass
+class TestCfg:
+    patterns: list[str] = field(factory=lambda: ["test_*", "*_test"])
+    timeout: int = 600
+    jobs: int | None = None
+
+
+@dataclass
+class Bound:
+    min: float | None = None
+    max: float | None = None
+
+    def _validate(self):
+        if self.min is None and self.max is None:
+            return "give min, max or both"
+        if self.min is not None and self.max is not None and self.min > self.max:
+            return "min is greater than max"
+        return None
+
+
+@dataclass
+class PromotionCfg:
+    scheme: Literal["aliases", "stages"] = "aliases"
+    aliases: dict[str, str] = field(factory=lambda: {"staging": "challenger", "production": "champion"})
+    thresholds: dict[str, Bound] = field(factory=dict)
+    min_improvement: dict[str, float] = field(factory=dict)
+    #: the table or file the gate evaluates candidate and production on
+    evaluation_data: str | None = None
+
+    def _validate(self):
+        for slot in ("staging", "production"):
+            if slot not in self.aliases:
+                return (("aliases",), f"missing the alias for {slot!r}")
+        return None
+
+
+@dataclass
+class MetricRule:
+    name: str = field(required=True)
+    min: float | None = None
+    max: float | None = None
+
+    def _validate(self):
+        if self.min is None and self.max is None:
+            return f"metric {self.name!r} needs min, max or both"
+        return None
+
+
+@dataclass
+class WindowsCfg:
+    evaluate: int = 1
+    violations: int = 1
+
+    def _validate(self):
+        if self.evaluate < 1 or self.violations < 1:
+            return "evaluate and violations must be at least 1"
+        if self.violations > self.evaluate:
+            return "violations cannot exceed evaluate"
+        return None
+
+
+_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+
+
+@dataclass
+class MonitoringCfg:
+    metrics: list[MetricRule] = field(factory=list)
+    windows: WindowsCfg = field(factory=WindowsCfg)
+    max_retrains: int = 3
+    schedule: str = "0 6 * * *"
+    #: inside a pipeline, end as SucceededWithIssues instead of failing when the alert fires
+    warn_only: bool = False
+    #: the notebook (relative to the repo root) that retrains; committed back on improvement
+    retrain_notebook: str | None = None
+    #: the notebook that checks the metrics (ADF monitoring pipeline)
+    check_notebook: str | None = None
+
+    def _validate(self):
+        if self.max_retrains < 0:
+            return (("max_retrains",), "must be 0 or more")
+        parts = self.schedule.split()
+        if len(parts) != 5 or not all(_CRON_FIELD.match(p) for p in parts):
+            return (("schedule",), f"not a 5-field cron expression: {self.schedule!r}")
+        return None
+
+
+@dataclass
+class BotCfg:
+    name: str = "mlops-bot"
+    email: str = "mlops-bot@users.noreply.dev.azure.com"
+
+
+@dataclass
+class AzureDevOpsCfg:
+    organization_url: str | None = None
+    project: str | None = None
+    repository: str | None = None
+    #: `mlops azure-devops setup`
+    approvers: list[str] = field(factory=list)
+    variable_group: str | None = None
+    key_vault: str | None = None
+    service_connection: str | None = None
+    pipelines_folder: str = "\\"
+
+
+@dataclass
+class ScmCfg:
+    branch: str = "main"
+    protected: bool = False
+    skip_marker: str = "[skip ci]"
+    bot: BotCfg = field(factory=BotCfg)
+    keep_outputs: bool = False
+    remote: str = "origin"
+    azure_devops: AzureDevOpsCfg = field(factory=AzureDevOpsCfg)
+
+
+@dataclass
+class AlertCfg:
+    kind: Literal["azure-devops-work-item", "teams", "pipeline", "file"] = field(required=True)
+    # azure-devops-work-item
+    type: str = "Bug"
+    area_path: str | None = None
+    tags: list[str] = field(factory=list)
+    organization_url: str | None = None
+    project: str | None = None
+    # teams
+    url: str | None = None
+    # file
+    path: str | None = None
+
+    def _validate(self):
+        if self.kind == "teams" and not self.url:
+            return "a teams alert needs url"
+        return None
+
+
+@dataclass
+class TablesCfg:
+    #: local: folder of Delta tables (default .mlops/tables); or an abfss:// root
+    path: str | None = None
+    catalog: str | None = None
+    schema: str | None = None
+    storage_options: dict[str, str] = field(factory=dict)
+
+
+@dataclass
+class AdfCfg:
+    subscription_id: str | None = None
+    resource_group: str | None = None
+    factory: str | None = None
+    #: managed identity: the Databricks workspace's ARM resource id
+    workspace_resource_id: str | None = None
+    #: access token from Key Vault instead of MSI
+    key_vault_linked_service: str | None = None
+    token_secret_name: str | None = None
+    existing_cluster_id: str | None = None
+
+
+@dataclass
+class Target:
+    backend: Literal["local", "databricks"] = "local"
+    default: bool = False
+    host: str | None = None
+    profile: str | None = None
+    workspace_dir: str | None = None
+    repo_path: str | None = None
+    git_url: str | None = None
+    branch: str | None = None
+    tag: str | None = None
+    compute: dict[str, Any] = field(factory=dict)
+    tracking_uri: str | None = None
+    registry_uri: str | None = None
+    variables: dict[str, Any] = field(factory=dict)
+    tables: TablesCfg = field(factory=TablesCfg)
+    adf: AdfCfg = field(factory=AdfCfg)
+    #: filled in by the loader
+    name: str = ""
+
+    def _validate(self):
+        if self.backend == "databricks":
+            if self.workspace_dir and self.repo_path:
+                return "give workspace_dir or repo_path, not both"
+            if not self.workspace_dir and not self.repo_path:
+                return "a databricks target needs workspace_dir (workspace mode) or repo_path (Git folder mode)"
+            if self.repo_path and not (self.branch or self.tag):
+                return "a Git folder target (repo_path) needs branch or tag"
+            if self.branch and self.tag:
+                return "give branch or tag, not both"
+            for key in ("workspace_dir", "repo_path"):
+                value = getattr(self, key)
+                if value and not value.startswith("/"):
+                    return ((key,), "must be an absolute workspace path (starting with /)")
+        return None
+
+
+@dataclass
+class Config:
+    project: str = field(required=True)
+    notebooks: str = "notebooks"
+    jobs: str = "resources"
+    model: ModelCfg = field(required=True)
+    lint: LintCfg = field(factory=LintCfg)
+    test: TestCfg = field(factory=TestCfg)
+    variables: dict[str, Any] = field(factory=dict)
+    targets: dict[str, Target] = field(factory=lambda: {"local": Target()})
+    promotion: PromotionCfg = field(factory=PromotionCfg)
+    monitoring: MonitoringCfg = field(factory=MonitoringCfg)
+    scm: ScmCfg = field(factory=ScmCfg)
+    alerts: list[AlertCfg] = field(factory=list)
+    #: the lifecycle's data source settings (generator seed, batches, drift)
+    data: dict[str, Any] = field(factory=dict)
+    #: filled in by the loader
+    path: Path = Path(CONFIG_NAME)
+    unresolved: dict[tuple, tuple[str, int | None]] = field(factory=dict)
+
+    def _validate(self):
+        if not self.targets:
+            return (("targets",), "define at least one target")
+        defaults = [n for n, t in self.targets.items() if t.default]
+        if len(defaults) > 1:
+            return (("targets",), "more than one target has default: true: " + ", ".join(defaults))
+        return None
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def notebooks_dir(self) -> Path:
+        return self.root / self.notebooks
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.root / self.jobs
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".mlops"
+
+    def target(self, name: str | None = None) -> Target:
+        """The target named, else the one with default: true, else 'local'."""
+        if name is None:
+            name = next((n for n, t in self.targets.items() if t.default), None)
+            if name is None:
+                name = "local" if "local" in self.targets else next(iter(self.targets))
+        if name not in self.targets:
+            raise UsageError(
+                f"no target {name!r} in {self.path.name} (targets: {', '.join(self.targets)})", path=self.path
+            )
+        for keypath, (var, line) in self.unresolved.items():
+            if keypath[:2] == ("targets", name) or keypath[:1] != ("targets",):
+                raise ConfigError(
+                    f"{dotted(keypath)}: environment variable {var} is not set (and no ${{{var}:-default}})",
+                    path=self.path,
+                    line=line,
+                )
+        return self.targets[name]
+
+
+def find_config(start: Path | None = None) -> Path:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    raise UsageError(f"no {CONFIG_NAME} in {here} or its parents (give --config FILE, or run `mlops init`)")
+
+
+def _substitute(value: Any, path: tuple, lines, unresolved: dict) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, path + (k,), lines, unresolved) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, path + (i,), lines, unresolved) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def repl(match: re.Match) -> str:
+        var, default = match.group(1), match.group(2)
+        env = os.environ.get(var)
+        if env is not None and env != "":
+            console.register_secret(env)
+            return env
+        if default is not None:
+            return default
+        unresolved[path] = (var, line_of(lines, path))
+        return ""
+
+    return _ENV_REF.sub(repl, value)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    cfg_path = Path(path) if path else find_config()
+    data, lines = load_with_lines(cfg_path)
+    source = str(cfg_path)
+    if data is None:
+        raise ConfigError("the file is empty", path=source, line=1)
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping", path=source, line=1)
+    unresolved: dict = {}
+    data = _substitute(data, (), lines, unresolved)
+    cfg: Config = build(Config, data, (), lines, source)
+    cfg.path = cfg_path.resolve()
+    cfg.unresolved = unresolved
+    for name, target in cfg.targets.items():
+        target.name = name
+    return cfg

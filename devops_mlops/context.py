@@ -1,0 +1,113 @@
+"""The run context: config, target, output, and the adapters for the target.
+
+Adapters are built once, on first use (so a command that never touches the
+registry never imports mlflow). Tests replace them by assigning the attribute
+(``ctx.workspace = FakeWorkspace()``) before use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .config import Config, Target, load_config
+from .console import Console
+
+#: port -> backend -> "module:factory"; each factory takes the Context
+ADAPTERS: dict[str, dict[str, str]] = {
+    "workspace": {
+        "local": "devops_mlops.adapters.local.workspace:from_context",
+        "databricks": "devops_mlops.adapters.databricks.workspace:from_context",
+    },
+    "jobs": {
+        "local": "devops_mlops.adapters.local.jobs:from_context",
+        "databricks": "devops_mlops.adapters.databricks.jobs:from_context",
+    },
+    "registry": {
+        "local": "devops_mlops.adapters.mlflow_registry:from_context",
+        "databricks": "devops_mlops.adapters.mlflow_registry:from_context",
+    },
+    "tables": {
+        "local": "devops_mlops.adapters.local.tables:from_context",
+        "databricks": "devops_mlops.adapters.databricks.tables:from_context",
+    },
+    "git": {
+        "local": "devops_mlops.adapters.local.git:from_context",
+        "databricks": "devops_mlops.adapters.local.git:from_context",
+    },
+    "githost": {
+        "local": "devops_mlops.adapters.azure.git_host:from_context",
+        "databricks": "devops_mlops.adapters.azure.git_host:from_context",
+    },
+    "alerts": {
+        "local": "devops_mlops.adapters.alerts:from_context",
+        "databricks": "devops_mlops.adapters.alerts:from_context",
+    },
+}
+
+
+def _build(port: str, ctx: "Context") -> Any:
+    spec = ADAPTERS[port][ctx.target.backend]
+    module_name, factory = spec.split(":")
+    return getattr(importlib.import_module(module_name), factory)(ctx)
+
+
+class Context:
+    def __init__(self, config: Config, target: Target, *, dry_run: bool = False, fmt: str = "text", verbose: bool = False):
+        self.config = config
+        self.target = target
+        self.dry_run = dry_run
+        self.console = Console(fmt, verbose)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        config_path: str | Path | None = None,
+        target: str | None = None,
+        dry_run: bool = False,
+        fmt: str = "text",
+        verbose: bool = False,
+        need_config: bool = True,
+    ) -> "Context":
+        config = load_config(config_path)
+        return cls(config, config.target(target), dry_run=dry_run, fmt=fmt, verbose=verbose)
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    @property
+    def state_dir(self) -> Path:
+        """Local state for this target: .mlops/ next to mlops.yaml."""
+        return self.config.state_dir
+
+    @cached_property
+    def workspace(self):
+        return _build("workspace", self)
+
+    @cached_property
+    def jobs(self):
+        return _build("jobs", self)
+
+    @cached_property
+    def registry(self):
+        return _build("registry", self)
+
+    @cached_property
+    def tables(self):
+        return _build("tables", self)
+
+    @cached_property
+    def git(self):
+        return _build("git", self)
+
+    @cached_property
+    def githost(self):
+        return _build("githost", self)
+
+    @cached_property
+    def alerts(self):
+        return _build("alerts", self)

@@ -1,0 +1,472 @@
+"""One model for Databricks source notebooks, .ipynb notebooks and plain files.
+
+A :class:`Notebook` is a list of :class:`Cell`; each cell knows its language
+(python, sql, scala, r, md, sh, pip, run, fs, ...), its source as the notebook
+UI shows it (a magic cell keeps its ``%sql`` first line), its title
+(``# DBTITLE``) and where its lines are in the file. :func:`dumps` gives back
+the original bytes for an unmodified notebook and a canonical rendering for a
+changed one; :func:`to_ipynb` / :func:`to_source` convert between formats.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+#: extension -> (language, comment prefix) of Databricks source notebooks
+SOURCE_LANGUAGES = {
+    ".py": ("python", "#"),
+    ".sql": ("sql", "--"),
+    ".scala": ("scala", "//"),
+    ".r": ("r", "#"),
+}
+LANGUAGE_EXT = {"python": ".py", "sql": ".sql", "scala": ".scala", "r": ".r"}
+COMMENT = {"python": "#", "sql": "--", "scala": "//", "r": "#"}
+#: magic name -> cell language
+MAGICS = {
+    "python": "python",
+    "sql": "sql",
+    "scala": "scala",
+    "r": "r",
+    "md": "md",
+    "sh": "sh",
+    "pip": "pip",
+    "run": "run",
+    "fs": "fs",
+    "conda": "pip",
+}
+HEADER = "Databricks notebook source"
+DB_CELL = "application/vnd.databricks.v1+cell"
+DB_NOTEBOOK = "application/vnd.databricks.v1+notebook"
+_MAGIC_LINE = re.compile(r"^%(\w+)\b")
+_TITLE = re.compile(r"^DBTITLE \d+,(.*)$")
+
+
+@dataclass
+class Cell:
+    language: str
+    source: str
+    kind: str = "code"  # code | markdown | raw
+    title: str | None = None
+    #: 1-based file line of the first line of ``source`` (source notebooks, plain files)
+    line: int | None = None
+    #: per source line, its 1-based file line (source notebooks, plain files)
+    line_map: list[int] = field(default_factory=list)
+    #: .ipynb only
+    metadata: dict = field(default_factory=dict)
+    outputs: list = field(default_factory=list)
+    execution_count: int | None = None
+    #: problems found while parsing: (line in file or cell, message)
+    problems: list[tuple[int, str]] = field(default_factory=list)
+    _raw: str | None = field(default=None, repr=False)
+    _parsed_source: str | None = field(default=None, repr=False)
+
+    @property
+    def magic(self) -> str | None:
+        m = _MAGIC_LINE.match(self.source)
+        return m.group(1) if m else None
+
+    @property
+    def body(self) -> str:
+        """The code without the ``%magic`` first line (the cell's own language)."""
+        if self.magic is None:
+            return self.source
+        first, _, rest = self.source.partition("\n")
+        # a %run / %pip / %sh cell keeps its arguments on the first line
+        if self.language in ("run", "pip", "sh", "fs"):
+            return first[len(self.magic) + 1 :].strip() + ("\n" + rest if rest else "")
+        return rest
+
+    @property
+    def run_target(self) -> str | None:
+        if self.language != "run":
+            return None
+        target = self.body.split("\n", 1)[0].strip()
+        return target.split()[0].strip("\"'") if target else None
+
+    def file_line(self, cell_line: int) -> int:
+        """Map a 1-based line of ``source`` to the file (source notebooks)."""
+        if self.line_map and 1 <= cell_line <= len(self.line_map):
+            return self.line_map[cell_line - 1]
+        return cell_line
+
+
+@dataclass
+class Notebook:
+    path: Path
+    format: str  # source | ipynb | plain
+    language: str
+    cells: list[Cell]
+    raw: bytes = b""
+    metadata: dict = field(default_factory=dict)
+    nbformat_minor: int = 5
+    problems: list[tuple[int, str]] = field(default_factory=list)
+    _indent: int = 1
+    modified: bool = False
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.format in ("source", "ipynb")
+
+
+def _lang_from_magic(name: str) -> str:
+    return MAGICS.get(name.lower(), name.lower())
+
+
+def notebook_language(path: Path) -> str | None:
+    return SOURCE_LANGUAGES.get(path.suffix.lower(), (None, None))[0]
+
+
+def is_candidate(path: Path) -> bool:
+    return path.suffix.lower() in SOURCE_LANGUAGES or path.suffix.lower() == ".ipynb"
+
+
+def read(path: str | Path) -> Notebook:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", path=p) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a notebook", path=p) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=p) from None
+    return loads(raw, p)
+
+
+def loads(raw: bytes, path: str | Path) -> Notebook:
+    p = Path(path)
+    if b"\x00" in raw[:8192]:
+        raise InputError("binary file, not a notebook", path=p)
+    try:
+        text = raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError("not UTF-8 text", path=p, line=line) from None
+    if p.suffix.lower() == ".ipynb":
+        return _parse_ipynb(text, raw, p)
+    language = notebook_language(p)
+    if language is not None:
+        first = text.split("\n", 1)[0].rstrip("\r")
+        if first == f"{COMMENT[language]} {HEADER}":
+            return _parse_source(text, raw, p, language)
+        for other, prefix in COMMENT.items():
+            if first == f"{prefix} {HEADER}" and prefix != COMMENT[language]:
+                raise InputError(
+                    f"header '{first}' uses the comment of {other}, but a {p.suffix} notebook starts "
+                    f"with '{COMMENT[language]} {HEADER}'",
+                    path=p,
+                    line=1,
+                )
+    return _plain(text, raw, p, language or "text")
+
+
+def _plain(text: str, raw: bytes, p: Path, language: str) -> Notebook:
+    n = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    cell = Cell(language=language, source=text, line=1, line_map=list(range(1, n + 1)), _raw=text)
+    cell._parsed_source = text
+    return Notebook(path=p, format="plain", language=language, cells=[cell], raw=raw)
+
+
+def _parse_source(text: str, raw: bytes, p: Path, language: str) -> Notebook:
+    c = COMMENT[language]
+    sep = f"{c} COMMAND ----------"
+    magic_prefix = f"{c} MAGIC"
+    lines = text.split("\n")
+    chunks: list[tuple[int, list[str]]] = []  # (first file line, lines)
+    current: list[str] = []
+    start = 2
+    for i, line in enumerate(lines[1:], start=2):
+        if line.rstrip("\r") == sep:
+            chunks.append((start, current))
+            current = []
+            start = i + 1
+        else:
+            current.append(line)
+    chunks.append((start, current))
+    nb = Notebook(path=p, format="source", language=language, cells=[], raw=raw)
+    for first_line, chunk in chunks:
+        nb.cells.append(_parse_chunk(chunk, first_line, language, c, magic_prefix))
+    return nb
+
+
+def _parse_chunk(chunk: list[str], first_line: int, language: str, c: str, magic_prefix: str) -> Cell:
+    raw = "\n".join(chunk)
+    body = [ln.rstrip("\r") for ln in chunk]
+    numbers = list(range(first_line, first_line + len(body)))
+    # drop blank padding around the cell
+    while body and not body[0].strip():
+        body.pop(0)
+        numbers.pop(0)
+    while body and not body[-1].strip():
+        body.pop()
+        numbers.pop()
+    title = None
+    if body:
+        m = _TITLE.match(body[0][len(c) + 1 :]) if body[0].startswith(c + " ") else None
+        if m:
+            title = m.group(1)
+            body.pop(0)
+            numbers.pop(0)
+    problems: list[tuple[int, str]] = []
+    is_magic = bool(body) and (body[0] == magic_prefix or body[0].startswith(magic_prefix + " "))
+    if is_magic:
+        src_lines = []
+        for ln, num in zip(body, numbers):
+            if ln == magic_prefix:
+                src_lines.append("")
+            elif ln.startswith(magic_prefix + " "):
+                src_lines.append(ln[len(magic_prefix) + 1 :])
+            else:
+                problems.append((num, f"line without '{magic_prefix}' inside a magic cell"))
+                src_lines.append(ln)
+        source = "\n".join(src_lines)
+        m = _MAGIC_LINE.match(source)
+        cell_language = _lang_from_magic(m.group(1)) if m else language
+    else:
+        for ln, num in zip(body, numbers):
+            if ln.startswith(magic_prefix + " ") or ln == magic_prefix:
+                problems.append((num, f"'{magic_prefix}' line outside a magic cell"))
+        source = "\n".join(body)
+        m = _MAGIC_LINE.match(source)
+        cell_language = _lang_from_magic(m.group(1)) if m else language
+    kind = "markdown" if cell_language == "md" else "code"
+    cell = Cell(
+        language=cell_language,
+        source=source,
+        kind=kind,
+        title=title,
+        line=numbers[0] if numbers else first_line,
+        line_map=numbers,
+        problems=problems,
+        _raw=raw,
+    )
+    cell._parsed_source = source
+    return cell
+
+
+def _parse_ipynb(text: str, raw: bytes, p: Path) -> Notebook:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", path=p, line=exc.lineno) from None
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        raise InputError("not a Jupyter notebook (no cells)", path=p)
+    major = data.get("nbformat")
+    if not isinstance(major, int) or major < 4:
+        raise InputError(f"nbformat {major} is not supported (need 4; convert with `jupyter nbconvert --to notebook`)", path=p)
+    if not isinstance(data.get("cells"), list):
+        raise InputError("'cells' must be a list", path=p)
+    meta = data.get("metadata") or {}
+    language = (
+        (meta.get(DB_NOTEBOOK) or {}).get("language")
+        or (meta.get("language_info") or {}).get("name")
+        or (meta.get("kernelspec") or {}).get("language")
+        or "python"
+    ).lower()
+    indent = 1
+    m = re.match(r'\{\n( +)"', text)
+    if m:
+        indent = len(m.group(1))
+    nb = Notebook(
+        path=p,
+        format="ipynb",
+        language=language,
+        cells=[],
+        raw=raw,
+        metadata=meta,
+        nbformat_minor=data.get("nbformat_minor", 5),
+        _indent=indent,
+    )
+    for index, cd in enumerate(data["cells"], start=1):
+        if not isinstance(cd, dict) or "cell_type" not in cd:
+            raise InputError(f"cell {index} is not a notebook cell", path=p)
+        src = cd.get("source", "")
+        source = "".join(src) if isinstance(src, list) else str(src)
+        kind = cd["cell_type"]
+        cmeta = cd.get("metadata") or {}
+        title = (cmeta.get(DB_CELL) or {}).get("title") or None
+        if kind == "markdown":
+            cell_language = "md"
+        elif kind == "raw":
+            cell_language = "raw"
+        else:
+            mm = _MAGIC_LINE.match(source)
+            cell_language = _lang_from_magic(mm.group(1)) if mm else language
+            if source.startswith("%%"):
+                cell_language = _lang_from_magic(source[2:].split(None, 1)[0]) if source[2:].strip() else language
+        n = source.count("\n") + 1
+        cell = Cell(
+            language=cell_language,
+            source=source,
+            kind=kind,
+            title=title,
+            line=None,
+            line_map=list(range(1, n + 1)),
+            metadata=cmeta,
+            outputs=list(cd.get("outputs") or []),
+            execution_count=cd.get("execution_count"),
+        )
+        cell._parsed_source = source
+        cell._raw = json.dumps(cd, sort_keys=True)
+        nb.cells.append(cell)
+    return nb
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _cell_changed(cell: Cell) -> bool:
+    return cell._raw is None or cell.source != cell._parsed_source
+
+
+def render_source(nb: Notebook, language: str | None = None) -> str:
+    """The Databricks source text of ``nb`` (unchanged cells keep their text)."""
+    language = language or (nb.language if nb.language in COMMENT else "python")
+    c = COMMENT[language]
+    keep_raw = nb.format == "source" and nb.language == language
+    parts = []
+    for index, cell in enumerate(nb.cells):
+        if keep_raw and not _cell_changed(cell):
+            parts.append(cell._raw)
+            continue
+        parts.append(("\n" if index else "") + _render_cell(cell, language, c) + "\n")
+    text = f"{c} {HEADER}\n" + f"\n{c} COMMAND ----------\n".join(parts)
+    return text
+
+
+def _render_cell(cell: Cell, language: str, c: str) -> str:
+    out = []
+    if cell.title:
+        out.append(f"{c} DBTITLE 1,{cell.title}")
+    source = cell.source
+    if cell.kind == "markdown" and not source.startswith("%md"):
+        source = "%md\n" + source
+    if cell.kind == "raw":
+        source = "%md\n" + source
+    needs_magic = cell.language != language or (source.startswith("%") and cell.language != language)
+    if cell.language == language and source.startswith(f"%{language}"):
+        needs_magic = True
+    if needs_magic or cell.kind != "code" or cell.language in ("run", "pip", "sh", "fs", "md"):
+        out.extend(f"{c} MAGIC {ln}" if ln else f"{c} MAGIC" for ln in source.split("\n"))
+    else:
+        out.append(source)
+    return "\n".join(out)
+
+
+def render_ipynb(nb: Notebook) -> str:
+    """The .ipynb JSON text of ``nb``."""
+    language = nb.language if nb.language in COMMENT else "python"
+    if nb.format == "ipynb":
+        meta = dict(nb.metadata)
+    else:
+        meta = {
+            DB_NOTEBOOK: {"language": language, "notebookName": nb.path.stem},
+            "language_info": {"name": language},
+        }
+        if language == "python":
+            meta["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    cells = []
+    for cell in nb.cells:
+        source = cell.source
+        cmeta = dict(cell.metadata)
+        if cell.title:
+            cmeta.setdefault(DB_CELL, {})
+            cmeta[DB_CELL] = {**cmeta[DB_CELL], "title": cell.title}
+        if cell.kind == "markdown":
+            if source.startswith("%md"):
+                source = source.split("\n", 1)[1] if "\n" in source else ""
+            cells.append({"cell_type": "markdown", "metadata": cmeta, "source": _split_lines(source)})
+        elif cell.kind == "raw":
+            cells.append({"cell_type": "raw", "metadata": cmeta, "source": _split_lines(source)})
+        else:
+            cells.append(
+                {
+                    "cell_type": "code",
+                    "execution_count": cell.execution_count,
+                    "metadata": cmeta,
+                    "outputs": cell.outputs,
+                    "source": _split_lines(source),
+                }
+            )
+    doc = {"cells": cells, "metadata": meta, "nbformat": 4, "nbformat_minor": nb.nbformat_minor}
+    return json.dumps(doc, indent=nb._indent, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _split_lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def dumps(nb: Notebook) -> bytes:
+    """Bytes of ``nb`` in its own format: the original bytes when nothing changed."""
+    changed = nb.modified or any(_cell_changed(c) for c in nb.cells)
+    if not changed:
+        return nb.raw
+    if nb.format == "ipynb":
+        return render_ipynb(nb).encode("utf-8")
+    if nb.format == "source":
+        return render_source(nb).encode("utf-8")
+    return nb.cells[0].source.encode("utf-8")
+
+
+def to_ipynb(nb: Notebook, path: Path | None = None) -> Notebook:
+    out = loads(render_ipynb(nb).encode("utf-8"), path or nb.path.with_suffix(".ipynb"))
+    return out
+
+
+def to_source(nb: Notebook, path: Path | None = None) -> Notebook:
+    language = nb.language if nb.language in COMMENT else "python"
+    target = path or nb.path.with_suffix(LANGUAGE_EXT[language])
+    copy = Notebook(path=target, format="ipynb-converting", language=language, cells=nb.cells)
+    return loads(render_source(copy, language).encode("utf-8"), target)
+
+
+def strip_outputs(nb: Notebook) -> bool:
+    """Remove outputs and execution counts from an .ipynb; True when it changed."""
+    changed = False
+    for cell in nb.cells:
+        if cell.outputs or cell.execution_count is not None:
+            cell.outputs = []
+            cell.execution_count = None
+            changed = True
+    if changed:
+        nb.modified = True
+    return changed
+
+
+def write(nb: Notebook, path: Path | None = None) -> None:
+    """Write atomically (a temporary file renamed into place)."""
+    target = Path(path or nb.path)
+    data = dumps(nb)
+    tmp = target.with_name(f".{target.name}.mlops-tmp")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+
+
+def iter_notebook_files(paths: list[Path], exclude: list[str] | None = None) -> list[Path]:
+    """Notebook candidates under ``paths`` (files given explicitly are kept as they are)."""
+    import fnmatch
+
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if not f.is_file() or not is_candidate(f):
+                    continue
+                rel = f.relative_to(p).as_posix()
+                if any(part.startswith(".") or part == "__pycache__" for part in f.relative_to(p).parts):
+                    continue
+                if exclude and any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(f.name, pat) for pat in exclude):
+                    continue
+                found.append(f)
+        elif p.exists():
+            found.append(p)
+        else:
+            raise InputError("no such file or folder", path=p)
+    return found
+
