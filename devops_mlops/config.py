@@ -23,6 +23,10 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 @dataclass
 class ModelCfg:
     name: str = field(required=True)
+    #: the label column of the training/evaluation data
+    label: str = "label"
+    #: the columns that identify a scored record (kept in the predictions table)
+    keys: list[str] = field(factory=list)
     #: the metric the model is judged on first (status tables, retrain improvement)
     primary_metric: str = "rmse"
     #: True when a larger primary metric is better
