@@ -116,6 +116,13 @@ class MonitoringCfg:
     retrain_notebook: str | None = None
     #: the notebook that checks the metrics (ADF monitoring pipeline)
     check_notebook: str | None = None
+    #: ADF retrain pipeline, run in order on improvement (else found by task_key in the job definitions)
+    register_notebook: str | None = None
+    promote_notebook: str | None = None
+    commit_notebook: str | None = None
+    score_notebook: str | None = None
+    #: ADF retrain pipeline: a notebook that raises the alert after the last failed try
+    alert_notebook: str | None = None
 
     def _validate(self):
         if self.max_retrains < 0:
@@ -196,6 +203,10 @@ class AdfCfg:
     key_vault_linked_service: str | None = None
     token_secret_name: str | None = None
     existing_cluster_id: str | None = None
+    #: prefix of the generated pipeline, linked service and trigger names
+    prefix: str = ""
+    #: Azure Resource Manager endpoint (sovereign clouds; tests point it at the loopback emulator)
+    arm_endpoint: str | None = None
 
 
 @dataclass
