@@ -22,8 +22,11 @@ class MlopsError(Exception):
         path: str | Path | None = None,
         line: int | None = None,
         hint: str | None = None,
+        reported: bool = False,
     ) -> None:
         super().__init__(message)
+        #: True when the command already printed the details (no extra error line)
+        self.reported = reported
         self.message = message
         self.path = str(path) if path is not None else None
         self.line = line

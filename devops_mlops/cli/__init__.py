@@ -107,6 +107,8 @@ pass_state = click.make_pass_decorator(State)
 def _report(exc: MlopsError, verbose: bool, fmt: str) -> None:
     from ..console import in_pipeline, mask, vso_command
 
+    if exc.reported:
+        return
     line = mask(exc.one_line())
     prefix = "error" if exc.exit_code != 1 else "failed"
     print(f"{prefix}: {line}", file=sys.stderr)

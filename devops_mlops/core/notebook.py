@@ -113,6 +113,15 @@ class Notebook:
     def is_notebook(self) -> bool:
         return self.format in ("source", "ipynb")
 
+    @property
+    def text_lines(self) -> list[str]:
+        """The file's lines as read (computed once)."""
+        cached = self.__dict__.get("_text_lines")
+        if cached is None:
+            cached = self.raw.decode("utf-8", "replace").split("\n")
+            self.__dict__["_text_lines"] = cached
+        return cached
+
 
 def _lang_from_magic(name: str) -> str:
     return MAGICS.get(name.lower(), name.lower())

@@ -1,0 +1,317 @@
+"""Lint rules over the notebook model (pure: no processes, no files written).
+
+Our own codes:
+
+=======  ========  ==============================================================
+code     severity  what
+=======  ========  ==============================================================
+MLO001   error     ``%run`` target does not exist
+MLO002   error     malformed Databricks source (MAGIC lines outside a magic cell, ...)
+MLO003   error     a Databricks-looking file without its ``Databricks notebook source`` header
+MLO101   warning   committed outputs in an .ipynb cell (``--fix`` strips them)
+MLO102   warning   committed execution count in an .ipynb cell (``--fix`` strips it)
+SEC001   error     Databricks personal access token
+SEC002   error     storage account key / connection string (``AccountKey=``)
+SEC003   error     SAS signature (``sig=``)
+SEC004   error     private key block
+SEC005   error     password literal
+E999     error     Python syntax error in a cell
+=======  ========  ==============================================================
+
+Python cells are also checked by ruff (pyflakes / pycodestyle class rules) through
+:func:`python_source`, which builds one virtual module per notebook whose lines
+map back to the notebook (see :class:`VirtualLine`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .notebook import COMMENT, Cell, Notebook
+
+#: globals every Databricks notebook has
+DATABRICKS_GLOBALS = ("spark", "sc", "dbutils", "display", "displayHTML", "sqlContext", "table", "sql", "getArgument")
+RUN_PRELUDE_MODULE = "_mlops_run_names_"
+RUN_EXTENSIONS = ("", ".py", ".sql", ".scala", ".r", ".R", ".ipynb")
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    column: int
+    cell: int | None
+    code: str
+    severity: str
+    message: str
+    fixable: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "cell": self.cell,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+    def where(self) -> str:
+        if self.cell is not None and self.path.endswith(".ipynb"):
+            return f"{self.path}:cell {self.cell}:{self.line}:{self.column}"
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+def code_selected(code: str, select: list[str], ignore: list[str]) -> bool:
+    """ruff-like prefix selection: the longest matching prefix wins; ALL selects all."""
+
+    def best(prefixes: list[str]) -> int:
+        lengths = [len(p) for p in prefixes if p == "ALL" or code.startswith(p)]
+        return max(lengths) if lengths else -1
+
+    s = best(select) if select else 0
+    i = best(ignore)
+    return s >= 0 and s >= i if i >= 0 else s >= 0
+
+
+# ---------------------------------------------------------------- secrets
+
+_SECRETS = [
+    ("SEC001", re.compile(r"\bdapi[0-9a-f]{32}(?:-\d+)?\b"), "Databricks personal access token"),
+    ("SEC002", re.compile(r"AccountKey=[A-Za-z0-9+/=]{20,}"), "storage account key"),
+    ("SEC003", re.compile(r"[?&;\s\"']sig=[A-Za-z0-9%+/=]{20,}"), "SAS token signature"),
+    ("SEC004", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----"), "private key block"),
+    (
+        "SEC005",
+        re.compile(
+            r"""(?i)\b(?:password|passwd|pwd|client_secret|secret_key)\b["']?\s*[:=]\s*[rbuf]?(["'])(?!\s*\1)(?![*<{$])[^"'\n]{4,}\1"""
+        ),
+        "password literal",
+    ),
+]
+_SECRET_FIX = "move it to a secret scope and read it with dbutils.secrets.get(scope, key)"
+
+
+def scan_secrets(text: str) -> list[tuple[int, int, str, str]]:
+    """(line, column, code, message) for every secret-shaped string; never includes the secret."""
+    found = []
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if "=" not in line and "dapi" not in line and "PRIVATE KEY" not in line:
+            continue
+        for code, rx, what in _SECRETS:
+            m = rx.search(line)
+            if m:
+                col = m.start() + 1 + (1 if code == "SEC003" else 0)
+                found.append((lineno, col, code, f"hard-coded {what}; {_SECRET_FIX}"))
+    return found
+
+
+def _noqa(line_text: str, code: str) -> bool:
+    m = re.search(r"#\s*noqa(?::\s*([A-Z0-9, ]+))?", line_text, re.IGNORECASE)
+    if not m:
+        m = re.search(r"--\s*noqa(?::\s*([A-Z0-9, ]+))?", line_text, re.IGNORECASE)
+    if not m:
+        return False
+    if not m.group(1):
+        return True
+    codes = [c.strip().upper() for c in m.group(1).split(",") if c.strip()]
+    return any(code.startswith(c) for c in codes)
+
+
+# ---------------------------------------------------------------- rules
+
+
+def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Finding]:
+    """All non-ruff findings of one notebook. ``run_resolver(nb, target)`` -> Path | None."""
+    out: list[Finding] = []
+    lines = nb.text_lines
+
+    def add(line: int, col: int, cell: int | None, code: str, severity: str, message: str, fixable=False, text=None):
+        src = text if text is not None else (lines[line - 1] if 0 < line <= len(lines) else "")
+        if _noqa(src, code):
+            return
+        out.append(Finding(display_path, line, col, cell, code, severity, message, fixable))
+
+    if nb.format == "plain":
+        lang = nb.language if nb.language in COMMENT else None
+        if lang:
+            c = COMMENT[lang]
+            for i, ln in enumerate(lines, start=1):
+                s = ln.rstrip("\r")
+                if s == f"{c} COMMAND ----------" or s.startswith(f"{c} MAGIC"):
+                    add(1, 1, None, "MLO003", "error",
+                        f"looks like a Databricks notebook (line {i}) but line 1 is not '{c} Databricks notebook source'")
+                    break
+        for line, col, code, msg in scan_secrets("\n".join(lines)):
+            add(line, col, None, code, "error", msg)
+        return out
+
+    for index, cell in enumerate(nb.cells, start=1):
+        cell_no = index
+        for line, msg in nb.problems + cell.problems:
+            add(line, 1, cell_no, "MLO002", "error", msg)
+        target = cell.run_target
+        if target is not None and run_resolver(nb, target) is None and not target.startswith("/"):
+            line, col = _cell_pos(nb, cell, 1)
+            add(line, col, cell_no, "MLO001", "error", f"%run target '{target}' does not exist",
+                text=_line_text(nb, cell, 1, lines))
+        for cline, ccol, code, msg in scan_secrets(cell.source):
+            line, col = _cell_pos(nb, cell, cline)
+            add(line, col + (ccol - 1), cell_no, code, "error", msg, text=_line_text(nb, cell, cline, lines))
+        if nb.format == "ipynb":
+            if cell.outputs:
+                for o in cell.outputs:
+                    for _l, _c, code, msg in scan_secrets(_output_text(o)):
+                        add(1, 1, cell_no, code, "error", msg + " (in a committed output)", text="")
+                        break
+                add(1, 1, cell_no, "MLO101", "warning", "cell has committed outputs (strip them: mlops lint --fix)",
+                    fixable=True, text=cell.source.split("\n", 1)[0])
+            if cell.execution_count is not None:
+                add(1, 1, cell_no, "MLO102", "warning", "cell has a committed execution count (mlops lint --fix)",
+                    fixable=True, text=cell.source.split("\n", 1)[0])
+    return out
+
+
+def _output_text(output: dict) -> str:
+    parts = []
+    text = output.get("text")
+    if text:
+        parts.append("".join(text) if isinstance(text, list) else str(text))
+    for value in (output.get("data") or {}).values():
+        if isinstance(value, (str, list)):
+            parts.append("".join(value) if isinstance(value, list) else value)
+    if output.get("traceback"):
+        parts.append("\n".join(output["traceback"]))
+    return "\n".join(parts)
+
+
+def _magic_prefix_len(nb: Notebook, cell: Cell) -> int:
+    """Columns a source notebook adds in front of a magic cell's lines (``# MAGIC ``)."""
+    if nb.format != "source" or not cell._raw:
+        return 0
+    c = COMMENT[nb.language]
+    first = cell.line_map[0] if cell.line_map else None
+    raw_lines = nb.text_lines
+    if first and raw_lines[first - 1].startswith(f"{c} MAGIC"):
+        return len(c) + len(" MAGIC ")
+    return 0
+
+
+def _cell_pos(nb: Notebook, cell: Cell, cell_line: int) -> tuple[int, int]:
+    """(line, extra column offset + 1) for a 1-based line of the cell source."""
+    if nb.format == "ipynb":
+        return cell_line, 1
+    return cell.file_line(cell_line), 1 + _magic_prefix_len(nb, cell)
+
+
+def _line_text(nb: Notebook, cell: Cell, cell_line: int, lines: list[str]) -> str:
+    src = cell.source.split("\n")
+    return src[cell_line - 1] if 0 < cell_line <= len(src) else ""
+
+
+# ---------------------------------------------------------------- python cells for ruff
+
+
+@dataclass(frozen=True)
+class VirtualLine:
+    cell: int | None  # 1-based cell number
+    line: int  # line in the file (source/plain) or in the cell (ipynb)
+    col_offset: int  # columns to add (MAGIC prefix)
+
+
+_LINE_MAGIC = re.compile(r"^\s*[%!]")
+
+
+def python_cells(nb: Notebook) -> list[tuple[int, Cell, int]]:
+    """(cell number, cell, first source line that is Python) for Python code cells."""
+    out = []
+    for index, cell in enumerate(nb.cells, start=1):
+        if cell.kind != "code" or cell.language != "python":
+            continue
+        start = 2 if cell.magic == "python" else 1
+        out.append((index, cell, start))
+    return out
+
+
+def python_source(nb: Notebook, prelude_names: set[str]) -> tuple[str, list[VirtualLine | None], list[Finding], str]:
+    """One virtual module of the notebook's Python cells for ruff.
+
+    Returns (text, line map (index = virtual line - 1; None for synthetic lines),
+    syntax-error findings for cells left out, display path placeholder)."""
+    text_lines: list[str] = []
+    vmap: list[VirtualLine | None] = []
+    syntax: list[Finding] = []
+    if prelude_names:
+        # an import keeps E402 quiet; the line maps to nothing, so its own findings are dropped
+        text_lines.append(f"from {RUN_PRELUDE_MODULE} import {', '.join(sorted(prelude_names))}  # noqa")
+        vmap.append(None)
+    for cell_no, cell, start in python_cells(nb):
+        src_lines = cell.source.split("\n")[start - 1 :]
+        body = [("pass" if _LINE_MAGIC.match(ln) else ln) for ln in src_lines]
+        code = "\n".join(body)
+        if not code.strip():
+            continue
+        try:
+            compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST)
+        except SyntaxError as exc:
+            cline = (exc.lineno or 1) + start - 1
+            line, col = _cell_pos(nb, cell, cline)
+            syntax.append(
+                Finding("", line, col + max((exc.offset or 1) - 1, 0), cell_no, "E999", "error",
+                        f"syntax error: {exc.msg}")
+            )
+            continue
+        except (ValueError, RecursionError) as exc:
+            line, col = _cell_pos(nb, cell, start)
+            syntax.append(Finding("", line, col, cell_no, "E999", "error", f"cannot parse cell: {exc}"))
+            continue
+        if text_lines:
+            text_lines.extend(["", ""])
+            vmap.extend([None, None])
+        off = _magic_prefix_len(nb, cell)
+        for i, ln in enumerate(body):
+            text_lines.append(ln)
+            cline = start + i
+            vmap.append(VirtualLine(cell_no, cell.file_line(cline) if nb.format != "ipynb" else cline, off))
+    return "\n".join(text_lines) + "\n", vmap, syntax, ""
+
+
+def defined_names(nb: Notebook) -> set[str]:
+    """Top-level names a notebook defines (what a ``%run`` of it brings in)."""
+    names: set[str] = set()
+    for _n, cell, start in python_cells(nb):
+        code = "\n".join(("pass" if _LINE_MAGIC.match(ln) else ln) for ln in cell.source.split("\n")[start - 1 :])
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.name != "*":
+                        names.add((alias.asname or alias.name).split(".")[0])
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    for sub in ast.walk(t):
+                        if isinstance(sub, ast.Name):
+                            names.add(sub.id)
+    return names
+
+
+def resolve_run_target(notebook_path: Path, target: str) -> Path | None:
+    """The file a relative ``%run`` target names, with or without extension."""
+    if target.startswith("/"):
+        return None
+    base = (notebook_path.parent / target).resolve()
+    for ext in RUN_EXTENSIONS:
+        candidate = base.with_name(base.name + ext) if ext else base
+        if candidate.is_file():
+            return candidate
+    return None
