@@ -1,0 +1,357 @@
+"""The git port over the local repository, with gitpython.
+
+Everything here is safe on a pipeline agent's checkout (a detached HEAD in a
+shallow clone) and in a developer's working tree with changes in progress:
+
+* :meth:`LocalGit.commit_paths` builds the commit in a *temporary* index
+  (``GIT_INDEX_FILE``) seeded from HEAD, so only the given paths enter it; the
+  real index is then updated for those paths only and the working tree is never
+  written. Unrelated changes, staged or not, stay exactly as they were.
+* :meth:`LocalGit.push` authenticates with an ``http.<url>.extraheader`` passed
+  through the environment (``GIT_CONFIG_COUNT`` / ``GIT_CONFIG_KEY_n`` /
+  ``GIT_CONFIG_VALUE_n``), never through a URL, a config file or an argument.
+  An empty value first clears any header a checkout left behind
+  (``persistCredentials``).
+* :meth:`LocalGit.rebase_paths` re-applies an automation commit on a moved
+  remote tip without touching the working tree (tree surgery in a temporary
+  index), and refuses when the remote changed the same paths.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+from ...console import mask, register_secret
+from ...errors import ConflictError, InputError, ServiceError, UsageError
+
+ZERO = "0" * 40
+
+
+@dataclass
+class PushResult:
+    ok: bool
+    #: ok | up-to-date | non-fast-forward | protected | permission | auth | error
+    kind: str
+    remote: str
+    ref: str
+    detail: str = ""
+
+
+def auth_header() -> str | None:
+    """The ``Authorization`` header value for pushes: SYSTEM_ACCESSTOKEN (bearer),
+    else AZURE_DEVOPS_EXT_PAT (basic); None when neither is set."""
+    token = os.environ.get("SYSTEM_ACCESSTOKEN")
+    if token:
+        return f"AUTHORIZATION: bearer {token}"
+    pat = os.environ.get("AZURE_DEVOPS_EXT_PAT")
+    if pat:
+        encoded = base64.b64encode(f":{pat}".encode()).decode()
+        register_secret(encoded)
+        return f"AUTHORIZATION: basic {encoded}"
+    return None
+
+
+def _key_url(url: str) -> str:
+    """The remote URL as a config-key subsection: no password, no query."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def auth_env(url: str | None, header: str | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a git network command against ``url``: never prompts, and for
+    an http(s) remote carries the extra header as command-line-level config."""
+    env = dict(base if base is not None else os.environ)
+    out = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+    header = header if header is not None else auth_header()
+    if url and header and urlsplit(url).scheme in ("http", "https"):
+        try:
+            n = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+        except ValueError:
+            n = 0
+        key = f"http.{_key_url(url)}.extraheader"
+        out[f"GIT_CONFIG_KEY_{n}"] = key
+        out[f"GIT_CONFIG_VALUE_{n}"] = ""  # clears headers a checkout persisted
+        out[f"GIT_CONFIG_KEY_{n + 1}"] = key
+        out[f"GIT_CONFIG_VALUE_{n + 1}"] = header
+        out["GIT_CONFIG_COUNT"] = str(n + 2)
+    return out
+
+
+def classify_push(output: str) -> str:
+    if "TF402455" in output:
+        return "protected"
+    if "TF401027" in output:
+        return "permission"
+    if re.search(r"\((fetch first|non-fast-forward|stale info)\)", output):
+        return "non-fast-forward"
+    if re.search(r"Authentication failed|returned error: 40[13]|could not read Username", output):
+        return "auth"
+    return "error"
+
+
+class LocalGit:
+    """The repository containing ``path``."""
+
+    def __init__(self, path: str | Path, *, remote: str = "origin", bot_name: str, bot_email: str):
+        import git
+
+        try:
+            self.repo = git.Repo(Path(path), search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise UsageError(f"{path} is not inside a git repository", hint="run `git init` or clone the repository") from None
+        if self.repo.bare:
+            raise UsageError(f"{path} is a bare repository; need a working tree")
+        self.root = Path(self.repo.working_tree_dir).resolve()
+        self.remote = remote
+        self.bot_name = bot_name
+        self.bot_email = bot_email
+
+    # ------------------------------------------------------------ queries
+    def _git(self, *args: str, env: dict[str, str] | None = None, **kw) -> str:
+        import git
+
+        try:
+            return self.repo.git.execute(["git", *args], env=env, **kw)
+        except git.GitCommandError as exc:
+            raise ServiceError(f"git {args[0]} failed: {mask(_stderr(exc))}") from None
+
+    def head(self) -> str | None:
+        out = self._try("rev-parse", "-q", "--verify", "HEAD^{commit}")
+        return out or None
+
+    def branch(self) -> str | None:
+        """The checked-out branch; None on a detached HEAD."""
+        return self._try("symbolic-ref", "-q", "--short", "HEAD") or None
+
+    def is_shallow(self) -> bool:
+        return self._git("rev-parse", "--is-shallow-repository") == "true"
+
+    def remote_url(self) -> str | None:
+        if self.remote not in [r.name for r in self.repo.remotes]:
+            return None
+        return self._try("remote", "get-url", "--push", self.remote) or None
+
+    def _try(self, *args: str, env: dict[str, str] | None = None) -> str:
+        import git
+
+        try:
+            return self.repo.git.execute(["git", *args], env=env)
+        except git.GitCommandError:
+            return ""
+
+    def relpath(self, path: str | Path) -> str:
+        """``path`` relative to the working tree (POSIX); InputError when outside."""
+        p = Path(path)
+        p = (p if p.is_absolute() else Path.cwd() / p).resolve()
+        try:
+            rel = p.relative_to(self.root)
+        except ValueError:
+            raise InputError(f"outside the git working tree {self.root}", path=path) from None
+        if not rel.parts or rel.parts[0] == ".git":
+            raise InputError("not a file in the working tree", path=path)
+        return rel.as_posix()
+
+    def blob_at(self, rev: str, rel: str) -> str | None:
+        return self._try("rev-parse", "-q", "--verify", f"{rev}:{rel}") or None
+
+    def changed(self, contents: dict[str, bytes]) -> list[str]:
+        """Which of ``rel -> bytes`` differ from HEAD (filters applied as ``git add`` would)."""
+        head = self.head()
+        out = []
+        with tempfile.TemporaryDirectory(prefix="mlops-git-") as tmp:
+            for i, (rel, data) in enumerate(sorted(contents.items())):
+                f = Path(tmp) / str(i)
+                f.write_bytes(data)
+                sha = self._git("hash-object", f"--path={rel}", str(f))
+                if head is None or self.blob_at(head, rel) != sha:
+                    out.append(rel)
+        return out
+
+    def source_commit(self, skip_marker: str = "") -> str | None:
+        """HEAD, or the first ancestor that is not one of our automation commits."""
+        sha = self.head()
+        for _ in range(50):
+            if sha is None:
+                return None
+            commit = self.repo.commit(sha)
+            ours = commit.author.email == self.bot_email and (not skip_marker or skip_marker in commit.message)
+            parent = self._try("rev-parse", "-q", "--verify", f"{sha}^1^{{commit}}") if ours else ""
+            if not ours or not parent:
+                return sha
+            sha = parent
+        return sha
+
+    # ------------------------------------------------------------ commits
+    def _bot_env(self, author: tuple[str, str] | None = None) -> dict[str, str]:
+        name, email = author or (self.bot_name, self.bot_email)
+        return {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": self.bot_name,
+            "GIT_COMMITTER_EMAIL": self.bot_email,
+        }
+
+    @contextmanager
+    def _temp_index(self, seed: str | None) -> Iterator[dict[str, str]]:
+        with tempfile.TemporaryDirectory(prefix="mlops-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            if seed:
+                self._git("read-tree", seed, env=env)
+            yield env
+
+    def commit_paths(self, rels: list[str], message: str) -> str | None:
+        """Commit the working-tree content of ``rels`` (and nothing else) on HEAD.
+
+        Returns the new commit, or None when those paths already match HEAD."""
+        head = self.head()
+        with self._temp_index(head) as env:
+            self._git("add", "--force", "--", *rels, env=env)
+            tree = self._git("write-tree", env=env)
+        if head is not None and tree == self._git("rev-parse", f"{head}^{{tree}}"):
+            return None
+        parents = ["-p", head] if head else []
+        commit = self._git("commit-tree", tree, *parents, "-m", message, env=self._bot_env())
+        self._git("update-ref", "-m", f"mlops commit: {message.splitlines()[0]}", "HEAD", commit, head or ZERO)
+        self._sync_index(commit, rels)
+        return commit
+
+    def _sync_index(self, commit: str, rels: list[str]) -> None:
+        """Make the real index match ``commit`` for ``rels`` only (the working tree is not touched)."""
+        import git
+
+        for attempt in range(20):
+            try:
+                self.repo.git.execute(["git", "reset", "-q", commit, "--", *rels])
+                return
+            except git.GitCommandError as exc:
+                if "index.lock" not in _stderr(exc) or attempt == 19:
+                    raise ServiceError(f"git reset failed: {mask(_stderr(exc))}") from None
+                time.sleep(0.1)
+
+    def message_of(self, commit: str) -> str:
+        return self._git("log", "-1", "--format=%B", commit)
+
+    def rebase_paths(self, commit: str, onto: str, rels: list[str], *, overwrite: bool = False) -> str:
+        """``commit`` re-applied on ``onto``: ``onto``'s tree with ``rels`` as in ``commit``.
+
+        Refuses (ConflictError) when ``onto`` changed any of ``rels`` since ``commit``'s
+        parent, unless ``overwrite`` (a branch only the automation writes)."""
+        parent = self._try("rev-parse", "-q", "--verify", f"{commit}^1")
+        if parent and not overwrite:
+            both = self._git("diff", "--name-only", parent, onto, "--", *rels).split()
+            if both:
+                raise ConflictError(
+                    "the remote branch also changed " + ", ".join(both),
+                    hint="merge by hand: git fetch, git rebase, then push",
+                )
+        with self._temp_index(onto) as env:
+            for rel in rels:
+                entry = self._git("ls-tree", commit, "--", rel)
+                if entry:
+                    mode, _type, rest = entry.split(" ", 2)
+                    sha = rest.split("\t", 1)[0]
+                    self._git("update-index", "--add", "--cacheinfo", f"{mode},{sha},{rel}", env=env)
+                else:
+                    self._git("update-index", "--force-remove", "--", rel, env=env)
+            tree = self._git("write-tree", env=env)
+        if tree == self._git("rev-parse", f"{onto}^{{tree}}"):
+            return onto
+        c = self.repo.commit(commit)
+        env = self._bot_env((c.author.name, c.author.email))
+        return self._git("commit-tree", tree, "-p", onto, "-m", self.message_of(commit), env=env)
+
+    def advance_head(self, old: str, new: str) -> bool:
+        """Move HEAD from ``old`` to ``new`` like a fast-forward checkout that carries local
+        changes; False (nothing changed) when a local change is in the way."""
+        import git
+
+        try:
+            self.repo.git.execute(["git", "read-tree", "-m", "-u", old, new])
+        except git.GitCommandError:
+            return False
+        self._git("update-ref", "-m", "mlops commit: rebased on the remote", "HEAD", new, old)
+        return True
+
+    # ------------------------------------------------------------ network
+    def fetch(self, branch: str) -> str | None:
+        """Fetch ``branch`` from the remote; its tip, or None when it does not exist."""
+        import git
+
+        ref = f"refs/remotes/{self.remote}/{branch}"
+        url = self.remote_url()
+        try:
+            self.repo.git.execute(
+                ["git", "fetch", "--no-tags", "--quiet", self.remote, f"+refs/heads/{branch}:{ref}"],
+                env=auth_env(url),
+            )
+        except git.GitCommandError as exc:
+            err = _stderr(exc)
+            if "couldn't find remote ref" in err:
+                return None
+            kind = classify_push(err)
+            raise _network_error("fetch", kind, err, url) from None
+        return self._git("rev-parse", ref)
+
+    def push(self, rev: str, branch: str) -> PushResult:
+        """``git push <remote> <rev>:refs/heads/<branch>`` with the token as an extra header."""
+        import git
+
+        ref = f"refs/heads/{branch}"
+        url = self.remote_url()
+        args = ["git", "push", "--porcelain", self.remote, f"{rev}:{ref}"]
+        try:
+            status, out, err = self.repo.git.execute(
+                args, env=auth_env(url), with_extended_output=True, with_exceptions=False
+            )
+        except git.GitCommandError as exc:  # pragma: no cover - with_exceptions=False
+            status, out, err = 1, "", _stderr(exc)
+        text = mask(f"{out}\n{err}")
+        if status == 0:
+            return PushResult(True, "up-to-date" if "[up to date]" in text else "ok", self.remote, ref, _summary(text))
+        return PushResult(False, classify_push(text), self.remote, ref, _summary(text))
+
+
+def _stderr(exc) -> str:
+    err = exc.stderr if isinstance(exc.stderr, str) else (exc.stderr or b"").decode("utf-8", "replace")
+    err = err.strip()
+    if err.startswith("stderr: '"):
+        err = err[len("stderr: '") :].rstrip("'")
+    return err.strip()
+
+
+def _summary(text: str) -> str:
+    """The lines a person needs from git's push output."""
+    keep = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line == "Done" or line.startswith("To "):
+            continue
+        keep.append(line)
+    return "; ".join(dict.fromkeys(keep))[:800]
+
+
+def _network_error(action: str, kind: str, err: str, url: str | None) -> ServiceError:
+    if kind == "auth":
+        return ServiceError(
+            f"git {action} to {mask(url or '?')} was refused: authentication failed",
+            hint="map the token into the step: env: {SYSTEM_ACCESSTOKEN: $(System.AccessToken)}",
+        )
+    return ServiceError(f"git {action} failed: {mask(_summary(err))}")
+
+
+def from_context(ctx) -> LocalGit:
+    scm = ctx.config.scm
+    return LocalGit(ctx.root, remote=scm.remote, bot_name=scm.bot.name, bot_email=scm.bot.email)
