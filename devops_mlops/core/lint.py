@@ -75,7 +75,7 @@ def code_selected(code: str, select: list[str], ignore: list[str]) -> bool:
 
     s = best(select) if select else 0
     i = best(ignore)
-    return s >= 0 and s >= i if i >= 0 else s >= 0
+    return s >= 0 and s > i
 
 
 # ---------------------------------------------------------------- secrets
@@ -100,7 +100,7 @@ def scan_secrets(text: str) -> list[tuple[int, int, str, str]]:
     """(line, column, code, message) for every secret-shaped string; never includes the secret."""
     found = []
     for lineno, line in enumerate(text.split("\n"), start=1):
-        if "=" not in line and "dapi" not in line and "PRIVATE KEY" not in line:
+        if "=" not in line and ":" not in line and "dapi" not in line and "PRIVATE KEY" not in line:
             continue
         for code, rx, what in _SECRETS:
             m = rx.search(line)

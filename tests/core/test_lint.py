@@ -1,0 +1,84 @@
+from pathlib import Path
+
+import pytest
+
+from devops_mlops.core import notebook as nbm
+from devops_mlops.core.lint import check_notebook, code_selected, defined_names, python_source, scan_secrets
+
+CORPUS = Path(__file__).parent.parent / "corpus" / "notebooks"
+
+
+def fake_pat() -> str:
+    # built at run time so no token-shaped string is committed
+    return "dapi" + "0123456789abcdef" * 2
+
+
+@pytest.mark.parametrize(
+    "line, code",
+    [
+        (f'token = "{fake_pat()}"', "SEC001"),
+        (f'token = "{fake_pat()}-3"', "SEC001"),
+        ("conn = 'DefaultEndpointsProtocol=https;AccountKey=" + "Q" * 30 + "=='", "SEC002"),
+        ("url = 'https://a.blob.core.windows.net/c?sv=2022&sig=" + "abcDEF123%2B" * 3 + "'", "SEC003"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----", "SEC004"),
+        ('password = "Winter2024!"', "SEC005"),
+        ('"client_secret": "abc123-very"', "SEC005"),
+    ],
+)
+def test_secrets_are_found_and_never_repeated(line, code):
+    found = scan_secrets(line)
+    assert [f[2] for f in found] == [code]
+    secretish = line.split("=", 1)[-1].strip("'\" ")
+    assert secretish[:12] not in found[0][3]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['password = dbutils.secrets.get("kv", "pw")', 'password = ""', 'password = "***"', "pwd = '${DB_PASSWORD}'",
+     'sig = compute_signature()', "dapi_prefix = 'dapi'"],
+)
+def test_secret_lookalikes_are_not_findings(line):
+    assert scan_secrets(line) == []
+
+
+def test_code_selection_is_prefix_based_and_longest_wins():
+    assert code_selected("F401", ["F"], [])
+    assert not code_selected("F401", ["F"], ["F4"])
+    assert code_selected("F401", ["F401"], ["F"])
+    assert not code_selected("E501", ["F"], [])
+    assert code_selected("SEC001", ["ALL"], [])
+
+
+def test_python_source_maps_lines_back_and_isolates_syntax_errors(tmp_path):
+    path = tmp_path / "n.py"
+    path.write_text(
+        "# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\n# MAGIC %python\n# MAGIC y = x\n"
+        "\n# COMMAND ----------\n\nz = (\n"
+    )
+    nb = nbm.read(path)
+    text, vmap, syntax, _ = python_source(nb, set())
+    assert "y = x" in text
+    rows = {v.line: v for v in vmap if v}
+    assert rows[7].col_offset == len("# MAGIC ") and rows[7].cell == 2
+    assert [(f.line, f.code, f.cell) for f in syntax] == [(11, "E999", 3)]
+
+
+def test_defined_names_of_a_run_target():
+    nb = nbm.read(CORPUS / "good" / "00_setup.py")
+    assert {"dt", "CATALOG", "SCHEMA", "table_name"} <= defined_names(nb)
+
+
+def test_check_notebook_reports_malformed_source_and_missing_header():
+    mess = nbm.read(CORPUS / "bad" / "magic_mess.py")
+    findings = check_notebook(mess, "magic_mess.py", lambda n, t: None)
+    assert {(f.code, f.line) for f in findings} >= {("MLO002", 3), ("MLO002", 4), ("MLO002", 10)}
+    plain = nbm.read(CORPUS / "bad" / "no_header.py")
+    (finding,) = check_notebook(plain, "no_header.py", lambda n, t: None)
+    assert finding.code == "MLO003" and "line 3" in finding.message
+
+
+def test_noqa_silences_one_code(tmp_path):
+    path = tmp_path / "n.py"
+    path.write_text(f'# Databricks notebook source\na = "{fake_pat()}"  # noqa: SEC001\nb = "{fake_pat()}"\n')
+    findings = check_notebook(nbm.read(path), "n.py", lambda n, t: None)
+    assert [(f.code, f.line) for f in findings] == [("SEC001", 3)]

@@ -1,0 +1,122 @@
+from pathlib import Path
+
+import pytest
+
+from devops_mlops.core import notebook as nbm
+from devops_mlops.errors import InputError
+
+CORPUS = Path(__file__).parent.parent / "corpus" / "notebooks"
+ALL_READABLE = sorted(p for p in (CORPUS / "good").iterdir()) + sorted((CORPUS / "bad").iterdir())
+
+
+@pytest.mark.parametrize("path", ALL_READABLE, ids=lambda p: p.name)
+def test_reading_then_writing_gives_back_the_same_bytes(path):
+    nb = nbm.read(path)
+    assert nbm.dumps(nb) == path.read_bytes()
+
+
+def test_source_cells_know_language_title_and_lines():
+    nb = nbm.read(CORPUS / "good" / "10_features.py")
+    assert nb.format == "source" and nb.language == "python"
+    langs = [c.language for c in nb.cells]
+    assert langs == ["run", "python", "python", "sql", "sh", "python"]
+    assert nb.cells[0].run_target == "./00_setup"
+    assert nb.cells[2].title == "Read the raw table"
+    assert nb.cells[2].line == 12
+    sql = nb.cells[3]
+    assert sql.magic == "sql" and sql.body.startswith("SELECT plaza_id")
+    assert sql.line_map == [17, 18, 19, 20]
+
+
+def test_sql_and_scala_notebooks_use_their_comment_prefix():
+    sql = nbm.read(CORPUS / "good" / "report.sql")
+    assert [c.language for c in sql.cells] == ["sql", "python", "md"]
+    assert sql.cells[0].title == "Daily totals"
+    assert sql.cells[2].source == "%md\n## Notes\n\nTotals per day."
+    scala = nbm.read(CORPUS / "good" / "Explore.scala")
+    assert [c.language for c in scala.cells] == ["scala", "python"]
+
+
+def test_databricks_ipynb_export_titles_and_magics():
+    nb = nbm.read(CORPUS / "good" / "score.ipynb")
+    assert nb.format == "ipynb" and nb.language == "python"
+    assert [c.language for c in nb.cells] == ["md", "python", "sql", "python"]
+    assert nb.cells[1].title == "Parameters"
+    assert nb.cells[0].title is None
+
+
+def test_plain_python_module_is_not_a_notebook():
+    nb = nbm.read(CORPUS / "good" / "helpers_module.py")
+    assert nb.format == "plain" and not nb.is_notebook
+    assert len(nb.cells) == 1
+
+
+@pytest.mark.parametrize("name", ["00_setup.py", "10_features.py", "report.sql", "Explore.scala"])
+def test_source_to_ipynb_and_back_keeps_cells(name, tmp_path):
+    nb = nbm.read(CORPUS / "good" / name)
+    ipynb = nbm.to_ipynb(nb, tmp_path / "x.ipynb")
+    back = nbm.to_source(ipynb, tmp_path / name)
+    assert [(c.language, c.title, c.source) for c in back.cells] == [(c.language, c.title, c.source) for c in nb.cells]
+    # and the canonical rendering is a fixed point
+    again = nbm.to_source(nbm.to_ipynb(back), tmp_path / name)
+    assert nbm.render_source(again) == nbm.render_source(back)
+
+
+def test_ipynb_to_source_and_back_keeps_cells(tmp_path):
+    nb = nbm.read(CORPUS / "good" / "score.ipynb")
+    src = nbm.to_source(nb, tmp_path / "score.py")
+    assert src.format == "source"
+    assert src.text_lines[0] == "# Databricks notebook source"
+    back = nbm.to_ipynb(src, tmp_path / "score.ipynb")
+    assert [(c.language, c.title, c.source) for c in back.cells] == [
+        (c.language, c.title, c.source) for c in nb.cells
+    ]
+
+
+def test_magic_lines_outside_a_magic_cell_are_reported():
+    nb = nbm.read(CORPUS / "bad" / "magic_mess.py")
+    problems = [p for c in nb.cells for p in c.problems]
+    assert (3, "'# MAGIC' line outside a magic cell") in problems
+    assert any(line == 10 for line, _ in problems)
+
+
+def test_empty_cells_and_bare_magic_first_lines(tmp_path):
+    path = tmp_path / "e.py"
+    path.write_text("# Databricks notebook source\n\n# COMMAND ----------\n\n%pip install x\n")
+    nb = nbm.read(path)
+    assert nb.cells[0].source == ""
+    assert nb.cells[1].language == "pip"
+    assert nbm.dumps(nb) == path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("old.ipynb", "nbformat 3 is not supported"),
+        ("truncated.ipynb", "invalid JSON"),
+        ("binary.py", "binary file"),
+        ("wrong_header.sql", "uses the comment of python"),
+    ],
+)
+def test_invalid_files_are_input_errors_naming_the_file(name, message):
+    with pytest.raises(InputError) as err:
+        nbm.read(CORPUS / "malformed" / name)
+    assert message in err.value.message
+    assert err.value.path.endswith(name)
+    assert err.value.exit_code == 2
+
+
+def test_strip_outputs_marks_modified_and_writes_atomically(tmp_path):
+    path = tmp_path / "o.ipynb"
+    path.write_text(
+        '{"cells": [{"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": '
+        '[{"output_type": "stream", "name": "stdout", "text": ["x\\n"]}], "source": ["print(1)"]}], '
+        '"metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
+    nb = nbm.read(path)
+    assert nbm.strip_outputs(nb)
+    nbm.write(nb)
+    again = nbm.read(path)
+    assert again.cells[0].outputs == [] and again.cells[0].execution_count is None
+    assert not nbm.strip_outputs(again)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.ipynb"]

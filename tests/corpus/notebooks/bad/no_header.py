@@ -1,0 +1,5 @@
+print("cell one")
+
+# COMMAND ----------
+
+print("cell two")
