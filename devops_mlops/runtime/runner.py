@@ -413,6 +413,7 @@ class _Session:
         r.cell, r.line, r.error_path = unit.cell, unit.line, str(unit.path)
         if info and info.get("ename") == ename:
             r.traceback = info["traceback"]
+            r.error = f"{info['ename']}: {info['evalue']}"
             if info.get("path"):
                 r.error_path, r.cell, r.line = info["path"], info["cell"], info["line"]
             return
