@@ -1,0 +1,231 @@
+"""One way to reach Azure DevOps: resolve the organization, project, repository
+and token from mlops.yaml and the pipeline's predefined variables, and build an
+``azure.devops.connection.Connection`` (the official SDK) from them.
+
+API (what other adapters call)::
+
+    from devops_mlops.adapters.azure.connection import resolve, connect, from_context
+    from devops_mlops.adapters.azure.errors import translated
+
+    ado = from_context(ctx)              # AzureDevOps: .target, .connection, .git(), .wit(), ...
+    ado = from_context(ctx, need_repository=True)
+    with translated("open a pull request", ado.target):
+        ado.git().create_pull_request(...)   # TF codes -> ServiceError/ConflictError with .code
+
+    target = resolve(cfg.scm.azure_devops)           # AzureDevOpsTarget (token never in repr)
+    conn = connect(target)                           # azure.devops Connection
+
+Resolution, first found wins:
+
+* organization URL: ``scm.azure_devops.organization_url`` else ``SYSTEM_COLLECTIONURI``
+  (``https://dev.azure.com/<org>/``, ``https://<org>.visualstudio.com/`` or an
+  emulator ``http://127.0.0.1:PORT/<org>``);
+* project: ``scm.azure_devops.project`` else ``SYSTEM_TEAMPROJECT``;
+* repository: ``scm.azure_devops.repository`` else ``BUILD_REPOSITORY_NAME``;
+* token: ``SYSTEM_ACCESSTOKEN`` (sent as ``Bearer``) else ``AZURE_DEVOPS_EXT_PAT``
+  (sent as Basic with an empty user, as a PAT is). The token is registered with
+  :func:`devops_mlops.console.register_secret` and never logged or printed.
+
+Missing organization or token: :class:`devops_mlops.errors.UsageError` (exit 2)
+saying what to set. Retries: GET/PUT/DELETE/OPTIONS on 429/500/502/503/504
+and connection errors, honouring ``Retry-After``; POST/PATCH are not retried on
+an answer (a lost create must not be created twice).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+from urllib.parse import urlsplit
+
+from ... import console
+from ...errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...config import AzureDevOpsCfg
+    from ...context import Context
+
+
+@dataclass
+class AzureDevOpsTarget:
+    organization_url: str
+    organization: str
+    project: str | None
+    repository: str | None
+    token: str = field(repr=False)
+    #: "bearer" (SYSTEM_ACCESSTOKEN, OAuth) or "basic" (personal access token)
+    scheme: str = "basic"
+    token_source: str = ""
+
+    @property
+    def build_service_identity(self) -> str:
+        """'<project> Build Service (<org>)': the identity pipelines run as (project-scoped)."""
+        from .errors import build_service_name
+
+        return build_service_name(self.project, self.organization)
+
+    def require(self, *, project: bool = True, repository: bool = False) -> "AzureDevOpsTarget":
+        if project and not self.project:
+            raise UsageError("no Azure DevOps project (set scm.azure_devops.project in mlops.yaml, or SYSTEM_TEAMPROJECT)")
+        if repository and not self.repository:
+            raise UsageError("no Azure Repos repository (set scm.azure_devops.repository in mlops.yaml, or BUILD_REPOSITORY_NAME)")
+        return self
+
+
+def organization_name(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    segments = [s for s in parts.path.split("/") if s]
+    if host.endswith(".visualstudio.com"):
+        return host.split(".")[0]
+    if segments:
+        return segments[0] if host in ("dev.azure.com", "vssps.dev.azure.com") else segments[-1]
+    return host
+
+
+def resolve(
+    cfg: "AzureDevOpsCfg | None" = None,
+    *,
+    organization_url: str | None = None,
+    project: str | None = None,
+    repository: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> AzureDevOpsTarget:
+    """The organization, project, repository and token to use (arguments > config > environment)."""
+    env = os.environ if env is None else env
+    url = organization_url or (cfg.organization_url if cfg else None) or env.get("SYSTEM_COLLECTIONURI") or ""
+    if not url:
+        raise UsageError(
+            "no Azure DevOps organization (set scm.azure_devops.organization_url in mlops.yaml, "
+            "or run inside an Azure Pipelines job where SYSTEM_COLLECTIONURI is set)"
+        )
+    if not url.startswith(("https://", "http://")):
+        raise UsageError(f"scm.azure_devops.organization_url must be an http(s) URL, got {url!r}")
+    if env.get("SYSTEM_ACCESSTOKEN"):
+        token, scheme, source = env["SYSTEM_ACCESSTOKEN"], "bearer", "SYSTEM_ACCESSTOKEN"
+    elif env.get("AZURE_DEVOPS_EXT_PAT"):
+        token, scheme, source = env["AZURE_DEVOPS_EXT_PAT"], "basic", "AZURE_DEVOPS_EXT_PAT"
+    else:
+        raise UsageError(
+            "no Azure DevOps token (set AZURE_DEVOPS_EXT_PAT to a personal access token, or map "
+            "SYSTEM_ACCESSTOKEN: $(System.AccessToken) in the pipeline step's env)"
+        )
+    console.register_secret(token)
+    url = url.rstrip("/")
+    return AzureDevOpsTarget(
+        organization_url=url,
+        organization=organization_name(url),
+        project=project or (cfg.project if cfg else None) or env.get("SYSTEM_TEAMPROJECT") or None,
+        repository=repository or (cfg.repository if cfg else None) or env.get("BUILD_REPOSITORY_NAME") or None,
+        token=token,
+        scheme=scheme,
+        token_source=source,
+    )
+
+
+def _configure(client: Any, retries: int, backoff: float, timeout: float) -> None:
+    """Our retry policy and timeout on an SDK client (the Retry object is changed in place:
+    msrest may already have handed it to the requests session's adapters)."""
+    policy = client.config.retry_policy.policy
+    policy.total = policy.connect = policy.read = policy.status = retries
+    policy.backoff_factor = backoff
+    policy.status_forcelist = {429, 500, 502, 503, 504}
+    policy.allowed_methods = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
+    policy.respect_retry_after_header = True
+    policy.raise_on_status = False
+    client.config.connection.timeout = timeout
+
+
+def connect(target: AzureDevOpsTarget, *, retries: int = 4, backoff: float = 0.5, timeout: float = 60.0):
+    """An ``azure.devops.connection.Connection`` for ``target`` (clients: ``conn.clients_v7_1.get_*_client()``)."""
+    from azure.devops.connection import Connection
+    from msrest.authentication import BasicAuthentication, BasicTokenAuthentication
+
+    if target.scheme == "bearer":
+        creds = BasicTokenAuthentication({"access_token": target.token})
+    else:
+        creds = BasicAuthentication("", target.token)
+
+    class _Connection(Connection):
+        def _get_client_instance(self, client_class):  # every client: our retry policy and timeout
+            client = super()._get_client_instance(client_class)
+            _configure(client, retries, backoff, timeout)
+            return client
+
+        def _get_resource_areas(self, force=False):  # the SDK's, with our retry policy on its location client
+            if self._resource_areas is None or force:
+                from azure.devops._file_cache import RESOURCE_CACHE
+                from azure.devops.v7_1.location.location_client import LocationClient
+
+                location_client = LocationClient(self.base_url, self._creds)
+                _configure(location_client, retries, backoff, timeout)
+                cached = RESOURCE_CACHE[location_client.normalized_url] if not force else None
+                if cached:
+                    try:
+                        self._resource_areas = location_client._base_deserialize.deserialize_data(cached, "[ResourceAreaInfo]")
+                        return self._resource_areas
+                    except Exception:  # a corrupt cache entry: ask the server
+                        pass
+                self._resource_areas = location_client.get_resource_areas() or []
+                try:
+                    RESOURCE_CACHE[location_client.normalized_url] = location_client._base_serialize.serialize_data(
+                        self._resource_areas, "[ResourceAreaInfo]")
+                except Exception:  # the cache is an optimisation only
+                    pass
+            return self._resource_areas
+
+    return _Connection(base_url=target.organization_url, creds=creds, user_agent="devops-mlops")
+
+
+class AzureDevOps:
+    """A resolved target and its (lazy) connection, with the clients adapters use."""
+
+    def __init__(self, target: AzureDevOpsTarget, **connect_kwargs: Any) -> None:
+        self.target = target
+        self._connect_kwargs = connect_kwargs
+        self._connection = None
+
+    @property
+    def connection(self):
+        if self._connection is None:
+            self._connection = connect(self.target, **self._connect_kwargs)
+        return self._connection
+
+    def client(self, name: str):
+        """``name``: core, git, work_item_tracking, build, task_agent, pipelines_checks, policy, security, identity."""
+        return getattr(self.connection.clients_v7_1, f"get_{name}_client")()
+
+    def core(self):
+        return self.client("core")
+
+    def git(self):
+        return self.client("git")
+
+    def wit(self):
+        return self.client("work_item_tracking")
+
+    def project(self) -> Any:
+        """The project (TeamProject); a missing one raises ServiceError TF200016."""
+        from .errors import translated
+
+        self.target.require(project=True)
+        with translated(f"read project {self.target.project!r}", self.target):
+            return self.core().get_project(self.target.project)
+
+    def repository(self) -> Any:
+        """The Azure Repos repository (GitRepository); missing: ServiceError TF401019."""
+        from .errors import translated
+
+        self.target.require(project=True, repository=True)
+        with translated(f"read repository {self.target.repository!r}", self.target):
+            return self.git().get_repository(self.target.repository, project=self.target.project)
+
+
+def from_context(ctx: "Context", *, need_repository: bool = False, **overrides: Any) -> AzureDevOps:
+    """The Azure DevOps of the project's mlops.yaml (``scm.azure_devops``) and the environment."""
+    cfg = ctx.config.scm.azure_devops
+    target = resolve(cfg, **{k: v for k, v in overrides.items() if k in ("organization_url", "project", "repository")})
+    if need_repository:
+        target.require(project=True, repository=True)
+    return AzureDevOps(target, **{k: v for k, v in overrides.items() if k in ("retries", "backoff", "timeout")})
