@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 
@@ -46,8 +46,11 @@ class GitRequest:
 
 
 class GitHttpServer:
-    def __init__(self, root: str | Path, *, token: str | None, scan_processes: bool = True):
+    def __init__(self, root: str | Path, *, token: str | None, scan_processes: bool = True,
+                 on_push: Callable[[Path], None] | None = None):
         self.root = Path(root)
+        #: called with the bare repository's path after each accepted push (e.g. to mirror refs elsewhere)
+        self.on_push = on_push
         self.token = token
         self.scan_processes = scan_processes
         self.requests: list[GitRequest] = []
@@ -197,6 +200,9 @@ class GitHttpServer:
             elif name:
                 headers[name.strip()] = value.strip()
         req.status = status
+        if self.on_push and req.service == "git-receive-pack" and h.command == "POST" and status == 200:
+            repo = self.root / split.path.strip("/").rsplit("/", 1)[0]
+            self.on_push(repo)
         self._send(h, status, headers, payload)
 
     @staticmethod
@@ -211,6 +217,15 @@ class GitHttpServer:
             h.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+def mirror_refs(bare: str | Path, emulator: Any, repository: str) -> None:
+    """Copy the branches of ``bare`` into an Azure DevOps emulator repository (``emulator.set_ref``)."""
+    out = subprocess.run(["git", "-C", str(bare), "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads"],
+                         capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        name, sha = line.split()
+        emulator.set_ref(repository, name, sha)
 
 
 def init_bare(path: str | Path, *, branch: str = "main") -> Path:
@@ -239,6 +254,9 @@ def seed(bare: str | Path, files: dict[str, str], *, work: str | Path, branch: s
     if not (work / ".git").exists():
         git(work.parent, "clone", "-q", str(bare), work.name)
         git(work, "checkout", "-q", "-B", branch)
+    else:
+        git(work, "fetch", "-q", "origin")
+        git(work, "checkout", "-q", "-B", branch, f"origin/{branch}")
     for rel, text in files.items():
         f = work / rel
         f.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,9 @@ from ``source_branch`` to ``target_branch``; it updates its title and
 description when there is one (linking any new work item through a WIT
 ``ArtifactLink``, as the web UI does), else creates it with the work items in
 ``workItemRefs``. A creation that loses a race (TF401179, someone opened the
-same pull request in between) falls back to updating the winner.
+same pull request in between) falls back to updating the winner; a creation
+whose answer was lost (connection reset; POSTs are not retried) is looked up
+instead of being created twice.
 
 The connection (organization, project, repository, token) comes from
 :mod:`devops_mlops.adapters.azure.connection`; SDK errors are translated by
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import ConflictError
+from ...errors import ConflictError, ServiceError
 from ...ports.git import PullRequest
 
 #: Azure DevOps refuses longer pull request descriptions
@@ -81,12 +83,16 @@ class AzureGitHost:
         if existing is None:
             try:
                 return self._create(source_branch, target_branch, title, description, work_item_ids or [])
-            except ConflictError as exc:
-                if getattr(exc, "code", None) != "TF401179":
+            except (ConflictError, ServiceError) as exc:
+                # TF401179: someone opened it in between; "unreachable": the creation's answer was lost
+                # (a POST is not retried) - either way, an active one may now exist
+                if getattr(exc, "code", None) not in ("TF401179", "unreachable"):
                     raise
                 existing = self.find_active(source_branch, target_branch)
                 if existing is None:
                     raise
+                if getattr(exc, "code", None) == "unreachable":
+                    return self._port(existing, created=True)
         return self._update(existing, title, description, work_item_ids or [])
 
     def _create(self, source: str, target: str, title: str, description: str, work_items: list[int]) -> PullRequest:
