@@ -1,0 +1,163 @@
+"""The one way mlops builds a ``WorkspaceClient`` and turns SDK exceptions into our errors.
+
+Auth is the SDK's unified auth: ``host`` from the target (else ``DATABRICKS_HOST`` / the
+profile), then a PAT from ``DATABRICKS_TOKEN``, a ``profile`` from ~/.databrickscfg, an Azure
+service principal (``ARM_CLIENT_ID`` / ``ARM_CLIENT_SECRET`` / ``ARM_TENANT_ID``) or Azure DevOps
+OIDC. Two methods at once (e.g. ``ARM_CLIENT_SECRET`` next to ``DATABRICKS_TOKEN``) is
+reported with the fix instead of the SDK's bare ``validate:`` error.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, TypeVar
+
+from ...errors import ConflictError, MlopsError, ServiceError
+
+T = TypeVar("T")
+
+#: env var -> the SDK auth method it selects
+_AUTH_ENV = {
+    "DATABRICKS_TOKEN": "pat",
+    "DATABRICKS_CLIENT_SECRET": "oauth-m2m",
+    "ARM_CLIENT_SECRET": "azure-client-secret",
+    "DATABRICKS_USERNAME": "basic",
+}
+
+
+def _auth_conflict_hint(message: str) -> str:
+    present = [v for v in _AUTH_ENV if os.environ.get(v)]
+    if len(present) >= 2:
+        keep = present[0]
+        return (f"{' and '.join(present)} are all set: unset the one you do not mean to use "
+                f"(e.g. `unset {present[1]}`), or choose one with DATABRICKS_AUTH_TYPE={_AUTH_ENV[keep]}")
+    return ("more than one way to log in is configured (environment variables, the target's profile in "
+            "~/.databrickscfg): remove one, or choose with DATABRICKS_AUTH_TYPE (pat, azure-client-secret, "
+            "oauth-m2m, azure-devops-oidc)")
+
+
+def build_client(target: Any) -> Any:
+    """A ``WorkspaceClient`` for ``target`` (host, profile); our errors on bad auth settings."""
+    from databricks.sdk import WorkspaceClient
+
+    kwargs: dict[str, Any] = {"product": "devops-mlops", "product_version": "0.1.0"}
+    if target.host:
+        kwargs["host"] = target.host
+    if target.profile:
+        kwargs["profile"] = target.profile
+    try:
+        client = WorkspaceClient(**kwargs)
+    except ValueError as exc:
+        text = str(exc)
+        if "more than one authorization method" in text:
+            raise ServiceError(f"Databricks auth for target {target.name!r}: {text.split(': ', 1)[-1]}",
+                               hint=_auth_conflict_hint(text)) from None
+        if "cannot configure default credentials" in text or "default auth" in text:
+            raise ServiceError(
+                f"no Databricks credentials for target {target.name!r}",
+                hint="set DATABRICKS_TOKEN (a PAT), or ARM_CLIENT_ID/ARM_CLIENT_SECRET/ARM_TENANT_ID (service "
+                     "principal), or `profile:` in mlops.yaml; in Azure Pipelines use the AzureCLI task or "
+                     "a workload identity service connection",
+            ) from None
+        raise ServiceError(f"Databricks client for target {target.name!r}: {text}") from None
+    _widen_pool(client)
+    return client
+
+
+def _widen_pool(client: Any) -> None:
+    """The SDK mounts its sized connection pool for https:// only; give http:// (loopback) the same."""
+    try:
+        import requests
+
+        session = client.api_client._api_client._session
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=32, pool_block=True))
+    except Exception:  # pragma: no cover - private attribute moved; only throughput suffers
+        pass
+
+
+def client_for(ctx: Any) -> Any:
+    """One client per Context (the workspace and jobs adapters share it)."""
+    client = getattr(ctx, "_databricks_client", None)
+    if client is None:
+        client = build_client(ctx.target)
+        ctx._databricks_client = client
+    return client
+
+
+# ------------------------------------------------------------------ errors
+def status_of(exc: BaseException) -> int | None:
+    from databricks.sdk.errors import DatabricksError
+
+    if isinstance(exc, DatabricksError):
+        resp = getattr(exc, "_response", None)
+        code = getattr(resp, "status_code", None)
+        if code is not None:
+            return int(code)
+        name = type(exc).__name__
+        return {"NotFound": 404, "ResourceDoesNotExist": 404, "PermissionDenied": 403, "Unauthenticated": 401,
+                "ResourceAlreadyExists": 409, "TooManyRequests": 429, "TemporarilyUnavailable": 503,
+                "InternalError": 500, "BadRequest": 400, "InvalidParameterValue": 400}.get(name)
+    return None
+
+
+def error_code(exc: BaseException) -> str:
+    return str(getattr(exc, "error_code", "") or "")
+
+
+def is_not_found(exc: BaseException) -> bool:
+    from databricks.sdk.errors import NotFound, ResourceDoesNotExist
+
+    return isinstance(exc, (NotFound, ResourceDoesNotExist)) or error_code(exc) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def is_transient(exc: BaseException) -> bool:
+    import requests
+
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout, TimeoutError, ConnectionError)):
+        return True
+    if isinstance(exc, RuntimeError) and "retry" in str(exc).lower():
+        return True
+    status = status_of(exc)
+    return status is not None and (status == 429 or status >= 500)
+
+
+def translate(exc: BaseException, what: str) -> MlopsError:
+    """An SDK / transport exception as one of our errors, with a hint a person can act on."""
+    from databricks.sdk.errors import DatabricksError
+
+    if isinstance(exc, MlopsError):
+        return exc
+    status = status_of(exc)
+    message = str(exc).split("\n")[0]
+    if status == 401 or error_code(exc) == "UNAUTHENTICATED":
+        return ServiceError(f"{what}: Databricks rejected the credentials ({message})",
+                            hint="check DATABRICKS_TOKEN or the service principal, and the target's host")
+    if status == 403 or error_code(exc) == "PERMISSION_DENIED":
+        return ServiceError(f"{what}: permission denied ({message})",
+                            hint="grant the identity running mlops access to this path or job")
+    if error_code(exc) == "RESOURCE_ALREADY_EXISTS":
+        return ConflictError(f"{what}: {message}")
+    if is_not_found(exc):
+        return ServiceError(f"{what}: not found ({message})")
+    if isinstance(exc, DatabricksError):
+        return ServiceError(f"{what}: {message}")
+    if is_transient(exc):
+        return ServiceError(f"{what}: the workspace could not be reached ({type(exc).__name__}: {message})",
+                            hint="check the target's host and the network; retried before giving up")
+    return ServiceError(f"{what}: {type(exc).__name__}: {message}")
+
+
+def call(fn: Callable[[], T], what: str, *, attempts: int = 4, retry: bool = True) -> T:
+    """Run one SDK call; retry transient failures the SDK gave up on (idempotent calls only)."""
+    delay = 0.2
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - translated below
+            if retry and attempt < attempts and is_transient(exc):
+                time.sleep(delay)
+                delay *= 2
+                continue
+            raise translate(exc, what) from None
+    raise AssertionError("unreachable")  # pragma: no cover
