@@ -1,0 +1,499 @@
+"""`mlops pipelines validate`: the Azure Pipelines YAML checked offline (schema + our rules),
+and optionally through the Azure DevOps pipeline preview API.
+
+The schema is the one check-jsonschema ships (vendored from the Azure Pipelines
+VS Code extension), patched at load: values the service accepts pass (YAML
+booleans and numbers where the schema says string, "true" where it says boolean,
+case-insensitive task names), ``${{ }}`` expressions are unnested (every branch
+kept) and whole-value expressions match any type, and a template is wrapped into
+a pipeline.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..core import pipeline_rules as rules
+from ..core.pipeline_rules import Doc, Expr, Finding, Loc
+from ..errors import InputError, UsageError
+from ..yamlload import dotted, load_with_lines
+
+DEFAULT_DIR = "azure-pipelines"
+
+
+@dataclass
+class ValidateResult:
+    files: list[str]
+    findings: list[Finding]
+    unreadable: list[Finding] = field(default_factory=list)
+    remote: dict = field(default_factory=lambda: {"status": "not requested"})
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings and not self.unreadable and self.remote.get("status") != "failed"
+
+    def to_dict(self) -> dict:
+        return {
+            "files": self.files,
+            "findings": [f.as_dict() for f in self.unreadable + self.findings],
+            "remote": self.remote,
+            "ok": self.ok,
+        }
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def discover(paths: list[str], root: Path | None) -> list[Path]:
+    if not paths:
+        base = Path(DEFAULT_DIR)
+        if not base.is_dir() and root is not None and (root / DEFAULT_DIR).is_dir():
+            base = root / DEFAULT_DIR
+        if not base.is_dir():
+            raise UsageError(f"no {DEFAULT_DIR}/ folder here: give the pipeline files to validate")
+        paths = [str(base)]
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(x for x in p.rglob("*") if x.suffix in (".yml", ".yaml") and x.is_file()))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise UsageError(f"{p}: no such file or folder")
+    return out
+
+
+def _shown(p: Path) -> str:
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+class Loader:
+    """Loads pipeline files once; resolves template references relative to the including file."""
+
+    def __init__(self, repo_root: Path):
+        self.repo_root = repo_root
+        self.docs: dict[Path, Doc | None] = {}
+
+    def load(self, path: Path) -> Doc:
+        key = path.resolve()
+        if key not in self.docs:
+            data, lines = load_with_lines(path)  # InputError on malformed YAML
+            self.docs[key] = Doc(_shown(path), data if data is not None else {}, lines)
+        doc = self.docs[key]
+        assert doc is not None
+        return doc
+
+    def template(self, including: str, ref: str) -> Doc | None:
+        ref = ref.strip()
+        base = self.repo_root if ref.startswith("/") else Path(including).parent
+        path = base / ref.lstrip("/")
+        if not path.is_file():
+            return None
+        try:
+            return self.load(path)
+        except InputError:
+            return None  # reported when the file itself is validated
+
+
+def repo_root(start: Path) -> Path:
+    for folder in (start.resolve(), *start.resolve().parents):
+        if (folder / ".git").exists():
+            return folder
+    return Path.cwd()
+
+
+# ----------------------------------------------------------------------------- schema
+
+
+def schema_path() -> Path:
+    import check_jsonschema
+
+    return Path(check_jsonschema.__file__).parent / "builtin_schemas" / "vendor" / "azure-pipelines.json"
+
+
+_BOOL_WORDS = {"true", "false", "y", "yes", "n", "no", "on", "off"}
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    return None
+
+
+@lru_cache(maxsize=1)
+def validator():
+    """A Draft 7 validator for the vendored schema, patched to read values as the service does."""
+    from jsonschema import Draft7Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    schema = json.loads(schema_path().read_text(encoding="utf-8"))
+
+    def is_string(_checker, inst):
+        return isinstance(inst, (str, bool, int, float))
+
+    def is_boolean(_checker, inst):
+        return isinstance(inst, bool) or (isinstance(inst, str) and inst.lower() in _BOOL_WORDS)
+
+    def is_integer(_checker, inst):
+        return (isinstance(inst, int) and not isinstance(inst, bool)) or (
+            isinstance(inst, str) and re.fullmatch(r"-?\d+", inst) is not None
+        )
+
+    checker = Draft7Validator.TYPE_CHECKER.redefine_many(
+        {"string": is_string, "boolean": is_boolean, "integer": is_integer, "number": is_integer}
+    )
+
+    def pattern(_v, patrn, instance, schema):
+        text = _text(instance)
+        if text is None:
+            return
+        flags = re.IGNORECASE if schema.get("ignoreCase") in ("value", "all") else 0
+        if not re.search(patrn, text, flags):
+            yield ValidationError(f"{text!r} does not match {patrn!r}")
+
+    def enum(_v, enums, instance, schema):
+        if instance in enums:
+            return
+        text = _text(instance)
+        if text is not None:
+            fold = schema.get("ignoreCase") in ("value", "all")
+            for e in enums:
+                et = _text(e)
+                if et is not None and (et == text or (fold and et.lower() == text.lower())):
+                    return
+        yield ValidationError(f"{instance!r} is not one of {enums!r}")
+
+    base = dict(Draft7Validator.VALIDATORS, pattern=pattern, enum=enum)
+
+    def wildcard(fn):
+        def check(v, value, instance, schema):
+            if isinstance(instance, Expr):
+                return
+            yield from fn(v, value, instance, schema) or ()
+
+        return check
+
+    patched = {name: wildcard(fn) for name, fn in base.items()}
+    cls = validators.extend(Draft7Validator, validators=patched, type_checker=checker)
+    return cls(schema), schema
+
+
+def _branch_irrelevant(errs: list) -> bool:
+    """A branch of anyOf that failed on its discriminator (its key missing, the wrong
+    task name, the wrong kind of value) says nothing about what the author meant."""
+    for e in errs:
+        rel = list(e.relative_path)
+        if e.validator == "required" and not rel:
+            return True
+        if not rel and e.validator in ("type", "additionalProperties", "pattern", "enum", "anyOf"):
+            if e.validator == "additionalProperties":
+                continue
+            return True
+        if rel == ["task"] and e.validator in ("pattern", "enum", "anyOf"):
+            return True
+    return False
+
+
+def _deepest(err):
+    if not err.context:
+        return err
+    branches: dict[Any, list] = defaultdict(list)
+    for sub in err.context:
+        branches[sub.relative_schema_path[0] if sub.relative_schema_path else 0].append(sub)
+    relevant = [errs for errs in branches.values() if not _branch_irrelevant(errs)]
+    if not relevant:
+        return err
+    candidates = [_deepest(e) for errs in relevant for e in errs]
+    return max(candidates, key=lambda e: (len(e.absolute_path), e.validator != "required"))
+
+
+def _message(err) -> tuple[str, tuple]:
+    path = tuple(err.absolute_path)
+    v = err.validator
+    if v == "additionalProperties":
+        allowed = set(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
+        if extra:
+            return f"unexpected key {extra[0]!r}", path + (extra[0],)
+    if v == "required":
+        return err.message.replace(" is a required property", " is missing"), path
+    if v == "type":
+        kind = {dict: "a mapping", list: "a list"}.get(type(err.instance), "a value")
+        return f"expected {err.validator_value}, got {kind}", path
+    if v == "enum":
+        vals = [str(x) for x in err.validator_value]
+        more = ", ..." if len(vals) > 8 else ""
+        return f"{_text(err.instance)!r} is not one of {', '.join(vals[:8])}{more}", path
+    if v in ("anyOf", "oneOf"):
+        return "not valid here (none of the allowed forms matches)", path
+    return err.message if len(err.message) < 200 else err.message[:200] + "...", path
+
+
+def schema_findings(doc: Doc) -> list[Finding]:
+    """Validate one file; a template is wrapped into a pipeline (its parameters checked
+    against the template-parameters definition)."""
+    if not isinstance(doc.data, dict):
+        return [Finding(doc.path, 1, "PL100", "the top level must be a mapping")]
+    val, schema = validator()
+    origins: dict = {}
+    instance = rules.resolve(doc.data, Loc(doc.path, doc.lines, ()), None, origins, wildcard=True)
+    out = []
+    errors = []
+    if rules.is_template(doc) and "parameters" in instance:
+        params = instance.pop("parameters")
+        sub = val.evolve(schema={"$ref": "#/definitions/templateParameters", "definitions": schema["definitions"]})
+        for e in sub.iter_errors(params):
+            e.path.appendleft("parameters")
+            errors.append(e)
+    errors.extend(val.iter_errors(instance))
+    for err in errors:
+        best = _deepest(err)
+        message, path = _message(best)
+        loc = rules.origin(origins, path)
+        shown = dotted(loc.path) if loc.path else "(top level)"
+        out.append(Finding(doc.path, loc.line, "PL100", f"{shown}: {message}"))
+    return out
+
+
+# ----------------------------------------------------------------------------- mlops command lines
+
+
+def check_command(args: list[str]) -> list[tuple[str, str]]:
+    """Parse ``mlops ARGS`` with click against the real command objects, without running anything.
+    Placeholders (``$(var)``, ``${{ parameters.x }}``) are accepted as values of any type."""
+    import click
+
+    from ..cli import COMMANDS, cli
+
+    shown = "mlops " + " ".join(args)
+    cmd: click.Command = cli
+    parent = None
+    name = "mlops"
+    rest = list(args)
+    while True:
+        ctx = click.Context(cmd, info_name=name, parent=parent, resilient_parsing=True)
+        try:
+            parser = cmd.make_parser(ctx)
+            opts, largs, _order = parser.parse_args(args=rest)
+        except click.UsageError as exc:
+            return [("PL106", f"`{shown}`: {exc.format_message()}")]
+        params = cmd.get_params(ctx)
+        if any(p.is_eager and opts.get(p.name) for p in params):
+            return []  # --help, --version
+        for param in params:
+            value = opts.get(param.name) if param.name else None
+            if not isinstance(value, (str, bool, int, float, list, tuple)):
+                value = None  # click's UNSET sentinel: not given
+            if value is None or value == () or rules.is_placeholder(value):
+                if param.required and value in (None, ()):
+                    what = param.opts[-1] if isinstance(param, click.Option) else param.human_readable_name
+                    return [("PL106", f"`{shown}`: missing {what}")]
+                continue
+            try:
+                param.type_cast_value(ctx, value)
+            except click.BadParameter as exc:
+                return [("PL106", f"`{shown}`: {param.human_readable_name}: {exc.format_message()}")]
+        if not isinstance(cmd, click.Group):
+            if largs and not ctx.allow_extra_args:
+                return [("PL106", f"`{shown}`: unexpected extra argument {largs[0]!r}")]
+            return []
+        if not largs:
+            return [("PL106", f"`{shown}`: no command given")] if cmd is cli else []
+        sub_name, rest = largs[0], largs[1:]
+        if rules.is_placeholder(sub_name):
+            return []
+        if cmd is cli:
+            if sub_name not in COMMANDS:
+                return [("PL107", f"`{shown}`: no command {sub_name!r} (commands: {', '.join(sorted(COMMANDS))})")]
+            module = f"devops_mlops.cli.{COMMANDS[sub_name][0]}"
+            try:
+                sub = importlib.import_module(module).command
+            except ModuleNotFoundError as exc:
+                if exc.name == module:
+                    return [("PL107", f"`{shown}`: command {sub_name!r} is registered but "
+                                      f"{module.replace('.', '/')}.py does not exist yet")]
+                return [("PL107", f"`{shown}`: command {sub_name!r} cannot be imported: {exc}")]
+            except Exception as exc:  # a broken module is still a finding, not a crash
+                return [("PL107", f"`{shown}`: command {sub_name!r} cannot be imported: {type(exc).__name__}: {exc}")]
+        else:
+            sub = cmd.get_command(ctx, sub_name)
+            if sub is None:
+                return [("PL106", f"`{shown}`: {name} has no command {sub_name!r}")]
+        parent, cmd, name = ctx, sub, sub_name
+
+
+# ----------------------------------------------------------------------------- validate
+
+
+@dataclass
+class Settings:
+    skip_marker: str = "[skip ci]"
+    auto_paths: list[str] = field(default_factory=list)
+
+
+def settings_from_config(config) -> Settings:
+    if config is None:
+        return Settings()
+    paths = []
+    notebook = config.monitoring.retrain_notebook
+    if notebook:
+        paths.append(notebook)
+        stem = Path(notebook)
+        paths.append(str(stem.with_name(stem.stem + ".provenance.json")))
+    return Settings(config.scm.skip_marker, paths)
+
+
+def validate(paths: list[str], *, settings: Settings | None = None, root: Path | None = None) -> ValidateResult:
+    settings = settings or Settings()
+    files = discover(paths, root)
+    loader = Loader(repo_root(files[0].parent if files else Path.cwd()))
+    docs: list[Doc] = []
+    unreadable: list[Finding] = []
+    for f in files:
+        try:
+            docs.append(loader.load(f))
+        except InputError as exc:
+            unreadable.append(Finding(_shown(f), exc.line, "PL000", exc.message))
+    findings: list[Finding] = []
+    for doc in docs:
+        findings.extend(schema_findings(doc))
+    pipelines = [d for d in docs if isinstance(d.data, dict) and not rules.is_template(d)]
+    expanded = []
+    used: set[str] = set()
+
+    def load_template(including: str, ref: str) -> Doc | None:
+        return loader.template(including, ref)
+
+    for doc in pipelines:
+        exp = rules.expand(doc, load_template)
+        used |= exp.templates
+        expanded.append(exp)
+    for doc in docs:
+        if isinstance(doc.data, dict) and rules.is_template(doc) and doc.path not in used:
+            expanded.append(rules.expand(doc, load_template))
+    findings.extend(
+        rules.check_all(
+            expanded,
+            pipelines={d.path for d in pipelines},
+            check_command=check_command,
+            skip_marker=settings.skip_marker,
+            auto_paths=settings.auto_paths,
+        )
+    )
+    findings = sorted(set(findings), key=lambda f: (f.path, f.line or 0, f.code, f.message))
+    return ValidateResult([_shown(f) for f in files], findings, unreadable)
+
+
+# ----------------------------------------------------------------------------- remote preview
+
+API = "7.1"
+
+
+def remote_settings(config, env: dict) -> tuple[str | None, str | None, str | None]:
+    """(organization URL, project, token) from config scm.azure_devops, else the pipeline variables."""
+    ado = config.scm.azure_devops if config is not None else None
+    org = (ado.organization_url if ado else None) or env.get("SYSTEM_COLLECTIONURI")
+    project = (ado.project if ado else None) or env.get("SYSTEM_TEAMPROJECT")
+    token = env.get("SYSTEM_ACCESSTOKEN") or env.get("AZURE_DEVOPS_EXT_PAT")
+    return org, project, token
+
+
+def _request(method: str, url: str, token: str, body: dict | None = None) -> tuple[int, Any]:
+    import base64
+    import urllib.error
+    import urllib.request
+
+    from ..errors import ServiceError
+
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Authorization", "Basic " + base64.b64encode(f":{token}".encode()).decode())
+    req.add_header("Accept", "application/json")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ServiceError(f"cannot reach Azure DevOps at {url.split('/_apis')[0]}: {reason}") from None
+    try:
+        payload = json.loads(raw) if raw else {}
+    except ValueError:
+        payload = {"message": raw[:200].decode(errors="replace")}
+    if status in (401, 203):
+        raise ServiceError("Azure DevOps rejected the token", hint="check SYSTEM_ACCESSTOKEN or AZURE_DEVOPS_EXT_PAT "
+                                                                  "(scope Build: Read & execute)")
+    return status, payload
+
+
+def preview_remote(files: list[Path], *, config=None, env: dict | None = None, pipeline_id: int | None = None) -> tuple[dict, list[Finding]]:
+    """Ask the pipeline preview API to compile each pipeline file (templates expanded by the service)."""
+    from urllib.parse import quote
+
+    from ..errors import ServiceError
+
+    env = dict(os.environ) if env is None else env
+    org, project, token = remote_settings(config, env)
+    missing = [n for n, v in (("token (SYSTEM_ACCESSTOKEN or AZURE_DEVOPS_EXT_PAT)", token),
+                              ("organization (scm.azure_devops.organization_url or SYSTEM_COLLECTIONURI)", org),
+                              ("project (scm.azure_devops.project or SYSTEM_TEAMPROJECT)", project)) if not v]
+    if missing:
+        return {"status": "skipped", "reason": "no " + ", no ".join(missing)}, []
+    base = f"{org.rstrip('/')}/{quote(project)}/_apis/pipelines"
+    by_path: dict[str, int] = {}
+    if pipeline_id is None:
+        status, listing = _request("GET", f"{base}?api-version={API}", token)
+        if status != 200:
+            raise ServiceError(f"listing pipelines failed: HTTP {status}: {listing.get('message', '')}")
+        for item in listing.get("value", []):
+            status, detail = _request("GET", f"{base}/{item['id']}?api-version={API}", token)
+            path = ((detail.get("configuration") or {}).get("path") or "") if status == 200 else ""
+            if path:
+                by_path[path.lstrip("/").replace("\\", "/")] = item["id"]
+    results, findings = [], []
+    root = repo_root(files[0].parent) if files else Path.cwd()
+    for f in files:
+        try:
+            data, _lines = load_with_lines(f)
+        except InputError:
+            continue
+        doc = Doc(_shown(f), data, {})
+        if not isinstance(data, dict) or rules.is_template(doc):
+            continue
+        try:
+            rel = f.resolve().relative_to(root).as_posix()
+        except ValueError:
+            rel = f.as_posix()
+        pid = pipeline_id if pipeline_id is not None else by_path.get(rel)
+        if pid is None:
+            results.append({"file": doc.path, "status": "skipped", "reason": f"no pipeline in {project} uses {rel}"})
+            continue
+        status, payload = _request("POST", f"{base}/{pid}/preview?api-version={API}", token,
+                                   {"previewRun": True, "yamlOverride": f.read_text(encoding="utf-8")})
+        if status == 200:
+            results.append({"file": doc.path, "pipeline": pid, "status": "ok",
+                            "final_yaml_lines": len(str(payload.get("finalYaml", "")).splitlines())})
+        else:
+            message = str(payload.get("message") or f"HTTP {status}")
+            m = re.search(r"\(Line: (\d+), Col: (\d+)\)", message)
+            findings.append(Finding(doc.path, int(m.group(1)) if m else None, "PL110",
+                                    f"Azure DevOps preview: {message}", int(m.group(2)) if m else None))
+            results.append({"file": doc.path, "pipeline": pid, "status": "failed", "message": message})
+    overall = "failed" if findings else ("ok" if any(r["status"] == "ok" for r in results) else "skipped")
+    return {"status": overall, "organization": org, "project": project, "pipelines": results}, findings
