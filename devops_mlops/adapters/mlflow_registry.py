@@ -1,0 +1,293 @@
+"""Registry port over MLflow: a sqlite store under .mlops/ locally, the Databricks
+(workspace or Unity Catalog) registry on a databricks target, or whatever
+``tracking_uri``/``registry_uri`` the target sets (an ``mlflow server`` included).
+
+Slots map to aliases (``staging -> challenger``, ``production -> champion`` by
+default) or, with ``promotion.scheme: stages``, to the workspace registry's
+stages. Unity Catalog names (``catalog.schema.model``) always use aliases.
+MLflow errors become :class:`ServiceError` (exit 2) with a hint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import ServiceError
+from ..ports.registry import ModelVersion
+
+STAGES = {"staging": "Staging", "production": "Production"}
+
+
+def is_uc_name(name: str) -> bool:
+    return name.count(".") == 2
+
+
+def _hint(code: str | None, message: str, uri: str) -> str | None:
+    if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+        return "check the name with `mlops model status`, or register the model first"
+    if code in ("PERMISSION_DENIED", "UNAUTHENTICATED", "UNAUTHORIZED") or "403" in message or "401" in message:
+        return "the identity needs MANAGE/EDIT permission on the model (and USE on its catalog and schema)"
+    if "database is locked" in message:
+        return "another mlops process holds the local registry; retry"
+    if "Max retries exceeded" in message or "Connection" in message or "timed out" in message.lower():
+        return f"is the registry at {uri} up and reachable? check tracking_uri/registry_uri of the target"
+    return None
+
+
+@contextlib.contextmanager
+def translate(what: str, uri: str) -> Iterator[None]:
+    """Turn MLflow and connection errors into one-line ServiceErrors."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as exc:
+        code = getattr(exc, "error_code", None)
+        message = str(getattr(exc, "message", exc)).strip().splitlines()[0] if str(exc).strip() else code
+        if "Max retries exceeded" in str(exc) or "Failed to establish" in str(exc):
+            message = f"cannot reach the registry at {uri}"
+        raise ServiceError(f"{what}: {message}", hint=_hint(code, str(exc), uri)) from None
+    except (ConnectionError, OSError) as exc:
+        raise ServiceError(f"{what}: {exc}", hint=_hint(None, "Connection", uri)) from None
+    except Exception as exc:
+        if type(exc).__module__.startswith(("requests", "urllib3", "sqlalchemy")):
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise ServiceError(f"{what}: {first}", hint=_hint(None, str(exc), uri)) from None
+        raise
+
+
+class MlflowRegistry:
+    def __init__(
+        self,
+        tracking_uri: str,
+        registry_uri: str | None = None,
+        *,
+        scheme: str = "aliases",
+        aliases: dict[str, str] | None = None,
+        artifact_root: str | None = None,
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.registry_uri = registry_uri or tracking_uri
+        self.scheme = scheme
+        self.aliases = dict(aliases or {"staging": "challenger", "production": "champion"})
+        #: where new experiments keep their artifacts (local store only)
+        self.artifact_root = artifact_root
+        self._client = None
+        # fail fast on an unreachable server instead of MLflow's minutes of retries
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+
+    # -- plumbing -----------------------------------------------------------------------------
+    @property
+    def client(self):
+        if self._client is None:
+            from mlflow import MlflowClient
+
+            with translate("opening the registry", self.registry_uri):
+                self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+        return self._client
+
+    def activate(self) -> None:
+        """Point MLflow's process-wide fluent API (start_run, log_model, load_model) at this registry."""
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.registry_uri)
+
+    def scheme_for(self, name: str) -> str:
+        if is_uc_name(name) or self.registry_uri.startswith("databricks-uc"):
+            return "aliases"
+        return self.scheme
+
+    def _convert(self, mv: Any, aliases: dict[str, int] | None = None, with_metrics: bool = True) -> ModelVersion:
+        version = int(mv.version)
+        names = list(getattr(mv, "aliases", None) or [])
+        if aliases is not None:
+            names = sorted(set(names) | {a for a, v in aliases.items() if int(v) == version})
+        metrics: dict[str, float] = {}
+        tags = dict(mv.tags or {})
+        if with_metrics and mv.run_id:
+            try:
+                run = self.client.get_run(mv.run_id)
+                metrics = dict(run.data.metrics)
+                commit = run.data.tags.get("mlflow.source.git.commit") or run.data.tags.get("git_commit")
+                if commit and "mlflow.source.git.commit" not in tags:
+                    tags.setdefault("mlops.source_git_commit", commit)
+            except Exception:  # noqa: BLE001, S110 - a deleted run: the version is still listed
+                pass
+        stage = getattr(mv, "current_stage", None)
+        return ModelVersion(
+            name=mv.name,
+            version=version,
+            run_id=mv.run_id,
+            source=mv.source,
+            aliases=names,
+            stage=None if stage in (None, "None") else stage,
+            tags=tags,
+            metrics=metrics,
+            created_at=int(mv.creation_timestamp) if mv.creation_timestamp else None,
+        )
+
+    def _alias_map(self, name: str) -> dict[str, int]:
+        with translate(f"model {name}", self.registry_uri):
+            model = self.client.get_registered_model(name)
+        return {a: int(v) for a, v in (model.aliases or {}).items()}
+
+    # -- the port -----------------------------------------------------------------------------
+    def get_model(self, name: str, *, with_metrics: bool = True) -> list[ModelVersion]:
+        aliases = self._alias_map(name)  # ServiceError when the model is unknown
+        with translate(f"model {name}", self.registry_uri):
+            found = self.client.search_model_versions(f"name = '{name}'")
+        versions = [self._convert(mv, aliases, with_metrics) for mv in found]
+        return sorted(versions, key=lambda v: v.version)
+
+    def get_version(self, name: str, version: int, *, with_metrics: bool = True) -> ModelVersion:
+        aliases = self._alias_map(name)
+        with translate(f"model {name} version {version}", self.registry_uri):
+            mv = self.client.get_model_version(name, str(version))
+        return self._convert(mv, aliases, with_metrics)
+
+    def holder(self, name: str, slot: str) -> ModelVersion | None:
+        if self.scheme_for(name) == "aliases":
+            version = self._alias_map(name).get(self.aliases[slot])
+            return None if version is None else self.get_version(name, version, with_metrics=False)
+        stage = STAGES[slot]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with translate(f"model {name}", self.registry_uri):
+                found = self.client.search_model_versions(f"name = '{name}'")
+        holders = [mv for mv in found if mv.current_stage == stage]
+        if not holders:
+            return None
+        return self._convert(max(holders, key=lambda mv: int(mv.version)), None, with_metrics=False)
+
+    def assign(self, name: str, slot: str, version: int) -> None:
+        with translate(f"giving {slot} of model {name} to version {version}", self.registry_uri):
+            if self.scheme_for(name) == "aliases":
+                self.client.set_registered_model_alias(name, self.aliases[slot], str(version))
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self.client.transition_model_version_stage(
+                        name, str(version), STAGES[slot], archive_existing_versions=True
+                    )
+
+    def set_tags(self, name: str, version: int, tags: dict[str, str]) -> None:
+        with translate(f"tagging model {name} version {version}", self.registry_uri):
+            for key, value in tags.items():
+                self.client.set_model_version_tag(name, str(version), key, "" if value is None else str(value))
+
+    def model_uri(self, name: str, version: int) -> str:
+        return f"models:/{name}/{version}"
+
+    # -- extras the use cases need ---------------------------------------------------------------
+    def load_model(self, name: str, version: int):
+        """The version as an MLflow pyfunc model."""
+        import mlflow.pyfunc
+
+        self.activate()
+        with translate(f"loading model {name} version {version}", self.registry_uri):
+            return mlflow.pyfunc.load_model(self.model_uri(name, version))
+
+    def ensure_experiment(self, name: str) -> str:
+        """The id of experiment ``name``, created (with artifacts under .mlops/ locally) when missing."""
+        with translate(f"experiment {name}", self.tracking_uri):
+            found = self.client.get_experiment_by_name(name)
+            if found is not None:
+                return found.experiment_id
+            return self.client.create_experiment(name, artifact_location=self.artifact_root)
+
+    def log_sklearn_model(
+        self,
+        model: Any,
+        name: str,
+        *,
+        X: Any,
+        metrics: dict[str, float] | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        experiment: str | None = None,
+    ) -> ModelVersion:
+        """Log a fitted scikit-learn model in a new run and register it as a new version of ``name``."""
+        import mlflow
+        import mlflow.sklearn
+        from mlflow.models import infer_signature
+
+        self.activate()
+        experiment_id = self.ensure_experiment(experiment or f"mlops-{name}")
+        with translate(f"registering model {name}", self.registry_uri):
+            with mlflow.start_run(experiment_id=experiment_id) as run:
+                if metrics:
+                    mlflow.log_metrics(metrics)
+                if params:
+                    mlflow.log_params(params)
+                if tags:
+                    mlflow.set_tags(tags)
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name="model",
+                    signature=infer_signature(X, model.predict(X)),
+                    pip_requirements=["scikit-learn", "pandas"],
+                )
+            mv = (
+                self.client.create_model_version(name, info.model_uri, run_id=run.info.run_id)
+                if self._exists(name)
+                else self._create(name, info.model_uri, run.info.run_id)
+            )
+        return self.get_version(name, int(mv.version))
+
+    def _exists(self, name: str) -> bool:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_registered_model(name)
+            return True
+        except MlflowException as exc:
+            if getattr(exc, "error_code", None) in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+                return False
+            raise
+
+    def _create(self, name: str, source: str, run_id: str):
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.create_registered_model(name)
+        except MlflowException as exc:  # created meanwhile by another process
+            if getattr(exc, "error_code", None) != "RESOURCE_ALREADY_EXISTS":
+                raise
+        return self.client.create_model_version(name, source, run_id=run_id)
+
+
+def uris_for(ctx) -> tuple[str, str, str | None]:
+    """(tracking_uri, registry_uri, artifact_root) for the context's target."""
+    target = ctx.target
+    artifact_root = None
+    if target.backend == "databricks":
+        default = f"databricks://{target.profile}" if target.profile else "databricks"
+        tracking = target.tracking_uri or default
+        registry = target.registry_uri or (
+            ("databricks-uc" + tracking[len("databricks") :]) if is_uc_name(ctx.config.model.name) else tracking
+        )
+    else:
+        state: Path = ctx.state_dir
+        tracking = target.tracking_uri
+        if not tracking:
+            state.mkdir(parents=True, exist_ok=True)
+            tracking = f"sqlite:///{state / 'mlflow.db'}"
+            artifact_root = (state / "mlartifacts").as_uri()
+        registry = target.registry_uri or tracking
+    return tracking, registry, artifact_root
+
+
+def from_context(ctx) -> MlflowRegistry:
+    tracking, registry, artifact_root = uris_for(ctx)
+    promotion = ctx.config.promotion
+    return MlflowRegistry(
+        tracking, registry, scheme=promotion.scheme, aliases=promotion.aliases, artifact_root=artifact_root
+    )

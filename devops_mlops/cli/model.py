@@ -1,0 +1,112 @@
+"""`mlops model status|validate|promote|rollback`."""
+
+from __future__ import annotations
+
+import click
+
+from . import pass_state
+
+SLOT = click.Choice(["staging", "production"])
+model_option = click.option("--model", "model", metavar="NAME", help="Registered model (default: model.name).")
+
+
+@click.group("model")
+def command() -> None:
+    """Registered model: status, validate, promote, rollback."""
+
+
+def _gate_lines(validation):
+    from ..console import table
+    from ..core.promotion import table_rows
+
+    rows, header = table_rows(validation.gate)
+    prod = f"v{validation.production_version}" if validation.production_version else "none"
+    yield f"{validation.model} v{validation.version} vs production ({prod}) on {validation.evaluation}"
+    yield from table(rows, header)
+    for note in validation.notes:
+        yield f"note: {note}"
+
+
+@command.command("status")
+@model_option
+@pass_state
+def status_cmd(state, model):
+    """Versions, who holds staging and production, metrics, source run and commit."""
+    from ..console import table
+    from ..ops.model import status
+
+    ctx = state.context()
+    result = status(ctx, model=model)
+
+    def render():
+        holders = ", ".join(f"{s}: {'v' + str(v) if v else '-'}" for s, v in result.holders.items())
+        yield f"{result.model} ({result.scheme}; {result.total_versions} versions) {holders}"
+        rows = [
+            [
+                v["version"],
+                ",".join(v["slots"]) or "-",
+                *[f"{v['metrics'][m]:.6g}" if m in v["metrics"] else "-" for m in result.metrics],
+                (v["run_id"] or "-")[:12],
+                (v["git_commit"] or "-")[:12],
+                v["created"] or "-",
+            ]
+            for v in result.versions
+        ]
+        yield from table(rows, ["version", "slot", *result.metrics, "run", "commit", "created"])
+
+    ctx.console.result(result.to_dict(), render)
+
+
+@command.command("validate")
+@model_option
+@click.option("--version", "version", type=int, required=True, help="The candidate version.")
+@pass_state
+def validate_cmd(state, model, version):
+    """Evaluate a version against the thresholds and the production model (exit 1 when it fails)."""
+    from ..errors import CheckFailed
+    from ..ops.model import validate
+
+    ctx = state.context()
+    result = validate(ctx, version, model=model)
+
+    def render():
+        yield from _gate_lines(result)
+        yield "gate: " + result.gate.summary()
+
+    ctx.console.result(result.to_dict(), render)
+    if not result.passed:
+        raise CheckFailed(f"version {version} of {result.model} failed the gate: {result.gate.summary()}")
+
+
+@command.command("promote")
+@model_option
+@click.option("--version", "version", type=int, required=True, help="The version to promote.")
+@click.option("--to", "slot", type=SLOT, required=True, help="The slot to give it.")
+@click.option("--force", is_flag=True, help="Skip the gate (recorded in the tags and the promotions log).")
+@pass_state
+def promote_cmd(state, model, version, slot, force):
+    """Give staging or production to a version, gated by validate unless --force."""
+    from ..ops.model import promote
+
+    ctx = state.context()
+    result = promote(ctx, version, slot, force, model=model)
+
+    def render():
+        if result.validation is not None:
+            yield from _gate_lines(result.validation)
+        yield ("dry run: " if result.dry_run else "") + result.message
+
+    ctx.console.result(result.to_dict(), render)
+
+
+@command.command("rollback")
+@model_option
+@click.option("--to", "slot", type=SLOT, default="production", show_default=True, help="The slot to roll back.")
+@pass_state
+def rollback_cmd(state, model, slot):
+    """Give the slot back to its previous holder from the promotions log (exit 2 when there is none)."""
+    from ..ops.model import rollback
+
+    ctx = state.context()
+    result = rollback(ctx, slot, model=model)
+    ctx.console.result(result.to_dict(), lambda: [("dry run: " if result.dry_run else "") + result.message])

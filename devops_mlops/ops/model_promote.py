@@ -1,0 +1,309 @@
+"""Use cases: promote a version to staging/production (gated), roll a slot back.
+
+Every change is recorded twice: as tags on the model version (``mlops.<slot>.*``)
+and as a row of the ``promotions`` Delta table (``ctx.tables``), which rollback
+reads. Race safety: the slot's holder is checked before the change (it must be
+the one the gate compared against) and after it (it must be us); on this
+machine a file lock serialises promotions of the same model and slot. The loser
+gets a ConflictError; the slot is never emptied and never given to a version
+that failed its gate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import getpass
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.promotion import SLOTS, GateResult, previous_holder
+from ..errors import CheckFailed, ConflictError, UsageError
+from .model_validate import ValidationResult, model_name, validate
+
+PROMOTIONS_TABLE = "promotions"
+
+
+@dataclass
+class PromotionResult:
+    model: str
+    slot: str
+    version: int
+    previous: int | None
+    action: str  # promote | rollback
+    changed: bool
+    dry_run: bool = False
+    forced: bool = False
+    gate: GateResult | None = None
+    validation: ValidationResult | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    log: str | None = None
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "slot": self.slot,
+            "version": self.version,
+            "previous": self.previous,
+            "action": self.action,
+            "changed": self.changed,
+            "dry_run": self.dry_run,
+            "forced": self.forced,
+            "gate": self.gate.to_dict() if self.gate else None,
+            "validation": self.validation.to_dict() if self.validation else None,
+            "tags": self.tags,
+            "log": self.log,
+            "message": self.message,
+        }
+
+
+def _check_slot(slot: str) -> None:
+    if slot not in SLOTS:
+        raise UsageError(f"unknown slot {slot!r} (staging or production)")
+
+
+def who() -> str:
+    return os.environ.get("BUILD_REQUESTEDFOR") or os.environ.get("USER") or _user()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def git_commit(root) -> str | None:
+    commit = os.environ.get("BUILD_SOURCEVERSION")
+    if commit:
+        return commit
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = out.stdout.strip()
+    return text if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", text) else None
+
+
+@contextlib.contextmanager
+def slot_lock(ctx, name: str, slot: str) -> Iterator[None]:
+    """Serialise changes of one model's slot among processes on this machine."""
+    import fcntl
+
+    ctx.state_dir.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    with open(ctx.state_dir / f".promote-{safe}-{slot}.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _version_of(holder) -> int | None:
+    return None if holder is None else holder.version
+
+
+def _change(ctx, name: str, slot: str, version: int, before: int | None, *, action: str, record: dict[str, Any]):
+    """Give ``slot`` to ``version`` if it is still held by ``before``; verify; tag; log. Returns the tags."""
+    registry = ctx.registry
+    with slot_lock(ctx, name, slot):
+        now = _version_of(registry.holder(name, slot))
+        if now != before:
+            raise ConflictError(
+                f"{slot} of {name} changed from {_label(before)} to {_label(now)} while this {action} was running; "
+                "nothing was changed",
+                hint="re-run to validate against the new holder",
+            )
+        registry.assign(name, slot, version)
+        after = _version_of(registry.holder(name, slot))
+        if after != version:
+            raise ConflictError(
+                f"lost a race: {slot} of {name} is now held by {_label(after)}, not version {version}",
+                hint="another promotion ran at the same time; check `mlops model status` and re-run if needed",
+            )
+        now_iso = _dt.datetime.now(_dt.UTC)
+        done = "promoted" if action == "promote" else "rolled_back"
+        tags = {
+            f"mlops.{slot}.{done}_at": now_iso.isoformat(timespec="seconds"),
+            f"mlops.{slot}.{done}_by": record["promoted_by"],
+            f"mlops.{slot}.previous_version": "" if before is None else str(before),
+            f"mlops.{slot}.pipeline_run_id": record.get("pipeline_run_id") or "",
+            f"mlops.{slot}.git_commit": record.get("git_commit") or "",
+            f"mlops.{slot}.gate": record["gate"],
+            f"mlops.{slot}.forced": "true" if record.get("forced") else "false",
+        }
+        registry.set_tags(name, version, tags)
+        _append_log(ctx, {**record, "promoted_at": now_iso, "version": version, "previous_version": before})
+    return tags
+
+
+def _append_log(ctx, row: dict[str, Any]) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame([row])
+    frame["version"] = frame["version"].astype("int64")
+    frame["previous_version"] = frame["previous_version"].astype("Int64")
+    frame["forced"] = frame["forced"].astype(bool)
+    ctx.tables.append(PROMOTIONS_TABLE, frame)
+
+
+def _label(version: int | None) -> str:
+    return "nobody" if version is None else f"version {version}"
+
+
+def _record(ctx, name: str, slot: str, action: str, gate: str, summary: str, forced: bool) -> dict[str, Any]:
+    return {
+        "model_name": name,
+        "slot": slot,
+        "action": action,
+        "gate": gate,
+        "gate_summary": summary,
+        "forced": forced,
+        "promoted_by": who(),
+        "pipeline_run_id": os.environ.get("BUILD_BUILDID"),
+        "git_commit": git_commit(ctx.root),
+        "target": ctx.target.name,
+    }
+
+
+def promote(
+    ctx,
+    version: int,
+    slot: str,
+    force: bool = False,
+    *,
+    model: str | None = None,
+    eval_frame: Any = None,
+    validation: ValidationResult | None = None,
+) -> PromotionResult:
+    """Give ``slot`` to ``version``, gated by :func:`validate` unless ``force``.
+
+    ``validation``: a result the caller already has (the lifecycle validates once, then promotes);
+    ``eval_frame``: the data to validate on otherwise. Raises CheckFailed (exit 1) on a failed gate,
+    ConflictError when another promotion won a race, ServiceError for registry problems.
+    """
+    _check_slot(slot)
+    name = model_name(ctx, model)
+    registry = ctx.registry
+    target = registry.get_version(name, int(version), with_metrics=False)
+    holder = registry.holder(name, slot)
+    before = _version_of(holder)
+    if before == target.version:
+        return PromotionResult(
+            model=name,
+            slot=slot,
+            version=target.version,
+            previous=before,
+            action="promote",
+            changed=False,
+            dry_run=ctx.dry_run,
+            message=f"version {target.version} of {name} already holds {slot}; nothing changed",
+        )
+    gate_label, summary = "skipped", "forced: gate not run"
+    if not force:
+        if validation is None or validation.version != target.version:
+            validation = validate(ctx, target.version, eval_frame, model=name)
+        gate_label, summary = ("passed" if validation.passed else "failed"), validation.gate.summary()
+        if not validation.passed:
+            raise CheckFailed(f"version {target.version} of {name} failed the gate for {slot}: {summary}")
+        if slot == "production" and validation.production_version != before:
+            raise ConflictError(
+                f"production of {name} is held by {_label(before)} but the gate compared against "
+                f"{_label(validation.production_version)}; nothing was changed",
+                hint="re-run to validate against the current holder",
+            )
+    gate = validation.gate if validation is not None and not force else None
+    if ctx.dry_run:
+        return PromotionResult(
+            model=name,
+            slot=slot,
+            version=target.version,
+            previous=before,
+            action="promote",
+            changed=False,
+            dry_run=True,
+            forced=force,
+            gate=gate,
+            validation=validation,
+            message=f"would give {slot} of {name} to version {target.version} (now {_label(before)})",
+        )
+    record = _record(ctx, name, slot, "promote", gate_label, summary, force)
+    tags = _change(ctx, name, slot, target.version, before, action="promote", record=record)
+    return PromotionResult(
+        model=name,
+        slot=slot,
+        version=target.version,
+        previous=before,
+        action="promote",
+        changed=True,
+        forced=force,
+        gate=gate,
+        validation=validation,
+        tags=tags,
+        log=ctx.tables.location(PROMOTIONS_TABLE),
+        message=f"{slot} of {name}: {_label(before)} -> version {target.version}" + (" (forced)" if force else ""),
+    )
+
+
+def promotions_log(ctx, name: str, slot: str | None = None):
+    """The promotions table rows of ``name`` (and ``slot``), oldest first, as a DataFrame."""
+    where: dict[str, Any] = {"model_name": name}
+    if slot:
+        where["slot"] = slot
+    if not ctx.tables.exists(PROMOTIONS_TABLE):
+        import pandas as pd
+
+        return pd.DataFrame()
+    frame = ctx.tables.read(PROMOTIONS_TABLE, where=where)
+    return frame.sort_values("promoted_at", kind="stable").reset_index(drop=True) if len(frame) else frame
+
+
+def rollback(ctx, slot: str = "production", *, model: str | None = None) -> PromotionResult:
+    """Give ``slot`` back to the version that held it before the current holder (from the promotions log)."""
+    _check_slot(slot)
+    name = model_name(ctx, model)
+    registry = ctx.registry
+    current = _version_of(registry.holder(name, slot))
+    if current is None:
+        raise UsageError(f"nothing holds {slot} of {name}; there is nothing to roll back")
+    log = promotions_log(ctx, name, slot)
+    back_to = previous_holder(log.to_dict("records") if len(log) else [], current)
+    if back_to is None:
+        raise UsageError(
+            f"no previous holder of {slot} for {name} version {current} in the promotions log "
+            f"({ctx.tables.location(PROMOTIONS_TABLE)})",
+            hint="promote a version explicitly with `mlops model promote --version N --to " + slot + "`",
+        )
+    registry.get_version(name, back_to, with_metrics=False)  # still exists?
+    if ctx.dry_run:
+        return PromotionResult(
+            model=name,
+            slot=slot,
+            version=back_to,
+            previous=current,
+            action="rollback",
+            changed=False,
+            dry_run=True,
+            message=f"would give {slot} of {name} back to version {back_to} (now version {current})",
+        )
+    record = _record(ctx, name, slot, "rollback", "skipped", f"rollback from version {current}", False)
+    tags = _change(ctx, name, slot, back_to, current, action="rollback", record=record)
+    return PromotionResult(
+        model=name,
+        slot=slot,
+        version=back_to,
+        previous=current,
+        action="rollback",
+        changed=True,
+        tags=tags,
+        log=ctx.tables.location(PROMOTIONS_TABLE),
+        message=f"{slot} of {name}: version {current} -> version {back_to} (rolled back)",
+    )
