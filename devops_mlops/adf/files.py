@@ -93,3 +93,47 @@ def write(out: Path, docs: dict[str, dict], project: str) -> WriteResult:
     for rel in res.deleted:
         (out / rel).unlink(missing_ok=True)
     return res
+
+
+@dataclass
+class ExportResult:
+    out: str
+    target: str
+    dry_run: bool
+    files: WriteResult
+    resources: list[str]
+    warnings: list[str]
+
+    def doc(self) -> dict:
+        return {"out": self.out, "target": self.target, "dry_run": self.dry_run, "resources": self.resources,
+                "written": self.files.written, "unchanged": self.files.unchanged, "deleted": self.files.deleted,
+                "warnings": self.warnings}
+
+    def lines(self):
+        verb = "would write" if self.dry_run else "wrote"
+        for rel in self.files.written:
+            yield f"{verb} {self.out}/{rel}"
+        for rel in self.files.deleted:
+            yield f"{'would delete' if self.dry_run else 'deleted'} {self.out}/{rel}"
+        yield (f"{len(self.resources)} Data Factory resources for target {self.target}: "
+               f"{len(self.files.written)} files {"to write" if self.dry_run else "written"}, {len(self.files.unchanged)} unchanged")
+        for w in self.warnings:
+            yield f"warning: {w}"
+
+
+def export(ctx, out: str | Path | None = None, *, monitoring: bool = True) -> ExportResult:
+    """``mlops adf export``: generate, validate, then write (or, dry run, only plan)."""
+    from ..errors import InputError
+    from .export import build_export
+    from .validate import validate
+
+    config, target = ctx.config, ctx.target
+    exp = build_export(config, target, monitoring=monitoring)
+    problems = validate(exp.resources, external_linked_services=exp.external_linked_services)
+    if problems:
+        raise InputError("the generated Data Factory JSON breaks a rule: " + "; ".join(map(str, problems[:5])))
+    folder = Path(out) if out else config.root / "adf" / target.name
+    docs = documents(exp, factory=target.adf.factory)
+    files = plan(folder, docs, config.project) if ctx.dry_run else write(folder, docs, config.project)
+    return ExportResult(str(folder), target.name, ctx.dry_run, files, [f"{k}/{n}" for k, n in exp.names()],
+                        list(exp.warnings))
