@@ -194,7 +194,10 @@ class AzureDevOps:
 
     def client(self, name: str):
         """``name``: core, git, work_item_tracking, build, task_agent, pipelines_checks, policy, security, identity."""
-        return getattr(self.connection.clients_v7_1, f"get_{name}_client")()
+        from .errors import translated
+
+        with translated(f"connect to Azure DevOps ({name})", self.target):  # discovery happens here
+            return getattr(self.connection.clients_v7_1, f"get_{name}_client")()
 
     def core(self):
         return self.client("core")
