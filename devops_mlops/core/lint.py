@@ -26,6 +26,8 @@ map back to the notebook (see :class:`VirtualLine`).
 from __future__ import annotations
 
 import ast
+import functools
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,17 +98,21 @@ _SECRETS = [
 _SECRET_FIX = "move it to a secret scope and read it with dbutils.secrets.get(scope, key)"
 
 
+_ANY_SECRET_HINT = re.compile(r"dapi|AccountKey|sig=|PRIVATE KEY|passw|pwd|secret", re.IGNORECASE)
+
+
 def scan_secrets(text: str) -> list[tuple[int, int, str, str]]:
     """(line, column, code, message) for every secret-shaped string; never includes the secret."""
+    if not _ANY_SECRET_HINT.search(text):
+        return []
     found = []
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if "=" not in line and ":" not in line and "dapi" not in line and "PRIVATE KEY" not in line:
-            continue
-        for code, rx, what in _SECRETS:
-            m = rx.search(line)
-            if m:
-                col = m.start() + 1 + (1 if code == "SEC003" else 0)
-                found.append((lineno, col, code, f"hard-coded {what}; {_SECRET_FIX}"))
+    for code, rx, what in _SECRETS:
+        for m in rx.finditer(text):
+            start = m.start() + (1 if code == "SEC003" else 0)
+            line_start = text.rfind("\n", 0, start) + 1
+            lineno = text.count("\n", 0, start) + 1
+            found.append((lineno, start - line_start + 1, code, f"hard-coded {what}; {_SECRET_FIX}"))
+    found.sort()
     return found
 
 
@@ -237,11 +243,15 @@ def python_cells(nb: Notebook) -> list[tuple[int, Cell, int]]:
     return out
 
 
-def python_source(nb: Notebook, prelude_names: set[str]) -> tuple[str, list[VirtualLine | None], list[Finding], str]:
+def python_source(
+    nb: Notebook, prelude_names: set[str], *, isolate_syntax_errors: bool = False
+) -> tuple[str, list[VirtualLine | None], list[Finding]]:
     """One virtual module of the notebook's Python cells for ruff.
 
-    Returns (text, line map (index = virtual line - 1; None for synthetic lines),
-    syntax-error findings for cells left out, display path placeholder)."""
+    Returns (text, line map: index = virtual line - 1, None for synthetic lines,
+    syntax-error findings). With ``isolate_syntax_errors`` every cell is compiled
+    first and a cell that does not parse is reported (E999) and left out, so the
+    other cells are still linted; the fast path leaves syntax errors to ruff."""
     text_lines: list[str] = []
     vmap: list[VirtualLine | None] = []
     syntax: list[Finding] = []
@@ -251,33 +261,38 @@ def python_source(nb: Notebook, prelude_names: set[str]) -> tuple[str, list[Virt
         vmap.append(None)
     for cell_no, cell, start in python_cells(nb):
         src_lines = cell.source.split("\n")[start - 1 :]
-        body = [("pass" if _LINE_MAGIC.match(ln) else ln) for ln in src_lines]
+        body = [("pass" if ln[:1] in "%!" or _LINE_MAGIC.match(ln) else ln) for ln in src_lines]
         code = "\n".join(body)
         if not code.strip():
             continue
-        try:
-            compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST)
-        except SyntaxError as exc:
-            cline = (exc.lineno or 1) + start - 1
-            line, col = _cell_pos(nb, cell, cline)
-            syntax.append(
-                Finding("", line, col + max((exc.offset or 1) - 1, 0), cell_no, "E999", "error",
-                        f"syntax error: {exc.msg}")
-            )
-            continue
-        except (ValueError, RecursionError) as exc:
-            line, col = _cell_pos(nb, cell, start)
-            syntax.append(Finding("", line, col, cell_no, "E999", "error", f"cannot parse cell: {exc}"))
-            continue
+        if isolate_syntax_errors:
+            problem = _syntax_problem(nb, cell, cell_no, start, code)
+            if problem is not None:
+                syntax.append(problem)
+                continue
         if text_lines:
             text_lines.extend(["", ""])
             vmap.extend([None, None])
         off = _magic_prefix_len(nb, cell)
+        ipynb = nb.format == "ipynb"
         for i, ln in enumerate(body):
             text_lines.append(ln)
             cline = start + i
-            vmap.append(VirtualLine(cell_no, cell.file_line(cline) if nb.format != "ipynb" else cline, off))
-    return "\n".join(text_lines) + "\n", vmap, syntax, ""
+            vmap.append(VirtualLine(cell_no, cline if ipynb else cell.file_line(cline), off))
+    return "\n".join(text_lines) + "\n", vmap, syntax
+
+
+def _syntax_problem(nb: Notebook, cell: Cell, cell_no: int, start: int, code: str) -> Finding | None:
+    try:
+        compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST)
+    except SyntaxError as exc:
+        line, col = _cell_pos(nb, cell, (exc.lineno or 1) + start - 1)
+        return Finding("", line, col + max((exc.offset or 1) - 1, 0), cell_no, "E999", "error",
+                       f"syntax error: {exc.msg}")
+    except (ValueError, RecursionError) as exc:
+        line, col = _cell_pos(nb, cell, start)
+        return Finding("", line, col, cell_no, "E999", "error", f"cannot parse cell: {exc}")
+    return None
 
 
 def defined_names(nb: Notebook) -> set[str]:
@@ -309,9 +324,13 @@ def resolve_run_target(notebook_path: Path, target: str) -> Path | None:
     """The file a relative ``%run`` target names, with or without extension."""
     if target.startswith("/"):
         return None
-    base = (notebook_path.parent / target).resolve()
+    return _resolve(os.path.dirname(os.path.abspath(notebook_path)), target)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve(folder: str, target: str) -> Path | None:
+    base = os.path.normpath(os.path.join(folder, target))
     for ext in RUN_EXTENSIONS:
-        candidate = base.with_name(base.name + ext) if ext else base
-        if candidate.is_file():
-            return candidate
+        if os.path.isfile(base + ext):
+            return Path(base + ext)
     return None

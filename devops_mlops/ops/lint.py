@@ -158,29 +158,34 @@ def lint_paths(
     run_cache: dict = {}
     sources: dict[str, str] = {}
     maps: dict[str, tuple[int, list]] = {}
+    preludes: dict[int, set[str]] = {}
     findings: list[Finding] = []
     for index, nb in enumerate(notebooks):
-        shown = result.files[index]
-        findings += check_notebook(nb, shown, lambda n, t: resolve_run_target(n.path, t))
+        findings += check_notebook(nb, result.files[index], lambda n, t: resolve_run_target(n.path, t))
         if nb.format == "plain" and nb.language != "python":
             continue
-        prelude = _collect_run_names(nb, run_cache) - set(DATABRICKS_GLOBALS)
-        text, vmap, syntax, _ = python_source(nb, prelude)
-        findings += [Finding(shown, f.line, f.column, f.cell if nb.is_notebook else None, f.code, f.severity,
-                             f.message) for f in syntax]
-        if any(v is not None for v in vmap):
-            name = f"nb{index:05d}.py"
-            sources[name] = text
-            maps[name] = (index, vmap)
+        preludes[index] = _collect_run_names(nb, run_cache) - set(DATABRICKS_GLOBALS)
+        _add_source(nb, index, preludes[index], sources, maps, findings, result, isolate=False)
 
-    for d in run_ruff(sources, select, ignore, root):
+    diagnostics = run_ruff(sources, select, ignore, root)
+    # a syntax error hides a module's other findings: lint those notebooks again
+    # with the broken cells left out (and reported), in one more ruff run
+    broken = sorted({maps[d["filename"]][0] for d in diagnostics if _is_syntax(d)})
+    if broken:
+        diagnostics = [d for d in diagnostics if maps[d["filename"]][0] not in broken]
+        again: dict[str, str] = {}
+        for index in broken:
+            _add_source(notebooks[index], index, preludes[index], again, maps, findings, result, isolate=True)
+        diagnostics += run_ruff(again, select, ignore, root)
+
+    for d in diagnostics:
         index, vmap = maps[d["filename"]]
         row = d["location"]["row"]
         where = vmap[row - 1] if 0 < row <= len(vmap) else None
         if where is None:
             continue
         nb = notebooks[index]
-        code = d.get("code") or "E999"
+        code = "E999" if _is_syntax(d) else d["code"]
         if nb.is_notebook and code == "E402":
             continue  # imports in later cells are how notebooks are written
         if code == "F811" and vmap and vmap[0] is None and "from line 1" in d["message"]:
@@ -208,6 +213,23 @@ def lint_paths(
         findings = [f for f in findings if not f.fixable]
     result.findings = sorted(set(findings), key=lambda f: (f.path, f.cell or 0, f.line, f.column, f.code))
     return result
+
+
+def _is_syntax(diagnostic: dict) -> bool:
+    return diagnostic.get("code") in (None, "invalid-syntax", "E999") or diagnostic.get("name") == "invalid-syntax"
+
+
+def _add_source(nb, index, prelude, sources, maps, findings, result, *, isolate: bool) -> None:
+    text, vmap, syntax = python_source(nb, prelude, isolate_syntax_errors=isolate)
+    shown = result.files[index]
+    findings += [
+        Finding(shown, f.line, f.column, f.cell if nb.is_notebook else None, f.code, f.severity, f.message)
+        for f in syntax
+    ]
+    if any(v is not None for v in vmap):
+        name = f"nb{index:05d}{'s' if isolate else ''}.py"
+        sources[name] = text
+        maps[name] = (index, vmap)
 
 
 def junit_suites(result: LintResult):

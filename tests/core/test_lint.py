@@ -56,7 +56,7 @@ def test_python_source_maps_lines_back_and_isolates_syntax_errors(tmp_path):
         "\n# COMMAND ----------\n\nz = (\n"
     )
     nb = nbm.read(path)
-    text, vmap, syntax, _ = python_source(nb, set())
+    text, vmap, syntax = python_source(nb, set(), isolate_syntax_errors=True)
     assert "y = x" in text
     rows = {v.line: v for v in vmap if v}
     assert rows[7].col_offset == len("# MAGIC ") and rows[7].cell == 2

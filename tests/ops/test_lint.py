@@ -101,3 +101,11 @@ def test_one_ruff_process_for_many_notebooks(tmp_path, monkeypatch):
     result = lint_paths([tmp_path])
     assert len(result.findings) == 5
     assert len(calls) == 1
+
+
+def test_a_syntax_error_does_not_hide_other_cells_findings(tmp_path):
+    path = tmp_path / "s.py"
+    path.write_text("# Databricks notebook source\nimport os\n\n# COMMAND ----------\n\nx = (\n\n"
+                    "# COMMAND ----------\n\nprint(nope)\n")
+    got = {(f.code, f.line) for f in lint_paths([path]).findings}
+    assert got == {("F401", 2), ("E999", 6), ("F821", 10)}

@@ -1,0 +1,174 @@
+"""Benchmark `mlops lint` against plain ruff (the limit) and nbqa ruff (the peer).
+
+    .venv/bin/python bench/bench_lint.py [--notebooks 1000] [--repeat 3]
+
+Generates N realistic notebooks (half Databricks source .py, half .ipynb: markdown,
+widgets, %run, %sql and %sh magics, titles, functions), then times, best of
+--repeat runs, each as a separate process:
+
+* `mlops lint` over all of them;
+* `ruff check` over the same Python code written out as plain .py files (the limit);
+* `nbqa ruff` over the .ipynb half (the peer);
+* `mlops --help` against `python -c pass` (start-up cost).
+
+Prints the ratios. Goals: lint within 2x of plain ruff, at least 10x faster than nbqa;
+`mlops --help` under 0.25 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+def python_cells(rng: random.Random, i: int) -> list[str]:
+    cells = [
+        "import datetime as dt\nimport json\n\nfrom pyspark.sql import functions as F",
+        f'dbutils.widgets.text("run_date", "2024-01-{1 + i % 28:02d}")\nrun_date = getArgument("run_date")',
+    ]
+    for k in range(rng.randint(2, 5)):
+        cells.append(
+            f"def transform_{k}(df, factor={k + 1}):\n"
+            f"    \"\"\"Scale the traffic column by a factor.\"\"\"\n"
+            f"    out = df.withColumn('vehicles_{k}', F.col('vehicles') * factor)\n"
+            f"    return out.where(F.col('day') <= run_date)\n\n\n"
+            f"frame_{k} = transform_{k}(spark.table(table_name('raw_{k}')))\n"
+            f"display(frame_{k}.limit({10 + k}))\n"
+            f"summary_{k} = json.dumps({{'rows': frame_{k}.count(), 'day': str(dt.date.today())}})"
+        )
+    if rng.random() < 0.3:
+        cells.append("unused_value = undefined_helper()  # a real finding")
+    return cells
+
+
+def write_source(path: Path, cells: list[str]) -> None:
+    parts = [
+        "# MAGIC %md\n# MAGIC # Toll traffic features\n# MAGIC Built nightly.",
+        "# MAGIC %run ./common",
+    ]
+    for n, c in enumerate(cells):
+        if n == 2:
+            parts.append("# MAGIC %sql\n# MAGIC SELECT plaza_id, count(*)\n# MAGIC FROM main.toll.raw GROUP BY 1")
+        title = f"# DBTITLE 1,Step {n}\n" if n % 2 else ""
+        parts.append(title + c)
+    parts.append("# MAGIC %sh\n# MAGIC ls /dbfs/tmp")
+    path.write_text("# Databricks notebook source\n" + "\n\n# COMMAND ----------\n\n".join(parts) + "\n")
+
+
+def write_ipynb(path: Path, cells: list[str]) -> None:
+    def code(src: str, title: str = "") -> dict:
+        return {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {"application/vnd.databricks.v1+cell": {"title": title, "showTitle": bool(title)}},
+            "outputs": [],
+            "source": src.splitlines(keepends=True),
+        }
+
+    doc_cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Toll traffic features\n", "Built nightly."]},
+        code("%run ./common"),
+    ]
+    for n, c in enumerate(cells):
+        if n == 2:
+            doc_cells.append(code("%sql\nSELECT plaza_id, count(*)\nFROM main.toll.raw GROUP BY 1"))
+        doc_cells.append(code(c, f"Step {n}" if n % 2 else ""))
+    doc = {
+        "cells": doc_cells,
+        "metadata": {
+            "application/vnd.databricks.v1+notebook": {"language": "python", "notebookName": path.stem},
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def generate(out: Path, n: int) -> tuple[Path, Path, Path]:
+    if out.exists():
+        shutil.rmtree(out)
+    notebooks, plain, ipynb_only = out / "notebooks", out / "plain", out / "ipynb"
+    for d in (notebooks, plain, ipynb_only):
+        d.mkdir(parents=True)
+    common = "# Databricks notebook source\nCATALOG = 'main'\n\n\ndef table_name(name):\n    return f'{CATALOG}.toll.{name}'\n"
+    for d in (notebooks, ipynb_only):
+        (d / "common.py").write_text(common)
+    (plain / "common.py").write_text(common)
+    rng = random.Random(42)
+    for i in range(n):
+        cells = python_cells(rng, i)
+        prelude = "from common import table_name\n\n\n"
+        (plain / f"nb_{i:04d}.py").write_text(prelude + "\n\n\n".join(c for c in cells) + "\n")
+        if i % 2:
+            write_ipynb(notebooks / f"nb_{i:04d}.ipynb", cells)
+            write_ipynb(ipynb_only / f"nb_{i:04d}.ipynb", cells)
+        else:
+            write_source(notebooks / f"nb_{i:04d}.py", cells)
+    (out / "mlops.yaml").write_text("project: bench\nmodel: {name: m}\n")
+    return notebooks, plain, ipynb_only
+
+
+def best_of(cmd: list[str], repeat: int, cwd: Path, ok=(0, 1)) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if proc.returncode not in ok:
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr[-500:]}")
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--notebooks", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "out" / "lint")
+    args = parser.parse_args()
+    notebooks, plain, ipynb_only = generate(args.out, args.notebooks)
+    env_bin = str(BIN)
+    mlops = [str(BIN / "mlops")]
+    ruff = [sys.executable, "-m", "ruff"]
+    from ruff import find_ruff_bin
+
+    ruff = [find_ruff_bin()]
+    t_lint = best_of(mlops + ["lint"], args.repeat, args.out)
+    t_ruff = best_of(ruff + ["check", "--isolated", "--no-cache", "--select", "E4,E7,E9,F", str(plain)], args.repeat,
+                     args.out)
+    results = {"notebooks": args.notebooks, "mlops_lint_s": round(t_lint, 3), "ruff_plain_s": round(t_ruff, 3),
+               "lint_vs_ruff": round(t_lint / t_ruff, 2)}
+    nbqa = BIN / "nbqa"
+    if nbqa.exists():
+        env = dict(os.environ, PATH=env_bin + os.pathsep + os.environ.get("PATH", ""))
+        start = time.perf_counter()
+        proc = subprocess.run([str(nbqa), "ruff", str(ipynb_only), "--isolated", "--no-cache", "--select",
+                               "E4,E7,E9,F"], cwd=args.out, capture_output=True, text=True, env=env)
+        t_nbqa = time.perf_counter() - start
+        if proc.returncode in (0, 1):
+            results["nbqa_ruff_ipynb_half_s"] = round(t_nbqa, 3)
+            results["nbqa_vs_lint"] = round(t_nbqa / t_lint, 1)
+        else:
+            results["nbqa_error"] = proc.stderr[-300:]
+    else:
+        results["nbqa"] = "not installed (pip install nbqa)"
+    t_help = best_of(mlops + ["--help"], max(args.repeat, 5), args.out, ok=(0,))
+    t_pass = best_of([sys.executable, "-c", "pass"], max(args.repeat, 5), args.out, ok=(0,))
+    results.update({"mlops_help_s": round(t_help, 3), "python_pass_s": round(t_pass, 3),
+                    "help_over_python_s": round(t_help - t_pass, 3)})
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
