@@ -1,0 +1,37 @@
+"""`mlops deploy`: the job definitions onto the target."""
+
+from __future__ import annotations
+
+import click
+
+from . import pass_state
+
+_SYMBOL = {"create": "+", "update": "~", "delete": "-", "unchanged": "=", "stale": "?"}
+
+
+@click.command("deploy")
+@click.option("--prune", is_flag=True, help="Delete jobs mlops created that are no longer defined.")
+@pass_state
+def command(state, prune):
+    """Create or update the target's jobs from the job definitions."""
+    from ..ops.deploy import deploy
+
+    ctx = state.context()
+    result = deploy(ctx, prune=prune)
+
+    def render():
+        for a in result.plan.actions:
+            jid = result.job_ids.get(a.key, a.job_id)
+            yield f"{_SYMBOL[a.op]} {a.op:9} {a.key}" + (f" (job {jid})" if jid else "") + (
+                f"  {a.reason}" if a.op in ("delete", "stale") else "")
+            for line in a.diff:
+                yield f"    {line}"
+        for jid in result.deduplicated:
+            yield f"- deleted duplicate job {jid} (left by a create whose answer was lost)"
+        counts = result.plan.counts()
+        head = "plan" if result.dry_run else "deployed"
+        yield f"{head} on {result.target}: " + ", ".join(
+            f"{counts.get(k, 0)} {k}" for k in ("create", "update", "delete", "unchanged")) + (
+            f", {counts['stale']} stale" if counts.get("stale") else "")
+
+    ctx.console.result(result.to_json(), render)

@@ -1,0 +1,53 @@
+"""`mlops sync`: notebooks to the target's workspace folder or Git folder."""
+
+from __future__ import annotations
+
+import click
+
+from . import pass_state
+
+_SYMBOL = {"create": "+", "update": "~", "delete": "-", "conflict": "!", "stale": "?", "unmanaged": "?"}
+
+
+@click.command("sync")
+@click.option("--prune", is_flag=True, help="Delete what mlops synced earlier and is no longer in the repo.")
+@click.option("--force", is_flag=True, help="Overwrite objects changed in the workspace since the last sync.")
+@click.option("--commit", metavar="SHA", help="Git folder mode: the commit the folder must be at "
+              "(default: $BUILD_SOURCEVERSION).")
+@click.option("--workers", type=click.IntRange(1, 64), default=16, show_default=True, help="Concurrent uploads.")
+@pass_state
+def command(state, prune, force, commit, workers):
+    """Sync notebooks to the target's workspace folder or Git folder."""
+    from ..errors import CheckFailed
+    from ..ops.sync import sync
+
+    ctx = state.context()
+    result = sync(ctx, prune=prune, force=force, commit=commit, workers=workers)
+
+    def render():
+        head = "plan" if result.dry_run else "synced"
+        if result.mode == "git_folder":
+            g = result.git
+            ref = g.get("branch") or g.get("tag")
+            verb = g.get("action")
+            if result.dry_run:
+                yield f"plan: {verb} Git folder {g['path']} and pull {ref} (now at {g.get('head_before') or '-'})"
+            else:
+                yield f"Git folder {g['path']} ({verb}d) at {g.get('head_commit_id')} on {ref}"
+            return
+        plan = result.plan
+        for a in plan.actions:
+            if a.op != "unchanged":
+                yield f"{_SYMBOL[a.op]} {a.op:9} {plan.root.rstrip('/')}/{a.rel}  ({a.reason})"
+        counts = plan.counts()
+        summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("create", "update", "delete", "unchanged"))
+        extra = ", ".join(f"{counts[k]} {k}" for k in ("conflict", "stale", "unmanaged") if counts.get(k))
+        yield f"{head} {plan.root} on {result.target}: {summary}" + (f"; {extra}" if extra else "")
+
+    ctx.console.result(result.to_json(), render)
+    if result.conflicts:
+        raise CheckFailed(
+            f"{len(result.conflicts)} object(s) changed in the workspace were not overwritten: "
+            + ", ".join(a.rel for a in result.conflicts[:5]),
+            hint="copy the workspace edits into the repo, or run `mlops sync --force` to overwrite them",
+        )

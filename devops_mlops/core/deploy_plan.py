@@ -1,0 +1,163 @@
+"""What ``mlops deploy`` will do: plain logic, no I/O.
+
+A deployed job is ours when its tags say so (``mlops_project`` = the project,
+``mlops_job_key`` = the definition's key); names never decide. Per definition:
+no job of ours -> ``create``; one -> ``update`` (reset) when the settings differ after
+:func:`normalize`, else ``unchanged``; several (a create whose answer was lost) -> keep the
+oldest, delete the others. Jobs of ours whose key is no longer defined -> ``delete`` with
+``--prune``, else ``stale``. A job with the same name that is not ours is reported, never touched.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+#: settings the service fills in when they are not sent: dropped before comparing
+_JOB_DEFAULTS = {"format": "MULTI_TASK", "max_concurrent_runs": 1, "timeout_seconds": 0}
+_TASK_DEFAULTS = {"run_if": "ALL_SUCCESS", "timeout_seconds": 0}
+_SERVER_ONLY = ("run_as", "edit_mode", "deployment", "queue")
+_LISTS_BY = {"tasks": "task_key", "job_clusters": "job_cluster_key", "environments": "environment_key",
+             "parameters": "name"}
+
+
+@dataclass
+class JobAction:
+    op: str  # create | update | unchanged | delete | stale
+    key: str
+    job_id: int | None = None
+    settings: dict[str, Any] | None = None
+    diff: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass
+class DeployPlan:
+    actions: list[JobAction] = field(default_factory=list)
+    #: same-name jobs that are not ours: (key, job_id)
+    foreign: list[tuple[str, int]] = field(default_factory=list)
+
+    def of(self, *ops: str) -> list[JobAction]:
+        return [a for a in self.actions if a.op in ops]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for a in self.actions:
+            out[a.op] = out.get(a.op, 0) + 1
+        return out
+
+    def to_json(self) -> dict:
+        return {"actions": [{"op": a.op, "key": a.key, "job_id": a.job_id, "reason": a.reason, "diff": a.diff}
+                            for a in self.actions],
+                "foreign_same_name": [{"key": k, "job_id": j} for k, j in self.foreign],
+                "counts": self.counts()}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {k: _clean(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in ({}, [], None)}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def normalize(settings: dict[str, Any], desired: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Settings without what the service adds by itself, lists keyed and sorted, empties dropped.
+    ``desired``: keys the definition sets explicitly are kept even when they equal a default."""
+    desired = desired or {}
+    s = copy.deepcopy(settings)
+    for k, v in _JOB_DEFAULTS.items():
+        if s.get(k) == v and k not in desired:
+            s.pop(k)
+    for k in _SERVER_ONLY:
+        if k not in desired:
+            s.pop(k, None)
+    want_tasks = {t.get("task_key"): t for t in desired.get("tasks", [])}
+    for t in s.get("tasks", []):
+        mine = want_tasks.get(t.get("task_key"), {})
+        for k, v in _TASK_DEFAULTS.items():
+            if t.get(k) == v and k not in mine:
+                t.pop(k)
+        nt = t.get("notebook_task")
+        if nt and nt.get("source") == "WORKSPACE" and "source" not in (mine.get("notebook_task") or {}):
+            nt.pop("source")
+    for key, by in _LISTS_BY.items():
+        if isinstance(s.get(key), list):
+            s[key] = sorted(s[key], key=lambda x: str(x.get(by)) if isinstance(x, dict) else str(x))
+    return _clean(s)
+
+
+def _fmt(v: Any) -> str:
+    text = json.dumps(v, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def diff(old: Any, new: Any, path: str = "") -> list[str]:
+    """Readable changes from ``old`` to ``new`` (both normalized): '+ a.b: 1', '- c', '~ d: 1 -> 2'."""
+    out: list[str] = []
+    if isinstance(old, dict) and isinstance(new, dict):
+        for k in sorted(set(old) | set(new), key=str):
+            p = f"{path}.{k}" if path else str(k)
+            if k not in old:
+                out.append(f"+ {p}: {_fmt(new[k])}")
+            elif k not in new:
+                out.append(f"- {p}: {_fmt(old[k])}")
+            else:
+                out += diff(old[k], new[k], p)
+        return out
+    if isinstance(old, list) and isinstance(new, list):
+        by = _LISTS_BY.get(path.rsplit(".", 1)[-1])
+        if by and all(isinstance(x, dict) for x in old + new):
+            o = {x.get(by): x for x in old}
+            n = {x.get(by): x for x in new}
+            if len(o) == len(old) and len(n) == len(new):
+                return diff(o, n, path)
+    if old != new:
+        out.append(f"~ {path}: {_fmt(old)} -> {_fmt(new)}")
+    return out
+
+
+def owner_tags(settings: dict[str, Any]) -> tuple[str | None, str | None]:
+    tags = settings.get("tags") or {}
+    return tags.get("mlops_project"), tags.get("mlops_job_key")
+
+
+def plan_deploy(project: str, desired: dict[str, dict[str, Any]], remote: list[tuple[int, dict[str, Any]]],
+                *, prune: bool = False) -> DeployPlan:
+    """``desired``: key -> settings; ``remote``: (job_id, settings) of every job on the target."""
+    plan = DeployPlan()
+    ours: dict[str, list[tuple[int, dict]]] = {}
+    names: dict[str, list[int]] = {}
+    for job_id, settings in sorted(remote, key=lambda r: r[0]):
+        proj, key = owner_tags(settings)
+        if proj == project and key:
+            ours.setdefault(key, []).append((job_id, settings))
+        else:
+            names.setdefault(settings.get("name") or "", []).append(job_id)
+    for key, settings in desired.items():
+        for jid in names.get(settings.get("name") or "", []):
+            plan.foreign.append((key, jid))
+        found = ours.get(key, [])
+        if not found:
+            plan.actions.append(JobAction("create", key, None, settings, reason="not deployed yet"))
+            continue
+        (job_id, current), extra = found[0], found[1:]
+        for jid, _ in extra:
+            plan.actions.append(JobAction("delete", key, jid, reason=f"duplicate of job {job_id}"))
+        changes = diff(normalize(current, settings), normalize(settings, settings))
+        if changes:
+            plan.actions.append(JobAction("update", key, job_id, settings, changes, "settings differ"))
+        else:
+            plan.actions.append(JobAction("unchanged", key, job_id))
+    for key, found in ours.items():
+        if key in desired:
+            continue
+        for job_id, _ in found:
+            if prune:
+                plan.actions.append(JobAction("delete", key, job_id, reason="no longer defined"))
+            else:
+                plan.actions.append(JobAction("stale", key, job_id, reason="no longer defined (--prune deletes)"))
+    return plan

@@ -1,0 +1,121 @@
+"""`mlops deploy`: create or update the target's jobs from the job definitions.
+
+Jobs are matched by the tags mlops owns (see :mod:`devops_mlops.core.deploy_plan`).
+A create is not idempotent on the service, so after creating, the jobs are listed again:
+duplicates left by a create whose answer was lost are deleted (the id the create returned is
+kept), and a create that failed without leaving a job is tried again (3 rounds at most).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.deploy_plan import DeployPlan, JobAction, owner_tags, plan_deploy
+from ..core.jobdefs import load_job_definitions
+from ..errors import MlopsError, ServiceError
+
+
+@dataclass
+class DeployResult:
+    target: str
+    dry_run: bool
+    plan: DeployPlan
+    job_ids: dict[str, int] = field(default_factory=dict)
+    deduplicated: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        doc = {"target": self.target, "dry_run": self.dry_run, **self.plan.to_json(), "job_ids": self.job_ids}
+        if self.deduplicated:
+            doc["deleted_duplicates"] = self.deduplicated
+        if self.errors:
+            doc["errors"] = self.errors
+        return doc
+
+
+def _owned(project: str, jobs) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for job in sorted(jobs.list(), key=lambda j: j.job_id):
+        proj, key = owner_tags(job.settings)
+        if proj == project and key:
+            out.setdefault(key, []).append(job.job_id)
+    return out
+
+
+def _create_all(ctx, creates: list[JobAction], result: DeployResult, workers: int) -> None:
+    jobs = ctx.jobs
+    pending = list(creates)
+    last_error: dict[str, str] = {}
+    for _round in range(3):
+        if not pending:
+            return
+
+        def make(action: JobAction) -> tuple[str, int | None]:
+            try:
+                return action.key, jobs.create(action.settings)
+            except MlopsError as exc:
+                last_error[action.key] = exc.one_line()
+                return action.key, None
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            returned = dict(pool.map(make, pending))
+        owned = _owned(ctx.config.project, jobs)
+        still: list[JobAction] = []
+        for action in pending:
+            ids = owned.get(action.key, [])
+            keep = returned.get(action.key) if returned.get(action.key) in ids else (ids[0] if ids else None)
+            for extra in ids:
+                if extra != keep:
+                    jobs.delete(extra)  # a duplicate from a create whose answer was lost
+                    result.deduplicated.append(extra)
+            if keep is None:
+                still.append(action)
+            else:
+                action.job_id = keep
+                result.job_ids[action.key] = keep
+        pending = still
+    for action in pending:
+        result.errors.append(f"create {action.key}: {last_error.get(action.key, 'no job after 3 tries')}")
+
+
+def deploy(ctx, *, prune: bool = False, workers: int = 8) -> DeployResult:
+    definitions = load_job_definitions(ctx.config, ctx.target)
+    desired = {key: d.settings for key, d in definitions.items()}
+    remote = [(job.job_id, job.settings) for job in ctx.jobs.list()]
+    plan = plan_deploy(ctx.config.project, desired, remote, prune=prune)
+    result = DeployResult(ctx.target.name, ctx.dry_run, plan)
+    for action in plan.of("update", "unchanged", "stale"):
+        if action.job_id is not None and action.op != "stale":
+            result.job_ids[action.key] = action.job_id
+    for key, jid in plan.foreign:
+        ctx.console.warn(f"job {jid} is also named {desired[key].get('name')!r} but was not created by mlops "
+                         f"for {ctx.config.project}; it is left alone")
+    if ctx.dry_run:
+        return result
+    jobs = ctx.jobs
+
+    def apply(action: JobAction) -> str | None:
+        try:
+            if action.op == "update":
+                jobs.reset(action.job_id, action.settings)
+            elif action.op == "delete":
+                jobs.delete(action.job_id)
+            return None
+        except MlopsError as exc:
+            return f"{action.op} {action.key} (job {action.job_id}): {exc.one_line()}"
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        result.errors += [e for e in pool.map(apply, plan.of("update", "delete")) if e]
+    _create_all(ctx, plan.of("create"), result, workers)
+    if result.errors:
+        raise ServiceError(f"{len(result.errors)} job change(s) failed; first: {result.errors[0]}",
+                           hint="run `mlops deploy` again: it only changes what still differs")
+    return result
+
+
+def find_job(ctx, key: str) -> Any:
+    """The deployed job of ours with this key, or None."""
+    ids = _owned(ctx.config.project, ctx.jobs).get(key, [])
+    return ids[0] if ids else None
