@@ -64,8 +64,8 @@ def to_arrow(frame: Any):
         if pa.types.is_timestamp(t):
             # Delta stores microseconds; aware timestamps go to UTC
             target = pa.timestamp("us", tz="UTC" if t.tz else None)
-            if t != target:
-                col = pc.cast(col, target)
+            if t != target:  # sub-microsecond digits are dropped, as Delta would
+                col = pc.cast(col, target, safe=False)
         elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
             col = pc.cast(col, pa.string())
         elif pa.types.is_dictionary(t):
