@@ -112,7 +112,7 @@ class _Writer:
         self.mode_ = mode
         return self
 
-    def saveAsTable(self, name):  # noqa: N802 - Spark's name
+    def saveAsTable(self, name):
         self.spark.saved.append((name, self.mode_, dict(self.options), len(self.frame)))
         self.spark.tables.add(name)
 
@@ -124,7 +124,7 @@ class _FakeSpark:
         self.saved, self.tables = [], set()
         self.catalog = SimpleNamespace(tableExists=lambda name: name in self.tables)
 
-    def createDataFrame(self, frame):  # noqa: N802 - Spark's name
+    def createDataFrame(self, frame):
         return SimpleNamespace(write=_Writer(self, frame))
 
 
