@@ -58,8 +58,7 @@ def render(result):
         yield f"commit {result.commit[:12]}: {result.message.splitlines()[0]}"
     if result.pushed:
         yield f"pushed to {result.remote}/{result.branch}" + (" (rebased on the moved remote)" if result.rebased else "")
-    for note in result.notes:
-        yield note
+    yield from result.notes
     if result.pull_request:
         pr = result.pull_request
         yield f"pull request {pr.pull_request_id} {'opened' if pr.created else 'updated'}: {pr.url}"

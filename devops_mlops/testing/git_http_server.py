@@ -20,10 +20,11 @@ import base64
 import os
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 
@@ -87,7 +88,7 @@ class GitHttpServer:
         if scheme == "basic":
             try:
                 user_pass = base64.b64decode(value.strip()).decode()
-            except Exception:
+            except (ValueError, UnicodeDecodeError):
                 return scheme, False
             return scheme, user_pass.split(":", 1)[-1] == self.token
         return scheme, False
@@ -110,7 +111,7 @@ class GitHttpServer:
                     self.leaks.append((int(entry), cmd.replace(b"\0", b" ").decode("utf-8", "replace")))
 
     # ------------------------------------------------------------ serving
-    def start(self) -> "GitHttpServer":
+    def start(self) -> GitHttpServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -135,10 +136,10 @@ class GitHttpServer:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "GitHttpServer":
+    def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def _read_body(self, h: BaseHTTPRequestHandler) -> bytes:

@@ -15,7 +15,13 @@ from devops_mlops.errors import CheckFailed, ServiceError, UsageError
 from devops_mlops.ops.commit import automation_branch, commit_notebooks, metrics_table
 from devops_mlops.testing.azure_devops import AzureDevOpsEmulator
 from devops_mlops.testing.git_http_server import (
-    GitHttpServer, agent_checkout, git, init_bare, mirror_refs, pre_receive_hook, seed,
+    GitHttpServer,
+    agent_checkout,
+    git,
+    init_bare,
+    mirror_refs,
+    pre_receive_hook,
+    seed,
 )
 
 TOKEN = "sat-0a1b2c3d4e5f"
@@ -270,7 +276,7 @@ def test_protected_branch_goes_through_a_pull_request(azure, remote):
 
 
 def test_policy_rejection_falls_back_to_a_pull_request_and_updates_it(azure, remote):
-    emu, server, repo = azure
+    emu, _server, repo = azure
     pre_receive_hook(remote, "TF402455: Pushes to this branch are not permitted; you must use a pull request to update this branch.")
     (repo / "notebooks" / "retrain.py").write_text(NB.format(2))
     first = commit_notebooks(azure_ctx(emu, repo), ["notebooks/retrain.py"], provenance=dict(PROVENANCE))

@@ -227,6 +227,6 @@ def test_the_leak_check_can_fail(remote, tmp_path):
                         server.url_for("repo.git")], check=True, capture_output=True)
         assert server.leaks and all(r.authorized for r in server.requests)
         server.leaks.clear()
-        bad = subprocess.run(["git", "ls-remote", server.url_for("repo.git")], capture_output=True,
+        bad = subprocess.run(["git", "ls-remote", server.url_for("repo.git")], capture_output=True, check=False,
                              env={**__import__("os").environ, "GIT_TERMINAL_PROMPT": "0"})
         assert bad.returncode != 0 and server.rejected()
