@@ -611,6 +611,8 @@ def is_secret_name(name: str) -> bool:
         return True
     if low in NOT_SECRET or low.endswith(("_id", ".id", "_url", "uri", "_host", "_type", "_name")):
         return False
+    if re.search(r"[a-z0-9]Key$", name) and not low.startswith("cache"):
+        return True  # storageKey, accountKey
     return bool(SECRET_NAME.search(name))
 
 

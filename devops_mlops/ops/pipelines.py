@@ -196,28 +196,30 @@ def _branch_irrelevant(errs: list) -> bool:
     task name, the wrong kind of value) says nothing about what the author meant."""
     for e in errs:
         rel = list(e.relative_path)
-        if e.validator == "required" and not rel:
-            return True
-        if not rel and e.validator in ("type", "additionalProperties", "pattern", "enum", "anyOf"):
-            if e.validator == "additionalProperties":
-                continue
+        if not rel and e.validator in ("required", "type", "pattern", "enum"):
             return True
         if rel == ["task"] and e.validator in ("pattern", "enum", "anyOf"):
             return True
     return False
 
 
-def _deepest(err):
+def _leaves(err) -> list:
+    """The deepest errors under ``err``: through anyOf/oneOf, follow the branch the author
+    meant (the relevant one that got deepest) and report each of its errors."""
     if not err.context:
-        return err
+        return [err]
     branches: dict[Any, list] = defaultdict(list)
     for sub in err.context:
         branches[sub.relative_schema_path[0] if sub.relative_schema_path else 0].append(sub)
-    relevant = [errs for errs in branches.values() if not _branch_irrelevant(errs)]
-    if not relevant:
-        return err
-    candidates = [_deepest(e) for errs in relevant for e in errs]
-    return max(candidates, key=lambda e: (len(e.absolute_path), e.validator != "required"))
+    scored = []
+    for errs in branches.values():
+        if _branch_irrelevant(errs):
+            continue
+        leaves = [leaf for e in errs for leaf in _leaves(e)]
+        scored.append((max(len(leaf.absolute_path) for leaf in leaves), -len(leaves), leaves))
+    if not scored:
+        return [err]
+    return max(scored, key=lambda t: t[:2])[2]
 
 
 def _message(err) -> tuple[str, tuple]:
@@ -260,11 +262,11 @@ def schema_findings(doc: Doc) -> list[Finding]:
             errors.append(e)
     errors.extend(val.iter_errors(instance))
     for err in errors:
-        best = _deepest(err)
-        message, path = _message(best)
-        loc = rules.origin(origins, path)
-        shown = dotted(loc.path) if loc.path else "(top level)"
-        out.append(Finding(doc.path, loc.line, "PL100", f"{shown}: {message}"))
+        for best in _leaves(err):
+            message, path = _message(best)
+            loc = rules.origin(origins, path)
+            shown = dotted(loc.path) if loc.path else "(top level)"
+            out.append(Finding(doc.path, loc.line, "PL100", f"{shown}: {message}"))
     return out
 
 
@@ -284,7 +286,7 @@ def check_command(args: list[str]) -> list[tuple[str, str]]:
     name = "mlops"
     rest = list(args)
     while True:
-        ctx = click.Context(cmd, info_name=name, parent=parent, resilient_parsing=True)
+        ctx = click.Context(cmd, info_name=name, parent=parent)
         try:
             parser = cmd.make_parser(ctx)
             opts, largs, _order = parser.parse_args(args=rest)
