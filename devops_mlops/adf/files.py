@@ -116,7 +116,7 @@ class ExportResult:
         for rel in self.files.deleted:
             yield f"{'would delete' if self.dry_run else 'deleted'} {self.out}/{rel}"
         yield (f"{len(self.resources)} Data Factory resources for target {self.target}: "
-               f"{len(self.files.written)} files {"to write" if self.dry_run else "written"}, {len(self.files.unchanged)} unchanged")
+               f"{len(self.files.written)} files {'to write' if self.dry_run else 'written'}, {len(self.files.unchanged)} unchanged")
         for w in self.warnings:
             yield f"warning: {w}"
 
