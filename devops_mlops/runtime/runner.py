@@ -263,17 +263,28 @@ async def run_notebook_async(
         }
         (state_dir / "config.json").write_text(json.dumps(config), encoding="utf-8")
         session = _Session(plan, state_dir, workdir, kernel_env, result)
+        task = asyncio.ensure_future(session.run())
         try:
-            if timeout:
-                await asyncio.wait_for(session.run(), timeout)
+            done, _ = await asyncio.wait({task}, timeout=timeout or None)
+            if done:
+                task.result()
             else:
-                await session.run()
-        except asyncio.TimeoutError:
-            result.status = "timeout"
-            unit = session.current
-            result.error = f"timed out after {timeout:g}s" + (f" in cell {unit.cell}" if unit else "")
-            if unit is not None:
-                result.cell, result.line, result.error_path = unit.cell, unit.line, str(unit.path)
+                # nbclient reports a cancelled cell as a dead kernel: say it is ours first
+                session.timed_out = True
+                session.kill()
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+                result.status = "timeout"
+                unit = session.current
+                result.error = f"timed out after {timeout:g}s" + (f" in cell {unit.cell}" if unit else "")
+                if unit is not None:
+                    result.cell, result.line, result.error_path = unit.cell, unit.line, str(unit.path)
+        except BaseException:
+            task.cancel()
+            raise
         finally:
             await session.stop()
         _collect_state(result, state_dir)
@@ -326,6 +337,11 @@ class _Session:
         self.current: Unit | None = None
         self.output: list[str] = []
         self.output_size = 0
+        self.timed_out = False
+
+    def kill(self) -> None:
+        if self.pid:
+            _kill_group(self.pid)
 
     async def start(self) -> None:
         import nbformat
@@ -337,6 +353,7 @@ class _Session:
         self.client.create_kernel_manager()
         self.client.km.transport = "ipc"  # unix sockets: no TCP ports, no plain-text warning
         self.client.km.ip = str(self.state_dir / "kernel")
+        self.client.km.connection_file = str(self.state_dir / "kernel.json")  # nothing in ~/.local
         await self.client.async_start_new_kernel(cwd=str(self.cwd), env=self.env)
         km = self.client.km
         self.pid = getattr(getattr(km, "provisioner", None), "pid", None)
@@ -390,6 +407,8 @@ class _Session:
             if error is not None:
                 self._fail(None, f"running the test_* functions failed: {error.get('ename')}: {error.get('evalue')}", error)
         except DeadKernelError:
+            if self.timed_out:
+                return
             unit = self.current
             self.result.status = "failed"
             self.result.error = "the kernel died" + (f" while running cell {unit.cell}" if unit else "")

@@ -246,6 +246,11 @@ class NotebookUtils:
         """Run another notebook in its own fresh kernel; return its exit value."""
         base = Path(_cfg["notebook"]).parent
         target = Path(path) if os.path.isabs(path) else base / path
+        if not target.is_file():
+            for ext in (".py", ".ipynb", ".sql", ".scala", ".r"):
+                if target.with_name(target.name + ext).is_file():
+                    target = target.with_name(target.name + ext)
+                    break
         request = {
             "path": str(target),
             "params": {str(k): str(v) for k, v in (arguments or {}).items()},

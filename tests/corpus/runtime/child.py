@@ -1,0 +1,3 @@
+# Databricks notebook source
+dbutils.widgets.text("x", "1")
+dbutils.notebook.exit(str(int(dbutils.widgets.get("x")) * 2))

@@ -1,0 +1,6 @@
+-- Databricks notebook source
+SELECT 1
+
+-- COMMAND ----------
+
+SELECT 2

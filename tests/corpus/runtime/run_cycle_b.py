@@ -1,0 +1,2 @@
+# Databricks notebook source
+# MAGIC %run ./run_cycle_a

@@ -1,0 +1,6 @@
+# Databricks notebook source
+# MAGIC %run ./lib/divide
+
+# COMMAND ----------
+
+result = divide(1, 0)

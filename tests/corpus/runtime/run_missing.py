@@ -1,0 +1,6 @@
+# Databricks notebook source
+y = 2
+
+# COMMAND ----------
+
+# MAGIC %run ./lib/does_not_exist

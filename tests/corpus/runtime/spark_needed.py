@@ -1,0 +1,2 @@
+# Databricks notebook source
+df = spark.range(3)
