@@ -1,0 +1,165 @@
+"""`mlops init`: scaffold a working project from the template shipped with the package.
+
+The template is this repository's own project (mlops.yaml, notebooks/, the job
+definitions, azure-pipelines/): a wheel carries a copy under
+``devops_mlops/_template`` (see setup.py); a source checkout uses the folders
+at the repository root. So what `mlops init` writes is exactly what the
+toolkit's own CI lints, tests and runs.
+
+API::
+
+    result = init_project(Path("my-project"), name="fraud-scoring", force=False, dry_run=False)
+    result.written / result.unchanged / result.conflicts
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..errors import UsageError
+
+TEMPLATE_ITEMS = ("mlops.yaml", "notebooks", "resources", "azure-pipelines")
+GITIGNORE_LINES = (".mlops/", "__pycache__/", ".venv/")
+README_MARKER = "## Next steps (devops-mlops)"
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+
+
+@dataclass
+class InitResult:
+    root: Path
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    git_initialised: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "root": str(self.root),
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "conflicts": self.conflicts,
+            "git_initialised": self.git_initialised,
+        }
+
+
+def template_root() -> Path:
+    package = Path(__file__).resolve().parent.parent
+    bundled = package / "_template"
+    if (bundled / "mlops.yaml").is_file():
+        return bundled
+    checkout = package.parent
+    if (checkout / "mlops.yaml").is_file() and (checkout / "notebooks").is_dir():
+        return checkout
+    raise UsageError("the project template is missing from this installation (reinstall devops-mlops)")
+
+
+def _template_files(root: Path) -> list[tuple[str, Path]]:
+    files: list[tuple[str, Path]] = []
+    for item in TEMPLATE_ITEMS:
+        src = root / item
+        if src.is_file():
+            files.append((item, src))
+        elif src.is_dir():
+            for f in sorted(src.rglob("*")):
+                rel = f.relative_to(root)
+                if f.is_file() and "__pycache__" not in rel.parts and not any(p.startswith(".") for p in rel.parts):
+                    files.append((rel.as_posix(), f))
+    return files
+
+
+def _render_config(text: str, name: str) -> str:
+    model = name.replace("-", "_")
+    text = re.sub(r"(?m)^project:.*$", f"project: {name}", text, count=1)
+    return re.sub(r"(?m)^(model:\s*\{?\s*name:\s*)[A-Za-z0-9_.-]+", rf"\g<1>{model}", text, count=1)
+
+
+def _readme_section(name: str) -> str:
+    return f"""{README_MARKER}
+
+This project was scaffolded by `mlops init` (devops-mlops {__version__}).
+
+1. `pip install -r requirements.txt` (or `pip install devops-mlops`).
+2. `mlops lint && mlops test` - lint the notebooks and run the test notebooks locally.
+3. `mlops lifecycle` - run the whole lifecycle of `{name}` on this machine (MLflow on sqlite,
+   Delta tables under `.mlops/`).
+4. Fill in the `staging` and `production` targets in `mlops.yaml`, then
+   `mlops azure-devops setup --dry-run` to see what will be created in Azure DevOps.
+"""
+
+
+def planned_files(name: str) -> dict[str, bytes]:
+    """Every file init writes, with its content (gitignore/README handled separately)."""
+    root = template_root()
+    out: dict[str, bytes] = {}
+    for rel, src in _template_files(root):
+        data = src.read_bytes()
+        if rel == "mlops.yaml":
+            data = _render_config(data.decode("utf-8"), name).encode("utf-8")
+        out[rel] = data
+    out["requirements.txt"] = f"devops-mlops=={__version__}\n".encode()
+    return out
+
+
+def init_project(target: Path, *, name: str | None = None, force: bool = False, dry_run: bool = False) -> InitResult:
+    target = target.resolve()
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} exists and is not a folder")
+    name = name or target.name
+    if not _NAME.match(name):
+        raise UsageError(f"invalid project name {name!r}: letters, digits, '-' and '_', starting with a letter")
+    result = InitResult(root=target)
+    files = planned_files(name)
+    writes: dict[Path, bytes] = {}
+    for rel, data in files.items():
+        path = target / rel
+        if path.exists():
+            if path.read_bytes() == data:
+                result.unchanged.append(rel)
+                continue
+            if not force:
+                result.conflicts.append(rel)
+                continue
+        writes[path] = data
+    gitignore = target / ".gitignore"
+    current = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    missing = [ln for ln in GITIGNORE_LINES if ln not in current.splitlines()]
+    if missing:
+        sep = "" if not current or current.endswith("\n") else "\n"
+        writes[gitignore] = (current + sep + "\n".join(missing) + "\n").encode()
+    else:
+        result.unchanged.append(".gitignore")
+    readme = target / "README.md"
+    readme_text = readme.read_text(encoding="utf-8") if readme.exists() else f"# {name}\n"
+    if README_MARKER not in readme_text:
+        writes[readme] = (readme_text.rstrip("\n") + "\n\n" + _readme_section(name)).encode()
+    else:
+        result.unchanged.append("README.md")
+    if result.conflicts:
+        shown = ", ".join(result.conflicts[:5]) + (" ..." if len(result.conflicts) > 5 else "")
+        raise UsageError(
+            f"{len(result.conflicts)} file(s) exist with other content: {shown}",
+            path=target,
+            hint="nothing was written; use --force to overwrite them",
+        )
+    for path, data in sorted(writes.items()):
+        result.written.append(path.relative_to(target).as_posix())
+        if dry_run:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.mlops-init")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    if not dry_run and not _inside_git(target):
+        subprocess.run(["git", "init", "-q", str(target)], check=True, capture_output=True)
+        result.git_initialised = True
+    return result
+
+
+def _inside_git(path: Path) -> bool:
+    proc = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-inside-work-tree"], capture_output=True,
+                          text=True)
+    return proc.returncode == 0 and proc.stdout.strip() == "true"
