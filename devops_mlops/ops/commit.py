@@ -189,16 +189,22 @@ def with_marker(message: str, marker: str) -> str:
 
 
 def _workspace_path(ctx, path: Path, git_root: Path) -> str:
+    """Where `mlops sync` put ``path``: Git folder mode mirrors the repository; workspace mode
+    maps the notebooks folder to ``workspace_dir`` (``/`` on a local target), notebooks without extension."""
+    from ..core.sync_plan import join
+    from ..errors import InputError
+
     target = ctx.target
     stem = path.with_suffix("") if path.suffix.lower() in NOTEBOOK_SUFFIXES else path
-    if target.repo_path:
-        return f"{target.repo_path.rstrip('/')}/{stem.relative_to(git_root).as_posix()}"
-    base = (target.workspace_dir or f"/{ctx.config.project}").rstrip("/")
+    if target.backend == "databricks" and target.repo_path:
+        return join(target.repo_path, stem.relative_to(git_root).as_posix())
+    root = (target.workspace_dir or "/") if target.backend == "databricks" else "/"
     try:
         rel = stem.relative_to(ctx.config.notebooks_dir.resolve())
     except ValueError:
-        rel = stem.relative_to(ctx.root.resolve())
-    return f"{base}/{rel.as_posix()}"
+        raise InputError(f"not under the notebooks folder {ctx.config.notebooks!r}, so not in the workspace",
+                         path=path) from None
+    return join(root.rstrip("/") or "/", rel.as_posix())
 
 
 def _content(ctx, path: Path, git_root: Path, from_workspace: bool, notes: list[str]) -> bytes:

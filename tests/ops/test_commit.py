@@ -123,12 +123,12 @@ class FakeWorkspace:
 
 def test_from_workspace_keeps_the_repo_format_and_strips_outputs(remote, agent):
     ipynb = dict(IPYNB, cells=[dict(IPYNB["cells"][0], source=["print(43)"])])
-    ws = FakeWorkspace({"/churn/retrain": NB.format(9).encode(), "/churn/explore": json.dumps(ipynb).encode()})
+    ws = FakeWorkspace({"/retrain": NB.format(9).encode(), "/explore": json.dumps(ipynb).encode()})
     ctx = make_ctx(agent)
     ctx.workspace = ws
     result = commit_notebooks(ctx, ["notebooks/retrain.py", "notebooks/explore.ipynb"], from_workspace=True)
 
-    assert ws.exports == [("/churn/retrain", "SOURCE"), ("/churn/explore", "JUPYTER")]
+    assert ws.exports == [("/retrain", "SOURCE"), ("/explore", "JUPYTER")]
     assert git(remote, "show", "main:notebooks/retrain.py") == NB.format(9).strip()
     committed = json.loads(git(remote, "show", "main:notebooks/explore.ipynb"))
     assert committed["cells"][0]["source"] == ["print(43)"]
@@ -137,7 +137,7 @@ def test_from_workspace_keeps_the_repo_format_and_strips_outputs(remote, agent):
     assert result.pushed
 
     ctx = make_ctx(agent, keep_outputs=True)
-    ctx.workspace = FakeWorkspace({"/churn/explore": json.dumps(IPYNB).encode()})
+    ctx.workspace = FakeWorkspace({"/explore": json.dumps(IPYNB).encode()})
     commit_notebooks(ctx, ["notebooks/explore.ipynb"], from_workspace=True)
     assert json.loads(git(remote, "show", "main:notebooks/explore.ipynb"))["cells"][0]["outputs"]
 
@@ -293,3 +293,12 @@ def test_policy_rejection_falls_back_to_a_pull_request_and_updates_it(azure, rem
     assert "| rmse | 0.39 |" in stored["description"]
     assert str(wid) in [w["id"] for w in stored["_workItems"]]
     assert git(remote, "show", "automation/retrain-churn-v7:notebooks/retrain.py") == NB.format(3).strip()
+
+
+def test_from_workspace_with_the_local_workspace_adapter(remote, agent):
+    ctx = make_ctx(agent)
+    ctx.workspace.import_("/retrain", NB.format(11).encode(), format="SOURCE", language="PYTHON", overwrite=True)
+    result = commit_notebooks(ctx, ["notebooks/retrain.py"], from_workspace=True)
+    assert result.pushed and git(remote, "show", "main:notebooks/retrain.py") == NB.format(11).strip()
+    assert "exported /retrain from the workspace" in result.notes
+    assert git(remote, "show", "--name-only", "--format=", "main").split() == ["notebooks/retrain.py"]
