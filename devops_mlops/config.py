@@ -5,6 +5,7 @@ The whole schema lives here and is documented in docs/config.md.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -227,7 +228,7 @@ class Target:
     tables: TablesCfg = field(factory=TablesCfg)
     adf: AdfCfg = field(factory=AdfCfg)
     #: filled in by the loader
-    name: str = ""
+    name: str = dataclasses.field(default="", init=False)
 
     def _validate(self):
         if self.backend == "databricks":
@@ -263,8 +264,8 @@ class Config:
     #: the lifecycle's data source settings (generator seed, batches, drift)
     data: dict[str, Any] = field(factory=dict)
     #: filled in by the loader
-    path: Path = Path(CONFIG_NAME)
-    unresolved: dict[tuple, tuple[str, int | None]] = field(factory=dict)
+    path: Path = dataclasses.field(default=Path(CONFIG_NAME), init=False)
+    unresolved: dict[tuple, tuple[str, int | None]] = dataclasses.field(default_factory=dict, init=False)
 
     def _validate(self):
         if not self.targets:

@@ -121,3 +121,40 @@ def test_malformed_yaml_names_file_and_line(tmp_path, text, line):
     assert err.value.path == str(path)
     assert err.value.line == line
     assert err.value.exit_code == 2
+
+
+def test_loader_owned_fields_are_not_config_keys(tmp_path):
+    with pytest.raises(ConfigError, match="unknown key 'path'"):
+        load_config(write(tmp_path, BASE + "path: /etc\n"))
+    with pytest.raises(ConfigError, match="unknown key 'name'"):
+        load_config(write(tmp_path, BASE + "targets:\n  local: {name: x}\n"))
+
+
+def test_the_reference_page_documents_every_key():
+    import dataclasses
+    import typing
+    from pathlib import Path
+
+    from devops_mlops import config as c
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "config.md").read_text()
+    missing = []
+    seen = set()
+
+    def walk(cls):
+        if cls in seen:
+            return
+        seen.add(cls)
+        for f in dataclasses.fields(cls):
+            if not f.init:
+                continue
+            key = f.metadata.get("alias", f.name)
+            if f"`{key}`" not in doc:
+                missing.append(f"{cls.__name__}.{key}")
+            for t in [typing.get_type_hints(cls)[f.name], *typing.get_args(typing.get_type_hints(cls)[f.name])]:
+                for inner in [t, *typing.get_args(t)]:
+                    if dataclasses.is_dataclass(inner):
+                        walk(inner)
+
+    walk(c.Config)
+    assert not missing, f"docs/config.md does not mention: {missing}"
