@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..yamlload import Lines, line_of
 
@@ -63,7 +64,7 @@ class Loc:
     lines: Lines = field(compare=False, hash=False, repr=False)
     path: tuple = ()
 
-    def child(self, *keys: Any) -> "Loc":
+    def child(self, *keys: Any) -> Loc:
         return Loc(self.file, self.lines, self.path + keys)
 
     @property
@@ -77,8 +78,8 @@ class Loc:
 
 # ----------------------------------------------------------------------------- expressions
 
-_EXPR_KEY = re.compile(r"^\$\{\{\s*(if|elseif|else|each|insert)\b(.*?)\}\}$", re.S)
-_WHOLE_EXPR = re.compile(r"^\s*(\$\{\{.*\}\}|\$\[.*\])\s*$", re.S)
+_EXPR_KEY = re.compile(r"^\$\{\{\s*(if|elseif|else|each|insert)\b(.*?)\}\}$", re.DOTALL)
+_WHOLE_EXPR = re.compile(r"^\s*(\$\{\{.*\}\}|\$\[.*\])\s*$", re.DOTALL)
 _PARAM_REF = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][\w-]*)\s*\}\}")
 
 
@@ -332,13 +333,13 @@ def template_params(doc: Doc, passed: dict, passed_loc: Loc | None, ref_loc: Loc
                     findings.append(ref_loc.finding("PL109", f"template {doc.path} needs parameter {p['name']!r}"))
                 allowed = p.get("values")
                 given = (passed or {}).get(p["name"])
-                if isinstance(allowed, list) and given is not None and not is_expression(given):
-                    if _norm(given) not in {_norm(a) for a in allowed}:
-                        findings.append(
-                            (passed_loc or ref_loc).child(p["name"]).finding(
-                                "PL109", f"{p['name']}: {given!r} is not one of {', '.join(map(str, allowed))}"
-                            )
+                if isinstance(allowed, list) and given is not None and not is_expression(given) \
+                        and _norm(given) not in {_norm(a) for a in allowed}:
+                    findings.append(
+                        (passed_loc or ref_loc).child(p["name"]).finding(
+                            "PL109", f"{p['name']}: {given!r} is not one of {', '.join(map(str, allowed))}"
                         )
+                    )
     elif isinstance(declared, dict):
         for name, default in declared.items():
             names.add(name)
@@ -467,7 +468,7 @@ def is_template(doc: Doc) -> bool:
 SCRIPT_KEYS = ("script", "bash", "pwsh", "powershell")
 SCRIPT_INPUTS = {"script", "inlinescript", "inline", "arguments", "scriptarguments"}
 _MACRO = re.compile(r"\$\(([A-Za-z_][\w.\-]*)\)")
-_PLACEHOLDER_RX = re.compile(r"\$\{\{.*?\}\}|\$\[.*?\]|\$\([A-Za-z_][\w.\-]*\)", re.S)
+_PLACEHOLDER_RX = re.compile(r"\$\{\{.*?\}\}|\$\[.*?\]|\$\([A-Za-z_][\w.\-]*\)", re.DOTALL)
 PLACEHOLDER = "__AZP_VALUE__"
 
 

@@ -325,10 +325,10 @@ def check_command(args: list[str]) -> list[tuple[str, str]]:
                 sub = importlib.import_module(module).command
             except ModuleNotFoundError as exc:
                 if exc.name == module:
-                    return [("PL107", f"`{shown}`: command {sub_name!r} is registered but "
-                                      f"{module.replace('.', '/')}.py does not exist yet")]
+                    where = module.replace(".", "/") + ".py"
+                    return [("PL107", f"`{shown}`: command {sub_name!r} is registered but {where} does not exist yet")]
                 return [("PL107", f"`{shown}`: command {sub_name!r} cannot be imported: {exc}")]
-            except Exception as exc:  # a broken module is still a finding, not a crash
+            except Exception as exc:  # noqa: BLE001 - a broken module is still a finding, not a crash
                 return [("PL107", f"`{shown}`: command {sub_name!r} cannot be imported: {type(exc).__name__}: {exc}")]
         else:
             sub = cmd.get_command(ctx, sub_name)
