@@ -343,6 +343,8 @@ def publish(ctx, git, result: CommitResult, *, rels: list[str], pull_request: bo
         if outcome.kind != "protected":
             raise _push_error(ctx, git, result, outcome)
         result.notes.append(f"{result.target_branch} requires a pull request (TF402455)")
+        ctx.console.warn(f"{result.target_branch} requires a pull request (TF402455); going through a pull request "
+                         "(set scm.protected: true to skip the direct push)")
         if not organization_known(ctx):
             raise CheckFailed(
                 f"{result.target_branch} is protected (TF402455) and no Azure DevOps organization is known to open a "

@@ -302,3 +302,15 @@ def test_from_workspace_with_the_local_workspace_adapter(remote, agent):
     assert result.pushed and git(remote, "show", "main:notebooks/retrain.py") == NB.format(11).strip()
     assert "exported /retrain from the workspace" in result.notes
     assert git(remote, "show", "--name-only", "--format=", "main").split() == ["notebooks/retrain.py"]
+
+
+def test_rebased_push_leaves_head_when_a_local_change_is_in_the_way(remote, agent, tmp_path):
+    seed(remote, {"README.md": "upstream readme\n"}, work=tmp_path / "scratch", message="other")
+    (agent / "README.md").write_text("my local readme\n")  # unstaged, on a file the remote changed
+    (agent / "notebooks" / "retrain.py").write_text(NB.format(2))
+    result = commit_notebooks(make_ctx(agent), ["notebooks/retrain.py"])
+    assert result.pushed and result.rebased
+    assert git(remote, "show", "main:notebooks/retrain.py") == NB.format(2).strip()
+    assert (agent / "README.md").read_text() == "my local readme\n"
+    assert any("local HEAD left at" in n for n in result.notes)
+    assert git(agent, "log", "-1", "--format=%an", "HEAD") == "mlops-bot"

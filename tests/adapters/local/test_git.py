@@ -3,6 +3,7 @@ shallow clone on a detached HEAD, a loopback smart-HTTP server that requires the
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -162,10 +163,8 @@ def test_push_with_a_personal_access_token_uses_basic(remote, tmp_path, monkeypa
     with GitHttpServer(remote.parent, token=TOKEN) as server:
         monkeypatch.setenv("AZURE_DEVOPS_EXT_PAT", TOKEN)
         repo = tmp_path / "clone"
-        from devops_mlops.adapters.local.git import auth_env as env_for
-
         subprocess.run(["git", "clone", "-q", server.url_for("repo.git"), str(repo)], check=True,
-                       env={**__import__("os").environ, **env_for(server.url_for("repo.git"))})
+                       env={**os.environ, **auth_env(server.url_for("repo.git"))})
         g = lg(repo)
         (repo / "notebooks" / "train.py").write_text(NB.format(5))
         sha = g.commit_paths(["notebooks/train.py"], "m")
@@ -228,5 +227,5 @@ def test_the_leak_check_can_fail(remote, tmp_path):
         assert server.leaks and all(r.authorized for r in server.requests)
         server.leaks.clear()
         bad = subprocess.run(["git", "ls-remote", server.url_for("repo.git")], capture_output=True, check=False,
-                             env={**__import__("os").environ, "GIT_TERMINAL_PROMPT": "0"})
+                             env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
         assert bad.returncode != 0 and server.rejected()
