@@ -161,6 +161,12 @@ class Emulator:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                # headers and body go out as separate writes: without this, Nagle's algorithm
+                # and delayed ACKs add ~40 ms to every keep-alive request
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def _handle(self) -> None:
                 emulator._dispatch(self)
 
