@@ -89,7 +89,7 @@ class DataSettings:
     retrain_windows: list[int] = field(default_factory=lambda: [4, 2, 1])
 
     @classmethod
-    def from_config(cls, data: dict[str, Any] | None) -> "DataSettings":
+    def from_config(cls, data: dict[str, Any] | None) -> DataSettings:
         data = dict(data or {})
         known = {"seed", "plazas", "days_per_batch", "start", "history_batches", "label_delay", "drift", "retrain"}
         unknown = sorted(set(data) - known)
@@ -117,7 +117,7 @@ class DataSettings:
             out.retrain_windows = list(windows)
         return out
 
-    def with_drift(self, drift: list[Drift]) -> "DataSettings":
+    def with_drift(self, drift: list[Drift]) -> DataSettings:
         from dataclasses import replace
 
         return replace(self, drift=list(drift))
@@ -193,7 +193,9 @@ def generate_batch(settings: DataSettings, batch: int, *, with_labels: bool = Tr
     temp = np.empty((n_d, len(REGIONS)))
     for r in range(len(REGIONS)):
         u = rng.random(n_d)
-        weather[:, r] = np.where(u < p_snow, "snow", np.where(u < p_snow + p_rain, "rain", np.where(u < 0.6, "cloudy", "sunny")))
+        weather[:, r] = np.where(
+            u < p_snow, "snow", np.where(u < p_snow + p_rain, "rain", np.where(u < 0.6, "cloudy", "sunny"))
+        )
         temp[:, r] = temp_base + rng.normal(0, 3, n_d) - 3 * (weather[:, r] == "snow")
 
     plaza_idx = np.repeat(np.arange(n_p), n_d)
@@ -230,7 +232,9 @@ def generate_batch(settings: DataSettings, batch: int, *, with_labels: bool = Tr
         }
     )
     if with_labels:
-        frame[LABEL] = _vehicles(settings, batch, frame, info["base_volume"].to_numpy()[plaza_idx], season[day_idx], rng)
+        frame[LABEL] = _vehicles(
+            settings, batch, frame, info["base_volume"].to_numpy()[plaza_idx], season[day_idx], rng
+        )
     return frame
 
 

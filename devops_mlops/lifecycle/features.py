@@ -79,7 +79,11 @@ def build_features(clean):
             "weekday": clean["weekday"].to_numpy(),
             "is_weekend": (clean["weekday"] >= 5).astype("int64").to_numpy(),
             "holiday": clean["holiday"].astype("int64").to_numpy(),
-            "weather_code": clean["weather"].map({w: i for i, w in enumerate(WEATHER)}).fillna(-1).astype("int64").to_numpy(),
+            "weather_code": clean["weather"]
+            .map({w: i for i, w in enumerate(WEATHER)})
+            .fillna(-1)
+            .astype("int64")
+            .to_numpy(),
             "temp_c": clean["temp_c"].to_numpy(),
             "lanes_open": clean["lanes_open"].to_numpy(),
             "lanes_ratio": (clean["lanes_open"] / clean["lanes_total"]).to_numpy(),

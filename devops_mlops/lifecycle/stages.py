@@ -92,7 +92,7 @@ def labels_due(settings, latest: int) -> list[int]:
     """Batches whose labels have arrived once ``latest`` is extracted: the history, and
     every batch at least ``label_delay`` older than ``latest``."""
     last = max(latest - settings.label_delay, settings.history_batches - 1)
-    return list(range(0, min(last, latest) + 1))
+    return list(range(min(last, latest) + 1))
 
 
 def prepare(s, batches: list[int]) -> dict[str, Any]:
@@ -198,3 +198,23 @@ def label_column() -> str:
 
 def keys() -> list[str]:
     return list(KEYS)
+
+
+# ----------------------------------------------------------------------------- registry
+def gate(s, version: int, *, batch: int | None = None) -> dict[str, Any]:
+    """The promotion gate (the registry use case) on the latest labelled batch; CheckFailed when it fails."""
+    from ..errors import CheckFailed
+    from ..ops.model import validate
+
+    result = validate(s.ctx, int(version), eval_frame(s, batch))
+    doc = {"stage": "validate", **result.to_dict()}
+    if not result.passed:
+        raise CheckFailed(f"model {result.model} v{result.version} failed the gate: {result.gate.to_dict()}")
+    return doc
+
+
+def promote(s, version: int, slot: str = "production", *, batch: int | None = None) -> dict[str, Any]:
+    from ..ops.model import promote as promote_version
+
+    result = promote_version(s.ctx, int(version), slot, eval_frame=eval_frame(s, batch))
+    return {"stage": "promote", **result.to_dict()}

@@ -28,7 +28,7 @@ def active_spark():
         return None
     try:
         return SparkSession.getActiveSession()
-    except Exception:  # pragma: no cover - a broken JVM is no session
+    except Exception:  # noqa: BLE001 - a broken JVM is no session
         return None
 
 
@@ -52,13 +52,19 @@ class SparkTables:
             return pd.DataFrame(columns=columns or [])
         df = self.spark.table(self.location(name))
         for column, value in (where or {}).items():
-            df = df.where(df[column].isin(list(value))) if isinstance(value, (list, tuple, set)) else df.where(df[column] == value)
+            df = (
+                df.where(df[column].isin(list(value)))
+                if isinstance(value, (list, tuple, set))
+                else df.where(df[column] == value)
+            )
         if columns:
             df = df.select(*columns)
         return df.toPandas()
 
     def append(self, name: str, frame: Any) -> None:
-        self._df(frame).write.format("delta").mode("append").option("mergeSchema", "true").saveAsTable(self.location(name))
+        self._df(frame).write.format("delta").mode("append").option("mergeSchema", "true").saveAsTable(
+            self.location(name)
+        )
 
     def replace_where(self, name: str, frame: Any, *, column: str, value: Any) -> None:
         literal = repr(value) if isinstance(value, (int, float)) else "'" + str(value).replace("'", "''") + "'"

@@ -91,7 +91,9 @@ def git_commit(root) -> str | None:
     if sha:
         return sha
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], check=False, cwd=root, capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -186,18 +188,22 @@ def train_and_log(
 def register_model(session, result: TrainResult) -> int:
     """Register the run's model as a new version of the configured model; its number."""
     mlflow = session.mlflow()
-    version = mlflow.register_model(result.model_uri, session.model_name, tags={
-        "mlops.train_batches": ",".join(str(b) for b in result.train_batches),
-        "mlops.eval_batch": str(result.eval_batch),
-        **{f"mlops.metric.{k}": f"{v:.6g}" for k, v in result.metrics.items()},
-        **({"mlops.git_commit": result.tags["mlops.git_commit"]} if "mlops.git_commit" in result.tags else {}),
-    })
+    version = mlflow.register_model(
+        result.model_uri,
+        session.model_name,
+        tags={
+            "mlops.train_batches": ",".join(str(b) for b in result.train_batches),
+            "mlops.eval_batch": str(result.eval_batch),
+            **{f"mlops.metric.{k}": f"{v:.6g}" for k, v in result.metrics.items()},
+            **({"mlops.git_commit": result.tags["mlops.git_commit"]} if "mlops.git_commit" in result.tags else {}),
+        },
+    )
     return int(version.version)
 
 
 def load_model(session, uri: str):
     """An MLflow pyfunc model from a models:/ or runs:/ URI."""
-    mlflow = session.mlflow()
+    session.mlflow()
     import mlflow.pyfunc
 
     return mlflow.pyfunc.load_model(uri)
