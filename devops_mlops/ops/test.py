@@ -26,6 +26,8 @@ DEFAULT_POLL_SECONDS = 5.0
 
 @dataclass
 class TestReport:
+    __test__ = False  # not a pytest class
+
     target: str
     backend: str
     results: list[NotebookResult] = field(default_factory=list)

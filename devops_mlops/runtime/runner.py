@@ -55,6 +55,8 @@ _STARTUP_TIMEOUT = 60
 
 @dataclass
 class TestResult:
+    __test__ = False  # not a pytest class
+
     """One ``test_*`` function a notebook defined, called after the notebook's cells."""
 
     name: str
