@@ -1,0 +1,110 @@
+"""mlops deploy over the Databricks adapter + emulator, and the local backend."""
+
+import pytest
+
+from devops_mlops.config import load_config
+from devops_mlops.context import Context
+from devops_mlops.ops.deploy import deploy
+from devops_mlops.testing.databricks_emulator import DatabricksEmulator, sample_project
+from devops_mlops.testing.http import Faults
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    with DatabricksEmulator(token="dapi-deploy") as e:
+        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-deploy")
+        yield e
+
+
+def ctx_for(tmp_path, emu, target="dev", dry_run=False, **kw):
+    cfg = load_config(sample_project(tmp_path, host=emu.url if emu else None, **kw))
+    return Context(cfg, cfg.target(target), dry_run=dry_run)
+
+
+def test_create_then_idempotent(tmp_path, emu):
+    ctx = ctx_for(tmp_path, emu, jobs=3)
+    result = deploy(ctx)
+    assert result.plan.counts() == {"create": 3}
+    assert len(emu.jobs_created) == 3
+    s = emu.jobs[result.job_ids["job1"]]
+    assert s["tags"] == {"mlops_project": "demo", "mlops_job_key": "job1"}
+    assert s["tasks"][0]["notebook_task"]["notebook_path"] == "/Shared/demo/nb0"
+    assert s["parameters"] == [{"name": "env", "default": "dev"}]
+    emu.reset_log()
+    assert deploy(ctx).plan.counts() == {"unchanged": 3}
+    assert emu.writes() == []
+
+
+def test_changed_definition_resets_with_diff_and_dry_run(tmp_path, emu):
+    ctx = ctx_for(tmp_path, emu)
+    deploy(ctx)
+    emu.reset_log()
+    jobs_yml = tmp_path / "resources" / "jobs.yml"
+    jobs_yml.write_text(jobs_yml.read_text().replace('n: "0"', 'n: "7"'))
+    dry = Context(ctx.config, ctx.target, dry_run=True)
+    plan = deploy(dry).plan
+    assert plan.counts() == {"update": 1}
+    assert plan.actions[0].diff == ['~ tasks.second.notebook_task.base_parameters.n: "0" -> "7"']
+    assert emu.writes() == []
+    deploy(ctx)
+    assert emu.jobs[1]["tasks"][1]["notebook_task"]["base_parameters"] == {"n": "7"}
+    assert len(emu.requests_by_path("/jobs/reset")) == 1
+
+
+def test_foreign_job_with_same_name_is_never_touched(tmp_path, emu):
+    ctx = ctx_for(tmp_path, emu)
+    with emu.lock:
+        emu.jobs[99] = {"name": "demo-job0-dev", "tasks": []}
+        emu.job_meta[99] = {"created_time": 1}
+    result = deploy(ctx)
+    assert result.plan.counts() == {"create": 1}
+    assert result.plan.foreign == [("job0", 99)]
+    assert emu.jobs[99] == {"name": "demo-job0-dev", "tasks": []}
+
+
+def test_prune_deletes_only_our_undefined_jobs(tmp_path, emu):
+    ctx = ctx_for(tmp_path, emu, jobs=2)
+    deploy(ctx)
+    with emu.lock:
+        emu.jobs[99] = {"name": "other", "tags": {"mlops_project": "someone-else", "mlops_job_key": "job1"}}
+        emu.job_meta[99] = {"created_time": 1}
+    yml = tmp_path / "resources" / "jobs.yml"
+    text = yml.read_text()
+    yml.write_text(text[: text.index("    job1:")])
+    assert deploy(ctx).plan.counts() == {"unchanged": 1, "stale": 1}
+    result = deploy(ctx, prune=True)
+    assert [a.op for a in result.plan.of("delete")] == ["delete"]
+    assert sorted(emu.jobs) == [1, 99]
+
+
+def test_lost_create_leaves_no_duplicate(tmp_path, emu):
+    ctx = ctx_for(tmp_path, emu)
+    emu.faults = Faults(script=["lost"], path_pattern="jobs/create")
+    result = deploy(ctx)
+    assert len(emu.jobs_created) == 2  # the SDK retried after the lost answer
+    assert len(emu.jobs_by_tag("mlops_job_key", "job0")) == 1
+    assert result.deduplicated
+    emu.reset_log()
+    assert deploy(ctx).plan.counts() == {"unchanged": 1}
+    assert emu.writes() == []
+
+
+def test_deploy_converges_under_faults(tmp_path, emu):
+    ctx = ctx_for(tmp_path, emu, jobs=4)
+    emu.faults = Faults(script=["throttle", "503", "reset", "lost", "throttle"], retry_after=0)
+    try:
+        deploy(ctx)
+    except Exception:
+        pass
+    deploy(ctx)
+    for j in range(4):
+        assert len(emu.jobs_by_tag("mlops_job_key", f"job{j}")) == 1
+    emu.reset_log()
+    assert deploy(ctx).plan.counts() == {"unchanged": 4}
+
+
+def test_local_backend_stores_jobs(tmp_path):
+    ctx = ctx_for(tmp_path, None, target="local", jobs=2)
+    assert deploy(ctx).plan.counts() == {"create": 2}
+    assert (tmp_path / ".mlops" / "jobs" / "local" / "jobs.json").is_file()
+    assert deploy(ctx).plan.counts() == {"unchanged": 2}
