@@ -263,6 +263,7 @@ class NotebookUtils:
             input=json.dumps(request),
             capture_output=True,
             text=True,
+            check=False,
         )
         try:
             reply = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -450,7 +451,8 @@ def display(*objs, **kwargs):
 
 
 def displayHTML(html):
-    from IPython.display import HTML, display as ipy_display
+    from IPython.display import HTML
+    from IPython.display import display as ipy_display
 
     ipy_display(HTML(html))
 
