@@ -88,6 +88,7 @@ AREAS = {
     "policy": "fb13a388-40dd-4a04-b530-013a739c72ef",
     "IMS": "8a3d49b8-91f0-46ef-b33d-dda338c25db3",
     "Graph": "bb1e7ec9-e901-4b68-999a-de7012b920f8",
+    "serviceendpoint": "1814ab31-2f4f-4a9f-8761-f4d77dc5a5d7",
 }
 
 

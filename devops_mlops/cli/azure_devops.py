@@ -1,0 +1,41 @@
+"""mlops azure-devops setup [--dry-run]"""
+
+from __future__ import annotations
+
+import click
+
+from . import State, pass_state
+
+_MARK = {"create": "+", "update": "~", "unchanged": "=", "manual": "!"}
+
+
+@click.group("azure-devops")
+def command() -> None:
+    """Wire the project into Azure DevOps (pipelines, environments, policies)."""
+
+
+@command.command("setup")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan; change nothing.")
+@pass_state
+def setup(state: State, dry_run: bool) -> None:
+    """Create or update the pipelines, environments, approval, variable group, branch policy and
+    build-identity permissions in the organization and project of scm.azure_devops."""
+    from ..ops.azure_devops_setup import run
+
+    if dry_run:
+        state.dry_run = True
+    ctx = state.context()
+    result = run(ctx)
+
+    def render():
+        verb = "plan for" if result.dry_run else "set up"
+        yield f"{verb} {result.organization_url}/{result.project} (repository {result.repository}, {result.default_branch})"
+        for s in result.steps:
+            action = s.action if not result.dry_run or s.action in ("unchanged", "manual") else f"would {s.action}"
+            yield f"  {_MARK[s.action]} {s.kind:<15} {s.name:<40} {action}{': ' + s.detail if s.detail else ''}"
+        if not result.changed:
+            yield "nothing to change: everything is already set up"
+        for m in result.manual:
+            yield f"by hand: {m}"
+
+    ctx.console.result(result.as_dict(), render)
