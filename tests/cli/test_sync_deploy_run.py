@@ -1,0 +1,70 @@
+"""The CLI end to end: exit codes, plans, auth conflicts."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from devops_mlops.testing.databricks_emulator import DatabricksEmulator, sample_project
+
+
+def mlops(*args, cwd, env=None):
+    import os
+
+    full = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "devops_mlops", *args], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def emu():
+    with DatabricksEmulator(token="dapi-cli") as e:
+        yield e
+
+
+def test_sync_deploy_run_through_the_cli(tmp_path, emu):
+    sample_project(tmp_path, host=emu.url)
+    env = {"DATABRICKS_TOKEN": "dapi-cli"}
+    plan = mlops("--target", "dev", "--dry-run", "sync", cwd=tmp_path, env=env)
+    assert plan.returncode == 0, plan.stderr
+    assert "+ create" in plan.stdout and "plan /Shared/demo" in plan.stdout
+    assert emu.writes() == []
+    out = mlops("--target", "dev", "--format", "json", "sync", cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["counts"] == {"create": 3}
+    dep = mlops("--target", "dev", "deploy", cwd=tmp_path, env=env)
+    assert dep.returncode == 0 and "+ create" in dep.stdout
+    emu.set_outcome("second", error="KeyError: 'label'", error_trace="Traceback\nKeyError: 'label'")
+    run = mlops("--target", "dev", "run", "job0", "--param", "env=x", cwd=tmp_path, env=env)
+    assert run.returncode == 1
+    assert "task second failed: KeyError: 'label'" in run.stdout
+    assert "failed: run" in run.stderr and "dapi-cli" not in run.stdout + run.stderr
+
+
+def test_workspace_conflict_exit_1(tmp_path, emu):
+    sample_project(tmp_path, host=emu.url)
+    env = {"DATABRICKS_TOKEN": "dapi-cli"}
+    assert mlops("--target", "dev", "sync", cwd=tmp_path, env=env).returncode == 0
+    emu.edit("/Shared/demo/nb0", b"# Databricks notebook source\nhotfix\n")
+    res = mlops("--target", "dev", "sync", cwd=tmp_path, env=env)
+    assert res.returncode == 1 and "--force" in res.stderr
+
+
+def test_stray_second_auth_method_is_reported_with_the_fix(tmp_path, emu):
+    sample_project(tmp_path, host=emu.url)
+    env = {"DATABRICKS_TOKEN": "dapi-cli", "ARM_CLIENT_SECRET": "s3cr3t-value", "ARM_CLIENT_ID": "id",
+           "ARM_TENANT_ID": "t"}
+    res = mlops("--target", "dev", "sync", cwd=tmp_path, env=env)
+    assert res.returncode == 2
+    assert "DATABRICKS_AUTH_TYPE" in res.stderr and "unset" in res.stderr
+    assert "s3cr3t-value" not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_bad_token_and_bad_job_definition_exit_2(tmp_path, emu):
+    sample_project(tmp_path, host=emu.url)
+    res = mlops("--target", "dev", "sync", cwd=tmp_path, env={"DATABRICKS_TOKEN": "wrong"})
+    assert res.returncode == 2 and "rejected the credentials" in res.stderr
+    (tmp_path / "resources" / "jobs.yml").write_text("resources:\n  jobs:\n    j:\n      tasks: 3\n")
+    res = mlops("--target", "dev", "deploy", cwd=tmp_path, env={"DATABRICKS_TOKEN": "dapi-cli"})
+    assert res.returncode == 2 and "jobs.yml:4" in res.stderr and "resources.jobs.j.tasks" in res.stderr
