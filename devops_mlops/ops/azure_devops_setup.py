@@ -17,7 +17,7 @@ names what was already done. All SDK clients; no raw REST.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +66,7 @@ class SetupResult:
     def as_dict(self) -> dict[str, Any]:
         return {"organization_url": self.organization_url, "project": self.project, "repository": self.repository,
                 "default_branch": self.default_branch, "dry_run": self.dry_run, "changed": self.changed,
-                "steps": [{k: v for k, v in asdict(s).items() if k != "apply"} for s in self.steps],
+                "steps": [{"kind": s.kind, "name": s.name, "action": s.action, "detail": s.detail} for s in self.steps],
                 "manual": self.manual}
 
 
