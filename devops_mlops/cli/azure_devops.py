@@ -31,7 +31,8 @@ def setup(state: State, dry_run: bool) -> None:
         verb = "plan for" if result.dry_run else "set up"
         yield f"{verb} {result.organization_url}/{result.project} (repository {result.repository}, {result.default_branch})"
         for s in result.steps:
-            action = s.action if not result.dry_run or s.action in ("unchanged", "manual") else f"would {s.action}"
+            done = {"create": "created", "update": "updated"}
+            action = f"would {s.action}" if result.dry_run and s.action in done else done.get(s.action, s.action)
             yield f"  {_MARK[s.action]} {s.kind:<15} {s.name:<40} {action}{': ' + s.detail if s.detail else ''}"
         if not result.changed:
             yield "nothing to change: everything is already set up"
