@@ -12,9 +12,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..core import notebook as nbmod
 from ..core.junit import Case, Failure, Suite

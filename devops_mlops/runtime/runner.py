@@ -34,16 +34,16 @@ import json
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import InputError
-from .plan import PlanError, Plan, Unit, expand
+from .plan import Plan, PlanError, Unit, expand
 
 STATUSES = ("passed", "failed", "timeout", "error")
 #: kernels alive right now: pid -> kernel manager (killed at exit whatever happens)
