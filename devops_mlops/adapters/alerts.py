@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -51,7 +50,7 @@ class Channel(Protocol):
 
 
 def _stamp() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------- file
@@ -74,7 +73,7 @@ class FileChannel:
 class PipelineChannel:
     name = "pipeline"
 
-    def __init__(self, console: "Console") -> None:
+    def __init__(self, console: Console) -> None:
         self.console = console
 
     def deliver(self, alert: Alert) -> str:
@@ -147,7 +146,7 @@ class TeamsChannel:
 class WorkItemChannel:
     name = "azure-devops-work-item"
 
-    def __init__(self, cfg: "AlertCfg", scm: "AzureDevOpsCfg | None" = None, **connect_kwargs: Any) -> None:
+    def __init__(self, cfg: AlertCfg, scm: AzureDevOpsCfg | None = None, **connect_kwargs: Any) -> None:
         self.cfg = cfg
         self.scm = scm
         self.connect_kwargs = connect_kwargs
@@ -223,7 +222,7 @@ def _html(alert: Alert) -> str:
 class ChannelAlerts:
     """``ports.alerts.Alerts`` over several channels."""
 
-    def __init__(self, channels: list[Channel], console: "Console | None" = None, *, dry_run: bool = False) -> None:
+    def __init__(self, channels: list[Channel], console: Console | None = None, *, dry_run: bool = False) -> None:
         self.channels = channels
         self.console = console
         self.dry_run = dry_run
@@ -239,12 +238,12 @@ class ChannelAlerts:
                 out.append(Delivery(channel.name, True, console_mod.mask(detail)))
             except MlopsError as exc:
                 out.append(Delivery(channel.name, False, console_mod.mask(exc.one_line())))
-            except Exception as exc:  # a channel's bug must not silence the others
+            except Exception as exc:  # noqa: BLE001 - a channel's bug must not silence the others
                 out.append(Delivery(channel.name, False, console_mod.mask(f"{type(exc).__name__}: {exc}")))
         return out
 
 
-def channels_for(ctx: "Context", **connect_kwargs: Any) -> list[Channel]:
+def channels_for(ctx: Context, **connect_kwargs: Any) -> list[Channel]:
     cfg = ctx.config
     channels: list[Channel] = []
     for a in cfg.alerts:
@@ -262,5 +261,5 @@ def channels_for(ctx: "Context", **connect_kwargs: Any) -> list[Channel]:
     return channels
 
 
-def from_context(ctx: "Context") -> ChannelAlerts:
+def from_context(ctx: Context) -> ChannelAlerts:
     return ChannelAlerts(channels_for(ctx), ctx.console, dry_run=ctx.dry_run)

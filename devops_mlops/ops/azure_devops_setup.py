@@ -85,7 +85,7 @@ def _ident_name(i: Any) -> str:
 
 
 class _Setup:
-    def __init__(self, ctx: "Context", ado: "AzureDevOps") -> None:
+    def __init__(self, ctx: Context, ado: AzureDevOps) -> None:
         self.ctx, self.ado, self.t = ctx, ado, ado.target
         self.cfg = ctx.config.scm.azure_devops
         self.manual: list[str] = []
@@ -110,7 +110,7 @@ class _Setup:
         self.branch = self.repo.default_branch
         sec = self.ado.client("security")
         self.repo_token = f"repoV2/{self.project.id}/{self.repo.id}"
-        can = lambda ns, bit, token: bool(self.call("check the token's rights", sec.has_permissions, ns, bit, tokens=token)[0])  # noqa: E731
+        can = lambda ns, bit, token: bool(self.call("check the token's rights", sec.has_permissions, ns, bit, tokens=token)[0])
         lacking = []
         if not can(BUILD_NAMESPACE, EDIT_BUILD_DEFINITION, self.project.id):
             lacking.append("Edit build pipeline (Pipelines > Manage security)")
@@ -365,7 +365,7 @@ class _Setup:
                      lambda: self.call("grant the build service identity", sec.set_access_control_entries, body, GIT_NAMESPACE))]
 
 
-def run(ctx: "Context", ado: "AzureDevOps | None" = None) -> SetupResult:
+def run(ctx: Context, ado: AzureDevOps | None = None) -> SetupResult:
     from ..adapters.azure.connection import from_context
 
     ado = ado or from_context(ctx, need_repository=True)

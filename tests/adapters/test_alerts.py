@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from devops_mlops.adapters.alerts import adaptive_card, from_context
+from devops_mlops.adapters.alerts import adaptive_card
 from devops_mlops.context import Context
 from devops_mlops.ports.alerts import Alert
 from devops_mlops.testing.azure_devops import AzureDevOpsEmulator
@@ -113,7 +113,7 @@ def test_bad_type_and_area_path_are_reported(tmp_path, services, monkeypatch):
 
 
 def test_dry_run_sends_nothing(tmp_path, services):
-    emu, hook = services
+    _, hook = services
     ctx = _ctx(tmp_path, f"  - {{kind: teams, url: '{hook.url_for()}'}}\n", dry_run=True)
     ds = ctx.alerts.send(_alert())
     assert all(d.ok and d.detail.startswith("dry run") for d in ds)

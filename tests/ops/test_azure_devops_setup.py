@@ -111,7 +111,7 @@ def test_without_manage_permissions_it_lists_what_to_grant(tmp_path, emu, monkey
 
 @pytest.mark.parametrize("case", ["no-project", "not-azure-repos", "no-rights", "bad-approver", "missing-file"])
 def test_bad_input_exits_2_and_creates_nothing(tmp_path, emu, monkeypatch, case):
-    extra = ""
+
     if case == "no-rights":
         emu.revoke("EditBuildDefinition")
     ctx = _project(tmp_path, emu, monkeypatch)

@@ -48,7 +48,12 @@ def test_bearer_token_and_wrong_token(emu):
 
 def test_git_refs_push_and_pull_requests(emu):
     from azure.devops.v7_1.git.models import (
-        GitCommitRef, GitPullRequest, GitPullRequestSearchCriteria, GitPush, GitRefUpdate, ResourceRef,
+        GitCommitRef,
+        GitPullRequest,
+        GitPullRequestSearchCriteria,
+        GitPush,
+        GitRefUpdate,
+        ResourceRef,
     )
 
     git = _conn(emu).clients_v7_1.get_git_client()

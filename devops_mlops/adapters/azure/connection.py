@@ -35,8 +35,9 @@ an answer (a lost create must not be created twice).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ... import console
@@ -65,7 +66,7 @@ class AzureDevOpsTarget:
 
         return build_service_name(self.project, self.organization)
 
-    def require(self, *, project: bool = True, repository: bool = False) -> "AzureDevOpsTarget":
+    def require(self, *, project: bool = True, repository: bool = False) -> AzureDevOpsTarget:
         if project and not self.project:
             raise UsageError("no Azure DevOps project (set scm.azure_devops.project in mlops.yaml, or SYSTEM_TEAMPROJECT)")
         if repository and not self.repository:
@@ -85,7 +86,7 @@ def organization_name(url: str) -> str:
 
 
 def resolve(
-    cfg: "AzureDevOpsCfg | None" = None,
+    cfg: AzureDevOpsCfg | None = None,
     *,
     organization_url: str | None = None,
     project: str | None = None,
@@ -165,13 +166,13 @@ def connect(target: AzureDevOpsTarget, *, retries: int = 4, backoff: float = 0.5
                     try:
                         self._resource_areas = location_client._base_deserialize.deserialize_data(cached, "[ResourceAreaInfo]")
                         return self._resource_areas
-                    except Exception:  # a corrupt cache entry: ask the server
+                    except Exception:  # noqa: BLE001, S110 - a corrupt cache entry: ask the server
                         pass
                 self._resource_areas = location_client.get_resource_areas() or []
                 try:
                     RESOURCE_CACHE[location_client.normalized_url] = location_client._base_serialize.serialize_data(
                         self._resource_areas, "[ResourceAreaInfo]")
-                except Exception:  # the cache is an optimisation only
+                except Exception:  # noqa: BLE001, S110 - the cache is an optimisation only
                     pass
             return self._resource_areas
 
@@ -225,7 +226,7 @@ class AzureDevOps:
             return self.git().get_repository(self.target.repository, project=self.target.project)
 
 
-def from_context(ctx: "Context", *, need_repository: bool = False, **overrides: Any) -> AzureDevOps:
+def from_context(ctx: Context, *, need_repository: bool = False, **overrides: Any) -> AzureDevOps:
     """The Azure DevOps of the project's mlops.yaml (``scm.azure_devops``) and the environment."""
     cfg = ctx.config.scm.azure_devops
     target = resolve(cfg, **{k: v for k, v in overrides.items() if k in ("organization_url", "project", "repository")})

@@ -13,8 +13,9 @@ Every translated error carries ``code`` (the TF code, e.g. ``"TF402455"``, or
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from ...errors import ConflictError, MlopsError, ServiceError
 
@@ -37,7 +38,7 @@ def _code_of(exc: BaseException) -> tuple[str | None, str | None, str]:
     return (m.group(1) if m else None), type_key, message
 
 
-def translate(exc: BaseException, *, action: str, target: "AzureDevOpsTarget | None" = None) -> MlopsError:
+def translate(exc: BaseException, *, action: str, target: AzureDevOpsTarget | None = None) -> MlopsError:
     """The MlopsError for an exception raised by the SDK while doing ``action``."""
     from azure.devops.exceptions import AzureDevOpsAuthenticationError, AzureDevOpsServiceError
     from msrest.exceptions import AuthenticationError, ClientRequestError
@@ -114,7 +115,7 @@ def is_sdk_error(exc: BaseException) -> bool:
 
 
 @contextmanager
-def translated(action: str, target: "AzureDevOpsTarget | None" = None) -> Iterator[None]:
+def translated(action: str, target: AzureDevOpsTarget | None = None) -> Iterator[None]:
     """Run SDK calls; re-raise SDK exceptions as MlopsError (the cause kept for ``-v``)."""
     try:
         yield

@@ -43,9 +43,9 @@ from .git import GitArea
 from .pipelines import PipelinesArea
 from .wit import WitArea
 
-__all__ = ["AzureDevOpsEmulator", "Location", "GIT_NAMESPACE", "GIT_BITS"]
+__all__ = ["GIT_BITS", "GIT_NAMESPACE", "AzureDevOpsEmulator", "Location"]
 
-from .pipelines import GIT_BITS, GIT_NAMESPACE  # noqa: E402
+from .pipelines import GIT_BITS, GIT_NAMESPACE
 
 
 class AzureDevOpsEmulator(GitArea, WitArea, PipelinesArea, AzureDevOpsBase):
@@ -57,6 +57,6 @@ class AzureDevOpsEmulator(GitArea, WitArea, PipelinesArea, AzureDevOpsBase):
         self._install_wit()
         self._install_pipelines()
 
-    def start(self) -> "AzureDevOpsEmulator":
+    def start(self) -> AzureDevOpsEmulator:
         super().start()
         return self

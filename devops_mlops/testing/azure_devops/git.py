@@ -230,7 +230,7 @@ class GitArea:
         for pr in self.pull_requests:
             if (pr["repository"]["id"] == repo["id"] and pr["status"] == "active"
                     and pr["sourceRefName"] == source and pr["targetRefName"] == target):
-                raise self.error(409, f"TF401179: An active pull request for the source and target branch already exists.",
+                raise self.error(409, "TF401179: An active pull request for the source and target branch already exists.",
                                  "GitPullRequestExistsException")
         pr_id = next(self._pr_ids)
         work_items = [self.work_item_ref(w.get("id")) for w in body.get("workItemRefs") or []]

@@ -48,7 +48,7 @@ def ado():
 
 
 def test_project_and_repository_lookups_translate(ado):
-    emu, a = ado
+    _, a = ado
     assert a.project().name == "ml" and a.repository().name == "models"
     a.target.project = "nope"
     with pytest.raises(ServiceError) as err:
@@ -67,16 +67,14 @@ def test_permission_and_policy_errors_have_actionable_hints(ado):
     head = emu.refs[emu.repository("ml", "models")["id"]]["refs/heads/main"]
     emu.deny_contribute("models")
     push = GitPush(ref_updates=[GitRefUpdate(name="refs/heads/main", old_object_id=head)], commits=[{"comment": "c", "changes": []}])
-    with pytest.raises(ServiceError) as err:
-        with translated("push to main", a.target):
-            a.git().create_push(push, "models", project="ml")
+    with pytest.raises(ServiceError) as err, translated("push to main", a.target):
+        a.git().create_push(push, "models", project="ml")
     assert err.value.code == "TF401027"
     assert "'ml Build Service (contoso)'" in err.value.hint and "'Contribute'" in err.value.hint
     emu.no_contribute.clear()
     emu.protect_branch("models", "main")
-    with pytest.raises(ServiceError) as err:
-        with translated("push to main", a.target):
-            a.git().create_push(push, "models", project="ml")
+    with pytest.raises(ServiceError) as err, translated("push to main", a.target):
+        a.git().create_push(push, "models", project="ml")
     assert err.value.code == "TF402455" and "pull request" in err.value.one_line()
 
 
@@ -88,9 +86,8 @@ def test_conflict_unauthorized_and_unreachable(ado):
     a.git().update_refs([GitRefUpdate(name="refs/heads/b", old_object_id="0" * 40, new_object_id=head)], "models", project="ml")
     pr = GitPullRequest(source_ref_name="refs/heads/b", target_ref_name="refs/heads/main", title="t")
     a.git().create_pull_request(pr, "models", project="ml")
-    with pytest.raises(ConflictError):
-        with translated("open a pull request", a.target):
-            a.git().create_pull_request(pr, "models", project="ml")
+    with pytest.raises(ConflictError), translated("open a pull request", a.target):
+        a.git().create_pull_request(pr, "models", project="ml")
     bad = AzureDevOps(resolve(organization_url=emu.org_url, project="ml", env={"AZURE_DEVOPS_EXT_PAT": "bad-token"}))
     with pytest.raises(ServiceError) as err:
         bad.project()
