@@ -23,9 +23,14 @@ from .data import KEYS, LABEL
 
 # ----------------------------------------------------------------------------- batches
 def batch_ids(s, table: str) -> list[int]:
-    if not s.tables.exists(table):
+    return table_batches(s.tables, table)
+
+
+def table_batches(tables, table: str) -> list[int]:
+    """The batch ids present in ``table`` ([] when it does not exist)."""
+    if not tables.exists(table):
         return []
-    frame = s.tables.read(table, columns=["batch_id"]) if _takes_columns(s.tables) else s.tables.read(table)
+    frame = tables.read(table, columns=["batch_id"]) if _takes_columns(tables) else tables.read(table)
     return sorted(int(b) for b in frame["batch_id"].unique())
 
 
@@ -209,7 +214,7 @@ def gate(s, version: int, *, batch: int | None = None) -> dict[str, Any]:
     result = validate(s.ctx, int(version), eval_frame(s, batch))
     doc = {"stage": "validate", **result.to_dict()}
     if not result.passed:
-        raise CheckFailed(f"model {result.model} v{result.version} failed the gate: {result.gate.to_dict()}")
+        raise CheckFailed(f"model {result.model} v{result.version} failed the gate: {result.gate.summary()}")
     return doc
 
 

@@ -1,0 +1,193 @@
+"""Use case: batch inference with the production model into the ``predictions`` table.
+
+``infer(ctx, batches=None, version=None)`` scores the feature table's batches
+that have no predictions yet (or the ones named; those are re-scored) with the
+production version (or the one named). Each batch's rows are written with one
+``replace_where(batch_id)``, so scoring a batch again replaces its rows: no
+duplicates, and a crash leaves the batch either whole or absent.
+
+On this machine the feature rows are streamed from the Delta table in chunks of
+``chunk_rows`` and scored with pandas, so memory follows the chunk, not the
+batch; only the compact predictions accumulate. Inside a Databricks notebook
+(an active SparkSession) the batch is scored by ``mlflow.pyfunc.spark_udf``.
+
+``predictions`` columns: the model's key columns (``model.keys``),
+``prediction``, ``model_name``, ``model_version``, ``scored_at`` (UTC),
+``batch_id``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..errors import InputError
+from ..lifecycle import tables as T
+
+DEFAULT_CHUNK_ROWS = 250_000
+
+
+@dataclass
+class InferResult:
+    model: str
+    version: int | None
+    batches: list[int]
+    rows: int
+    table: str
+    seconds: float = 0.0
+    dry_run: bool = False
+    engine: str = "pandas"
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        if not self.batches:
+            return f"nothing to score: every batch of {T.FEATURES} has predictions ({self.table})"
+        verb = "would score" if self.dry_run else "scored"
+        rows = "" if self.dry_run else f"{self.rows} rows of "
+        return (
+            f"{verb} {rows}batch(es) {', '.join(map(str, self.batches))} with {self.model} v{self.version} "
+            f"into {self.table}" + ("" if self.dry_run else f" in {self.seconds:.1f}s ({self.engine})")
+        )
+
+
+def production_version(ctx, name: str) -> int:
+    holder = ctx.registry.holder(name, "production")
+    if holder is None:
+        raise InputError(
+            f"model {name} has no production version",
+            hint="train and promote one first (mlops run training; mlops model promote --version N --to production)",
+        )
+    return int(holder.version)
+
+
+def batch_ids(tables, name: str) -> list[int]:
+    from ..lifecycle.stages import table_batches
+
+    return table_batches(tables, name)
+
+
+def infer(
+    ctx,
+    *,
+    batches: list[int] | None = None,
+    version: int | None = None,
+    source: str = T.FEATURES,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    tables: Any = None,
+    rescore: bool = False,
+) -> InferResult:
+    """Score ``batches`` (default: those without predictions; ``rescore``: all) into ``predictions``."""
+    tables = tables if tables is not None else T.tables_for(ctx)
+    name = ctx.config.model.name
+    version = int(version) if version is not None else production_version(ctx, name)
+    available = batch_ids(tables, source)
+    if batches is None:
+        done = set() if rescore else set(batch_ids(tables, T.PREDICTIONS))
+        batches = [b for b in available if b not in done]
+    else:
+        missing = sorted(set(batches) - set(available))
+        if missing:
+            raise InputError(
+                f"no rows for batch(es) {', '.join(map(str, missing))} in {tables.location(source)}",
+                hint="extract, prepare and build the features of a batch before scoring it",
+            )
+    result = InferResult(name, version, list(batches), 0, tables.location(T.PREDICTIONS), dry_run=ctx.dry_run)
+    if not batches or ctx.dry_run:
+        return result
+    started = time.perf_counter()
+    spark = T.active_spark()
+    if spark is not None and isinstance(tables, T.SparkTables):
+        result.engine = "spark_udf"
+        result.rows = _infer_spark(ctx, spark, tables, name, version, batches, source)
+    else:
+        model = ctx.registry.load_model(name, version)
+        for b in batches:
+            ctx.console.progress(f"scoring batch {b} with {name} v{version}")
+            result.rows += score_batch(ctx, tables, model, name, version, b, source=source, chunk_rows=chunk_rows)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def input_columns(model) -> list[str] | None:
+    schema = model.metadata.get_input_schema() if getattr(model, "metadata", None) else None
+    return schema.input_names() if schema is not None else None
+
+
+def iter_chunks(tables, name: str, batch: int, columns: list[str] | None, chunk_rows: int):
+    """The batch's rows as pandas frames of at most ``chunk_rows`` (streamed from Delta when possible)."""
+    location = tables.location(name)
+    if hasattr(tables, "storage_options") and "://" not in location.replace("file://", ""):
+        import pyarrow.compute as pc
+        from deltalake import DeltaTable
+
+        dataset = DeltaTable(location, storage_options=tables.storage_options).to_pyarrow_dataset()
+        cols = None if columns is None else [c for c in dict.fromkeys(columns) if c in dataset.schema.names]
+        for record_batch in dataset.to_batches(
+            filter=pc.field("batch_id") == batch, columns=cols, batch_size=chunk_rows
+        ):
+            if record_batch.num_rows:
+                yield record_batch.to_pandas()
+        return
+    frame = tables.read(name, where={"batch_id": batch})
+    for start in range(0, len(frame), chunk_rows):
+        yield frame.iloc[start : start + chunk_rows]
+
+
+def score_batch(ctx, tables, model, name: str, version: int, batch: int, *, source: str, chunk_rows: int) -> int:
+    """Score one batch in chunks and replace its rows in ``predictions``; the number of rows."""
+    import numpy as np
+    import pandas as pd
+
+    keys = list(ctx.config.model.keys)
+    inputs = input_columns(model)
+    columns = None if inputs is None else keys + ["batch_id"] + inputs
+    key_parts: dict[str, list] = {k: [] for k in keys}
+    preds: list[Any] = []
+    for chunk in iter_chunks(tables, source, batch, columns, chunk_rows):
+        X = chunk[inputs] if inputs is not None else chunk.drop(columns=keys + ["batch_id"], errors="ignore")
+        preds.append(np.asarray(model.predict(X), dtype="float64").reshape(-1))
+        for k in keys:
+            key_parts[k].append(chunk[k].to_numpy())
+        del chunk, X
+    if not preds:
+        return 0
+    n = sum(len(p) for p in preds)
+    out = pd.DataFrame({k: np.concatenate(v) for k, v in key_parts.items()})
+    out["prediction"] = np.concatenate(preds)
+    out["model_name"] = pd.Series([name], dtype="category").repeat(n).reset_index(drop=True)
+    out["model_version"] = np.full(n, int(version), dtype="int64")
+    out["scored_at"] = pd.Timestamp.now(tz="UTC")
+    out["batch_id"] = np.full(n, int(batch), dtype="int64")
+    tables.replace_where(T.PREDICTIONS, out, column="batch_id", value=int(batch))
+    return n
+
+
+def _infer_spark(
+    ctx, spark, tables, name: str, version: int, batches: list[int], source: str
+) -> int:  # pragma: no cover - needs Databricks
+    import mlflow.pyfunc
+    from pyspark.sql import functions as F  # type: ignore[import-not-found]
+
+    ctx.registry.activate()
+    uri = ctx.registry.model_uri(name, version)
+    model_inputs = input_columns(mlflow.pyfunc.load_model(uri))
+    udf = mlflow.pyfunc.spark_udf(spark, uri, result_type="double", env_manager="local")
+    keys = list(ctx.config.model.keys)
+    rows = 0
+    for b in batches:
+        df = spark.table(tables.location(source)).where(F.col("batch_id") == b)
+        scored = df.select(
+            *keys,
+            udf(F.struct(*[F.col(c) for c in model_inputs])).alias("prediction"),
+            F.lit(name).alias("model_name"),
+            F.lit(int(version)).cast("long").alias("model_version"),
+            F.current_timestamp().alias("scored_at"),
+            F.col("batch_id").cast("long"),
+        )
+        tables.replace_where(T.PREDICTIONS, scored, column="batch_id", value=int(b))
+        rows += spark.table(tables.location(T.PREDICTIONS)).where(F.col("batch_id") == b).count()
+    return rows

@@ -1,0 +1,588 @@
+"""Use case: monitoring, and the bounded retrain loop (`mlops monitor`).
+
+1. :func:`check_metrics`: the configured metrics of the production model on the
+   latest labelled window (predictions joined with the labels that arrived),
+   written to ``metrics`` (long format, one row per metric; evaluating a window
+   again replaces its rows), then checked with the V-of-last-K rule over the
+   windows the current production version scored (:mod:`devops_mlops.core.monitoring`).
+2. In range: done. Out of range: the retrain loop, at most N tries
+   (``monitoring.max_retrains`` or ``--max-retrains``). A try that improves on
+   production (primary metric, same window) is registered and gated (the
+   registry's ``validate``); the first that passes is promoted, the retrain
+   notebook and a provenance record are committed (skip-ci marker), and the
+   batches waiting for labels are scored again with it. No try within N: the
+   alert "model needs retraining" goes to every channel; exit 1.
+
+The loop's state is the ``retrain_attempts`` table, an append-only event log
+(see :func:`devops_mlops.core.monitoring.fold`): a crash and a re-run continue
+the unfinished loop, never exceed N tries and never promote twice.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..core import metrics as metric_lib
+from ..core import monitoring as mon
+from ..errors import CheckFailed, InputError, MlopsError
+from ..lifecycle import tables as T
+
+
+# ----------------------------------------------------------------------------- 1. metrics
+@dataclass
+class MetricsCheck:
+    model: str
+    version: int | None
+    batch: int | None
+    window_start: str | None
+    window_end: str | None
+    rows: list[dict[str, Any]]
+    decision: mon.Decision
+    dry_run: bool = False
+
+    @property
+    def retrain_needed(self) -> bool:
+        return self.decision.retrain
+
+    def values(self) -> dict[str, float]:
+        return {r["metric"]: r["value"] for r in self.rows}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": mon.VIOLATION if self.retrain_needed else mon.OK,
+            "retrain_needed": self.retrain_needed,
+            "model": self.model,
+            "version": self.version,
+            "batch": self.batch,
+            "window": {"start": self.window_start, "end": self.window_end},
+            "metrics": [
+                {k: r[k] for k in ("metric", "value", "threshold_min", "threshold_max", "status")} for r in self.rows
+            ],
+            "rule": self.decision.to_dict(),
+        }
+
+    def summary(self) -> str:
+        if self.batch is None:
+            return "no labelled window with predictions yet: nothing to evaluate"
+        shown = ", ".join(f"{r['metric']}={r['value']:.4g} ({r['status']})" for r in self.rows)
+        verdict = "out of range: retraining needed" if self.retrain_needed else "in range"
+        return f"{self.model} v{self.version} on {self.window_start}..{self.window_end} (batch {self.batch}): {shown}: {verdict}"
+
+
+def latest_window(tables) -> int | None:
+    """The newest batch with both predictions and labels."""
+    from ..lifecycle.stages import table_batches
+
+    both = set(table_batches(tables, T.PREDICTIONS)) & set(table_batches(tables, T.LABELS))
+    return max(both) if both else None
+
+
+def window_metrics(ctx, tables, batch: int, *, run_id: str = "") -> list[dict[str, Any]]:
+    """The metric rows of ``batch`` (predictions joined with labels), as written to ``metrics``."""
+    import pandas as pd
+
+    cfg = ctx.config
+    keys = list(cfg.model.keys)
+    preds = tables.read(T.PREDICTIONS, where={"batch_id": batch})
+    labels = tables.read(T.LABELS, where={"batch_id": batch})
+    for frame in (preds, labels):
+        if "date" in frame.columns:
+            frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    joined = preds.merge(labels[keys + [cfg.model.label]], on=keys, how="inner")
+    if len(joined) == 0:
+        raise InputError(f"batch {batch}: no prediction matches a label (keys {', '.join(keys)})")
+    versions = sorted(int(v) for v in joined["model_version"].unique())
+    if "date" in joined.columns:
+        dates = pd.to_datetime(joined["date"])
+        start, end = dates.min().date().isoformat(), dates.max().date().isoformat()
+    else:
+        start = end = f"batch-{batch:06d}"
+    now = _dt.datetime.now(_dt.UTC)
+    rows = []
+    for rule in cfg.monitoring.metrics:
+        value = metric_lib.compute(rule.name, joined[cfg.model.label].to_numpy(), joined["prediction"].to_numpy())
+        rows.append(
+            {
+                "evaluated_at": now,
+                "model_name": cfg.model.name,
+                "model_version": versions[-1],
+                "window_start": start,
+                "window_end": end,
+                "metric": rule.name,
+                "value": float(value),
+                "threshold_min": float("nan") if rule.min is None else float(rule.min),
+                "threshold_max": float("nan") if rule.max is None else float(rule.max),
+                "status": mon.status_of(value, rule.min, rule.max),
+                "run_id": run_id,
+                "batch_id": int(batch),
+                "rows": len(joined),
+            }
+        )
+    return rows
+
+
+def check_metrics(ctx, *, tables: Any = None, batch: int | None = None, run_id: str = "") -> MetricsCheck:
+    """Steps 1-2: evaluate the latest labelled window, record it, apply the rule."""
+    import pandas as pd
+
+    tables = tables if tables is not None else T.tables_for(ctx)
+    cfg = ctx.config
+    if not cfg.monitoring.metrics:
+        raise InputError("monitoring.metrics is empty: nothing to monitor", path=cfg.path)
+    holder = ctx.registry.holder(cfg.model.name, "production")
+    version = int(holder.version) if holder else None
+    batch = latest_window(tables) if batch is None else batch
+    if batch is None:
+        return MetricsCheck(cfg.model.name, version, None, None, None, [], mon.Decision(False, None), ctx.dry_run)
+    rows = window_metrics(ctx, tables, batch, run_id=run_id)
+    if not ctx.dry_run:
+        tables.replace_where(T.METRICS, pd.DataFrame(rows), column="batch_id", value=int(batch))
+        history = tables.read(T.METRICS, where={"model_name": cfg.model.name})
+    else:
+        old = (
+            tables.read(T.METRICS, where={"model_name": cfg.model.name}) if tables.exists(T.METRICS) else pd.DataFrame()
+        )
+        keep = old[old["batch_id"] != batch] if len(old) else old
+        history = pd.concat([keep, pd.DataFrame(rows)], ignore_index=True)
+    # the rule looks at the windows the current production version scored
+    current = version if version is not None else rows[0]["model_version"]
+    scoped = history[history["model_version"] == current] if len(history) else history
+    decision = mon.decide(
+        scoped.to_dict("records"),
+        evaluate=cfg.monitoring.windows.evaluate,
+        violations=cfg.monitoring.windows.violations,
+    )
+    return MetricsCheck(
+        cfg.model.name, current, batch, rows[0]["window_start"], rows[0]["window_end"], rows, decision, ctx.dry_run
+    )
+
+
+# ----------------------------------------------------------------------------- 2. the loop
+@dataclass
+class MonitorResult:
+    check: MetricsCheck
+    outcome: str  # in-range | nothing-to-evaluate | retrained | alerted | planned
+    max_tries: int = 0
+    loop_id: str | None = None
+    resumed: bool = False
+    base_version: int | None = None
+    eval_batch: int | None = None
+    tries: list[dict[str, Any]] = field(default_factory=list)
+    promoted_version: int | None = None
+    commit: str | None = None
+    scored_batches: list[int] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    retrainer: str | None = None
+    notes: list[str] = field(default_factory=list)
+    exit_code: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = {k: v for k, v in asdict(self).items() if k != "check"}
+        doc["check"] = self.check.to_dict()
+        return doc
+
+    def lines(self) -> list[str]:
+        out = [self.check.summary()]
+        if self.loop_id:
+            out.append(
+                f"retrain loop {self.loop_id}"
+                + (" (resumed)" if self.resumed else "")
+                + f": at most {self.max_tries} tries"
+            )
+        for t in self.tries:
+            m = ", ".join(f"{k}={v:.4g}" for k, v in sorted(t.get("metrics", {}).items()))
+            version = f" -> v{t['version']}" if t.get("version") else ""
+            out.append(
+                f"  try {t['attempt']}: {t['outcome']}{version} {m}".rstrip()
+                + (f" ({t['detail']})" if t.get("detail") else "")
+            )
+        if self.outcome == "retrained":
+            out.append(
+                f"promoted v{self.promoted_version} to production; committed {self.commit}; "
+                f"re-scored batch(es) {', '.join(map(str, self.scored_batches)) or '-'}"
+            )
+        elif self.outcome == "alerted":
+            sent = ", ".join(f"{d['channel']}: {'ok' if d['ok'] else 'FAILED'} {d['detail']}" for d in self.deliveries)
+            out.append(f"model needs retraining: no try improved and passed the gate; alert: {sent or 'already sent'}")
+        elif self.outcome == "planned":
+            out.append(f"dry run: would retrain up to {self.max_tries} time(s)")
+        out.extend(f"note: {n}" for n in self.notes)
+        return out
+
+
+class EventLog:
+    """The loop's events in ``retrain_attempts`` (append-only)."""
+
+    def __init__(
+        self,
+        ctx,
+        tables,
+        loop_id: str,
+        *,
+        base_version: int | None,
+        window_end: str,
+        eval_batch: int,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+    ):
+        self.ctx, self.tables, self.loop_id = ctx, tables, loop_id
+        self.base_version, self.window_end, self.eval_batch = base_version, window_end, eval_batch
+        self.on_event = on_event
+        self.events = [e for e in read_events(ctx, tables) if e["loop_id"] == loop_id]
+
+    def state(self) -> mon.LoopState:
+        return mon.fold(self.loop_id, self.events)
+
+    def record(
+        self,
+        event: str,
+        attempt: int = 0,
+        *,
+        outcome: str = "",
+        run_id: str = "",
+        version: int | None = None,
+        metrics: dict[str, float] | None = None,
+        improved: bool | None = None,
+        gate_passed: bool | None = None,
+        detail: str = "",
+        train_batches: list[int] | None = None,
+    ) -> None:
+        import pandas as pd
+
+        row = {
+            "loop_id": self.loop_id,
+            "seq": len(self.events) + 1,
+            "at": _dt.datetime.now(_dt.UTC),
+            "model_name": self.ctx.config.model.name,
+            "base_version": int(self.base_version or 0),
+            "window_end": self.window_end,
+            "eval_batch": int(self.eval_batch),
+            "attempt": int(attempt),
+            "event": event,
+            "outcome": outcome,
+            "run_id": run_id or "",
+            "version": int(version or 0),
+            "metrics": json.dumps(metrics or {}, sort_keys=True),
+            "improved": "" if improved is None else str(bool(improved)).lower(),
+            "gate_passed": "" if gate_passed is None else str(bool(gate_passed)).lower(),
+            "detail": detail,
+            "train_batches": ",".join(str(b) for b in train_batches or []),
+        }
+        self.tables.append(T.RETRAIN_ATTEMPTS, pd.DataFrame([row]))
+        self.events.append(row)
+        if self.on_event is not None:
+            self.on_event(row)
+
+
+def read_events(ctx, tables) -> list[dict[str, Any]]:
+    if not tables.exists(T.RETRAIN_ATTEMPTS):
+        return []
+    frame = tables.read(T.RETRAIN_ATTEMPTS, where={"model_name": ctx.config.model.name})
+    return frame.to_dict("records")
+
+
+def unfinished_loop(ctx, tables) -> dict[str, Any] | None:
+    """The newest loop of this model that neither promoted-and-scored nor alerted (a crash)."""
+    events = read_events(ctx, tables)
+    last: dict[str, dict[str, Any]] = {}
+    for e in events:
+        last[e["loop_id"]] = e
+    for lid in sorted(last, key=lambda k: str(last[k]["at"]), reverse=True):
+        if not mon.fold(lid, events).finished:
+            return last[lid]
+    return None
+
+
+def monitor(
+    ctx,
+    *,
+    max_retrains: int | None = None,
+    retrainer: Any = None,
+    tables: Any = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> MonitorResult:
+    """Check the metrics; when out of range run (or resume) the bounded retrain loop."""
+    from .retrain import retrainer_for
+
+    tables = tables if tables is not None else T.tables_for(ctx)
+    cfg = ctx.config
+    max_tries = cfg.monitoring.max_retrains if max_retrains is None else int(max_retrains)
+    if max_tries < 0:
+        raise InputError("--max-retrains must be 0 or more")
+    check = check_metrics(ctx, tables=tables)
+    result = MonitorResult(check, "in-range", max_tries=max_tries)
+    pending = None if ctx.dry_run else unfinished_loop(ctx, tables)
+    if pending is not None:
+        result.resumed = True
+        lid, base, window_end, eval_batch = (
+            pending["loop_id"],
+            int(pending["base_version"]) or None,
+            str(pending["window_end"]),
+            int(pending["eval_batch"]),
+        )
+    elif check.batch is None:
+        result.outcome = "nothing-to-evaluate"
+        return _pipeline_outputs(ctx, result)
+    elif not check.retrain_needed:
+        return _pipeline_outputs(ctx, result)
+    else:
+        base, window_end, eval_batch = check.version, str(check.window_end), int(check.batch)
+        lid = mon.loop_id(cfg.model.name, base, window_end)
+    result.loop_id, result.base_version, result.eval_batch = lid, base, eval_batch
+    if ctx.dry_run:
+        result.outcome = "planned"
+        return _pipeline_outputs(ctx, result)
+    log = EventLog(ctx, tables, lid, base_version=base, window_end=window_end, eval_batch=eval_batch, on_event=on_event)
+    retrainer = retrainer if retrainer is not None else retrainer_for(ctx)
+    result.retrainer = getattr(retrainer, "name", type(retrainer).__name__)
+    loop = _Loop(ctx, tables, log, retrainer, result)
+    while True:
+        action = mon.next_action(log.state(), max_tries)
+        if action.kind == "done":
+            break
+        getattr(loop, action.kind)(action)
+    state = log.state()
+    result.tries = [asdict(t) for t in state.tries]
+    if state.winner is not None:
+        result.outcome = "retrained"
+        result.promoted_version = state.promoted
+        result.commit = state.committed
+    else:
+        result.outcome = "alerted"
+        if not result.deliveries:
+            result.notes.append("the alert for this window was sent by an earlier run")
+        result.exit_code = 1
+    return _pipeline_outputs(ctx, result)
+
+
+def _pipeline_outputs(ctx, result: MonitorResult) -> MonitorResult:
+    needed = result.outcome in ("retrained", "alerted", "planned")
+    ctx.console.vso("task.setvariable", "true" if needed else "false", variable="retrainNeeded", isOutput="true")
+    if result.outcome == "alerted":
+        ctx.console.vso("build.addbuildtag", "model-needs-retraining")
+        if ctx.config.monitoring.warn_only:
+            from ..console import in_pipeline
+
+            if in_pipeline():
+                ctx.console.vso("task.complete", "model needs retraining", result="SucceededWithIssues")
+                result.exit_code = 0
+    elif result.outcome == "retrained":
+        ctx.console.vso("build.addbuildtag", f"retrained-v{result.promoted_version}")
+    return result
+
+
+class _Loop:
+    """The side effects of each action of the state machine."""
+
+    def __init__(self, ctx, tables, log: EventLog, retrainer, result: MonitorResult):
+        self.ctx, self.tables, self.log, self.retrainer, self.result = ctx, tables, log, retrainer, result
+        self.cfg = ctx.config
+        self.validation = None
+
+    def _session(self):
+        from ..lifecycle.session import Session
+
+        s = Session(self.ctx)
+        s.__dict__["tables"] = self.tables
+        return s
+
+    def _eval_frame(self):
+        from ..lifecycle.stages import eval_frame
+
+        return eval_frame(self._session(), self.log.eval_batch)
+
+    def _production_metrics(self) -> dict[str, float]:
+        if not self.tables.exists(T.METRICS):
+            return {}
+        rows = self.tables.read(T.METRICS, where={"batch_id": self.log.eval_batch, "model_name": self.cfg.model.name})
+        if self.log.base_version:
+            rows = rows[rows["model_version"] == self.log.base_version]
+        return {r["metric"]: float(r["value"]) for r in rows.to_dict("records")}
+
+    def train(self, action: mon.Action) -> None:
+        attempt = int(action.attempt or 1)
+        self.ctx.console.progress(f"retrain try {attempt} ({self.retrainer.name})")
+        self.log.record("started", attempt)
+        try:
+            out = self.retrainer.run(self.ctx, attempt, self.log.eval_batch)
+        except MlopsError as exc:
+            self.log.record("finished", attempt, outcome=mon.FAILED, detail=exc.one_line())
+            return
+        metrics = {k: float(v) for k, v in out["metrics"].items()}
+        primary = self.cfg.model.primary_metric
+        current = self._production_metrics().get(primary)
+        improved = primary in metrics and mon.improves(
+            metrics[primary], current, higher_is_better=self.cfg.model.higher_is_better
+        )
+        if not improved:
+            detail = f"{primary} {metrics.get(primary, float('nan')):.4g} vs production {current if current is not None else '-'}"
+            self.log.record(
+                "finished",
+                attempt,
+                outcome=mon.NOT_IMPROVED,
+                run_id=out["run_id"],
+                metrics=metrics,
+                improved=False,
+                detail=detail,
+                train_batches=out.get("train_batches"),
+            )
+            return
+        version = self._register(out, attempt)
+        from .model import validate
+
+        self.validation = validate(self.ctx, version, self._eval_frame())
+        passed = self.validation.passed
+        self.ctx.registry.set_tags(
+            self.cfg.model.name,
+            version,
+            {
+                "mlops.retrain.loop": self.log.loop_id,
+                "mlops.retrain.attempt": str(attempt),
+                "mlops.retrain.gate": "passed" if passed else "failed",
+            },
+        )
+        self.log.record(
+            "finished",
+            attempt,
+            outcome=mon.PASSED if passed else mon.GATE_FAILED,
+            run_id=out["run_id"],
+            version=version,
+            metrics=metrics,
+            improved=True,
+            gate_passed=passed,
+            detail="" if passed else _gate_text(self.validation),
+            train_batches=out.get("train_batches"),
+        )
+
+    def _register(self, out: dict[str, Any], attempt: int) -> int:
+        from ..adapters.mlflow_registry import translate
+
+        registry = self.ctx.registry
+        registry.activate()
+        import mlflow
+
+        name = self.cfg.model.name
+        tags = {
+            "mlops.retrain.loop": self.log.loop_id,
+            "mlops.retrain.attempt": str(attempt),
+            "mlops.train_batches": ",".join(str(b) for b in out.get("train_batches", [])),
+            "mlops.eval_batch": str(out.get("eval_batch", self.log.eval_batch)),
+        }
+        with translate(f"registering model {name}", registry.registry_uri):
+            mv = mlflow.register_model(out.get("model_uri") or f"runs:/{out['run_id']}/model", name, tags=tags)
+        return int(mv.version)
+
+    def promote(self, action: mon.Action) -> None:
+        from .model import promote
+
+        version = int(action.version)
+        self.ctx.console.progress(f"promoting v{version} to production")
+        if self.validation is not None and self.validation.version == version:
+            promote(self.ctx, version, "production", validation=self.validation)
+        else:  # resumed: validate again on the same window
+            promote(self.ctx, version, "production", eval_frame=self._eval_frame())
+        self.log.record("promoted", action.attempt or 0, version=version)
+        self.result.promoted_version = version
+
+    def commit(self, action: mon.Action) -> None:
+        from .commit import commit_notebooks
+
+        notebook = self.cfg.monitoring.retrain_notebook
+        if not notebook:
+            self.log.record(
+                "committed",
+                action.attempt or 0,
+                version=action.version,
+                detail="skipped: monitoring.retrain_notebook is not set",
+            )
+            return
+        state = self.log.state()
+        winner = state.winner
+        production = self._production_metrics()
+        settings = self._session().settings
+        trained_on = [int(b) for b in (winner.train_batches.split(",") if winner and winner.train_batches else [])]
+        start, _ = settings.window(min(trained_on) if trained_on else self.log.eval_batch)
+        provenance = {
+            "model": self.cfg.model.name,
+            "version": action.version,
+            "metrics": {
+                k: {"candidate": v, "production": production.get(k)}
+                for k, v in (winner.metrics if winner else {}).items()
+            },
+            "data_window": {"start": start.isoformat(), "end": self.log.window_end},
+            "retrain_loop": self.log.loop_id,
+            "attempt": action.attempt,
+            "run_id": winner.run_id if winner else None,
+            "train_batches": trained_on,
+        }
+        try:
+            done = commit_notebooks(self.ctx, [notebook], provenance=provenance)
+            detail = done.commit or "no changes"
+            for note in getattr(done, "notes", []) or []:
+                self.result.notes.append(note)
+        except MlopsError as exc:
+            detail = f"failed: {exc.one_line()}"
+            self.result.notes.append(f"auto-commit failed: {exc.one_line()}")
+        self.log.record("committed", action.attempt or 0, version=action.version, detail=detail)
+
+    def score(self, action: mon.Action) -> None:
+        from ..lifecycle.stages import table_batches
+        from .infer import infer
+
+        waiting = [b for b in table_batches(self.tables, T.FEATURES) if b > self.log.eval_batch]
+        if waiting:
+            infer(self.ctx, batches=waiting, version=int(action.version), tables=self.tables)
+        self.result.scored_batches = waiting
+        self.log.record(
+            "scored",
+            action.attempt or 0,
+            version=action.version,
+            detail=",".join(map(str, waiting)) or "no batch waiting for labels",
+        )
+
+    def alert(self, action: mon.Action) -> None:
+        from ..ports.alerts import Alert
+
+        state = self.log.state()
+        name = self.cfg.model.name
+        tries = [asdict(t) for t in state.tries]
+        check = self.result.check
+        summary = (
+            f"{name} v{self.log.base_version}: the monitoring metrics are out of range on the window ending "
+            f"{self.log.window_end} and {len(tries)} retraining tries did not bring a model that improves and passes the gate."
+        )
+        links = {
+            "metrics table": self.tables.location(T.METRICS),
+            "retrain attempts": self.tables.location(T.RETRAIN_ATTEMPTS),
+        }
+        from .commit import pipeline_run
+
+        run = pipeline_run() or {}
+        if run.get("url"):
+            links["pipeline run"] = run["url"]
+        alert = Alert(
+            title=f"model needs retraining: {name}",
+            model_name=name,
+            summary=summary,
+            metrics=[
+                {k: r[k] for k in ("metric", "value", "threshold_min", "threshold_max", "status", "window_end")}
+                for r in check.rows
+            ],
+            tries=tries,
+            links=links,
+        )
+        deliveries = self.ctx.alerts.send(alert)
+        self.result.deliveries = [asdict(d) for d in deliveries]
+        self.log.record("alerted", 0, detail=json.dumps(self.result.deliveries, default=str)[:2000])
+
+
+def _gate_text(validation) -> str:
+    return "gate " + validation.gate.summary()
+
+
+def raise_if_failed(result: MonitorResult) -> None:
+    if result.exit_code:
+        raise CheckFailed(f"model {result.check.model} needs retraining: {len(result.tries)} tries did not fix it")
