@@ -85,9 +85,12 @@ def infer(
     name = ctx.config.model.name
     version = int(version) if version is not None else production_version(ctx, name)
     available = batch_ids(tables, source)
-    if batches is None:
+    if batches is None:  # the new ones: after the labelled history, not scored yet
+        from ..lifecycle.data import DataSettings
+
+        history = DataSettings.from_config(ctx.config.data).history_batches
         done = set() if rescore else set(batch_ids(tables, T.PREDICTIONS))
-        batches = [b for b in available if b not in done]
+        batches = [b for b in available if b not in done and b >= history]
     else:
         missing = sorted(set(batches) - set(available))
         if missing:

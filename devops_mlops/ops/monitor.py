@@ -73,6 +73,10 @@ class MetricsCheck:
         return f"{self.model} v{self.version} on {self.window_start}..{self.window_end} (batch {self.batch}): {shown}: {verdict}"
 
 
+def _json_value(v: Any) -> Any:
+    return None if isinstance(v, float) and v != v else v  # noqa: PLR0124 - NaN is not JSON
+
+
 def latest_window(tables) -> int | None:
     """The newest batch with both predictions and labels."""
     from ..lifecycle.stages import table_batches

@@ -1,0 +1,32 @@
+"""`mlops lifecycle`: the whole MLOps lifecycle end to end on a target (the main job)."""
+
+from __future__ import annotations
+
+import click
+
+from . import pass_state
+
+
+@click.command("lifecycle")
+@click.option("--keep-state", is_flag=True, help="Do not reset the local .mlops state first (local target).")
+@click.option(
+    "--retrainer",
+    type=click.Choice(["auto", "job", "notebook", "in-process"]),
+    default="auto",
+    show_default=True,
+    help="How each retrain try runs (see `mlops monitor --help`).",
+)
+@pass_state
+def command(state, keep_state, retrainer):
+    """Run lint, test, sync, deploy, train, validate, promote, infer, then monitoring with a drift
+    retraining fixes and one it cannot; exit 0 when every step behaved as designed."""
+    from ..errors import CheckFailed
+    from ..ops.lifecycle import run_lifecycle
+    from ..ops.retrain import retrainer_for
+
+    ctx = state.context()
+    result = run_lifecycle(ctx, fresh=not keep_state, retrainer=retrainer_for(ctx, retrainer))
+    ctx.console.result(result.to_dict(), result.lines)
+    if not result.ok:
+        bad = [s.name for s in result.steps if not s.ok] + [e["what"] for e in result.expectations if not e["ok"]]
+        raise CheckFailed("the lifecycle did not behave as designed: " + "; ".join(bad))
