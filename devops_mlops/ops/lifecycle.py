@@ -22,8 +22,9 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import MlopsError, UsageError
 from ..lifecycle import tables as T
@@ -381,7 +382,7 @@ def _predictions_from(ctx, batches: list[int], version: int | None) -> bool:
         return version is not None
     tables = T.tables_for(ctx)
     preds = tables.read(T.PREDICTIONS, where={"batch_id": list(batches)})
-    return len(preds) > 0 and set(int(v) for v in preds["model_version"].unique()) == {int(version)}
+    return len(preds) > 0 and {int(v) for v in preds["model_version"].unique()} == {int(version)}
 
 
 def _committed(root, commit: str, marker: str, head: str) -> bool:

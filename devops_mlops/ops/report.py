@@ -34,8 +34,10 @@ class ReportResult:
 
     def lines(self) -> list[str]:
         return [
-            f"report: {self.html} (chart {self.png}): {self.windows} window(s), "
-            f"{self.retrains} retrained version(s), {self.alerts} alert(s)"
+            (
+                f"report: {self.html} (chart {self.png}): {self.windows} window(s), "
+                f"{self.retrains} retrained version(s), {self.alerts} alert(s)"
+            )
         ] + [f"note: {n}" for n in self.notes]
 
 
