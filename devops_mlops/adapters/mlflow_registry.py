@@ -235,33 +235,8 @@ class MlflowRegistry:
                     signature=infer_signature(X, model.predict(X)),
                     pip_requirements=["scikit-learn", "pandas"],
                 )
-            mv = (
-                self.client.create_model_version(name, info.model_uri, run_id=run.info.run_id)
-                if self._exists(name)
-                else self._create(name, info.model_uri, run.info.run_id)
-            )
+            mv = mlflow.register_model(info.model_uri, name)
         return self.get_version(name, int(mv.version))
-
-    def _exists(self, name: str) -> bool:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            self.client.get_registered_model(name)
-            return True
-        except MlflowException as exc:
-            if getattr(exc, "error_code", None) in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
-                return False
-            raise
-
-    def _create(self, name: str, source: str, run_id: str):
-        from mlflow.exceptions import MlflowException
-
-        try:
-            self.client.create_registered_model(name)
-        except MlflowException as exc:  # created meanwhile by another process
-            if getattr(exc, "error_code", None) != "RESOURCE_ALREADY_EXISTS":
-                raise
-        return self.client.create_model_version(name, source, run_id=run_id)
 
 
 def uris_for(ctx) -> tuple[str, str, str | None]:

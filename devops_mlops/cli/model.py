@@ -75,7 +75,7 @@ def validate_cmd(state, model, version):
 
     ctx.console.result(result.to_dict(), render)
     if not result.passed:
-        raise CheckFailed(f"version {version} of {result.model} failed the gate: {result.gate.summary()}")
+        raise CheckFailed(f"version {version} of {result.model} failed the gate: {'; '.join(result.gate.reasons)}")
 
 
 @command.command("promote")

@@ -213,7 +213,8 @@ def promote(
             validation = validate(ctx, target.version, eval_frame, model=name)
         gate_label, summary = ("passed" if validation.passed else "failed"), validation.gate.summary()
         if not validation.passed:
-            raise CheckFailed(f"version {target.version} of {name} failed the gate for {slot}: {summary}")
+            reasons = "; ".join(validation.gate.reasons)
+            raise CheckFailed(f"version {target.version} of {name} failed the gate for {slot}: {reasons}")
         if slot == "production" and validation.production_version != before:
             raise ConflictError(
                 f"production of {name} is held by {_label(before)} but the gate compared against "

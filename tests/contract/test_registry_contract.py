@@ -1,0 +1,200 @@
+"""The registry port's contract over real MLflow: the sqlite store the local backend uses,
+and an `mlflow server` this module starts on loopback (one server for the whole module)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from devops_mlops.adapters.mlflow_registry import MlflowRegistry
+from devops_mlops.errors import ServiceError
+
+X = pd.DataFrame({"a": np.arange(12.0), "b": np.arange(12.0) % 3})
+Y = 2 * X.a - X.b
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _no_telemetry(monkeypatch):
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@pytest.fixture(scope="module")
+def _server_process(tmp_path_factory):
+    """Start `mlflow server` as soon as the module starts, so it boots while the sqlite suite runs."""
+    folder = tmp_path_factory.mktemp("mlflow-server")
+    port = _free_port()
+    mlflow_bin = Path(sys.executable).with_name("mlflow")
+    log = open(folder / "server.log", "w")  # noqa: SIM115 - closed below
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    proc = subprocess.Popen(
+        [
+            str(mlflow_bin),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{folder / 'db.sqlite'}",
+            "--artifacts-destination",
+            str(folder / "artifacts"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
+    )
+    try:
+        yield proc, f"http://127.0.0.1:{port}", folder / "server.log"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(_server_process):
+    proc, url, log = _server_process
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return url
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("mlflow server did not start:\n" + log.read_text()[-3000:])
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def sqlite_store(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mlflow-sqlite")
+    return f"sqlite:///{folder / 'mlflow.db'}", (folder / "mlartifacts").as_uri()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "server"])
+def make_registry(request, _server_process):
+    if request.param == "sqlite":
+        uri, artifacts = request.getfixturevalue("sqlite_store")
+    else:
+        uri, artifacts = request.getfixturevalue("mlflow_server"), None
+
+    def make(**kwargs):
+        return MlflowRegistry(uri, uri, artifact_root=artifacts, **kwargs)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def logged(make_registry):
+    """Two logged models (runs with rmse 1.0 and 0.5), uploaded once per store; tests register them."""
+    registry = make_registry()
+    name = _name()
+    return [
+        registry.log_sklearn_model(LinearRegression().fit(X, Y + i), name, X=X, metrics={"rmse": 1.0 / (i + 1)})
+        for i in range(2)
+    ]
+
+
+def _register(registry, logged, name, n=2):
+    import mlflow
+
+    registry.activate()
+    versions = []
+    for i in range(n):
+        source = logged[i % len(logged)]
+        mv = mlflow.register_model(source.source, name)
+        versions.append(registry.get_version(name, int(mv.version)))
+    return versions
+
+
+def _name():
+    return f"m_{uuid.uuid4().hex[:8]}"
+
+
+def test_unknown_model_and_version_are_service_errors(make_registry, logged):
+    registry = make_registry()
+    with pytest.raises(ServiceError, match="not found") as err:
+        registry.get_model(_name())
+    assert err.value.exit_code == 2 and "register the model" in err.value.hint
+    name = _name()
+    _register(registry, logged, name, 1)
+    with pytest.raises(ServiceError, match="version 7"):
+        registry.get_version(name, 7)
+
+
+def test_versions_carry_run_and_metrics(make_registry, logged):
+    registry = make_registry()
+    name = _name()
+    v1, v2 = _register(registry, logged, name)
+    assert (v1.version, v2.version) == (1, 2)
+    listed = registry.get_model(name)
+    assert [v.version for v in listed] == [1, 2]
+    assert listed[1].metrics["rmse"] == pytest.approx(0.5) and listed[1].run_id == v2.run_id
+    assert registry.model_uri(name, 2) == f"models:/{name}/2"
+    predictions = registry.load_model(name, 2).predict(X)
+    assert np.allclose(predictions, Y + 1)
+
+
+def test_aliases_scheme(make_registry, logged):
+    registry = make_registry()
+    name = _name()
+    _register(registry, logged, name)
+    assert registry.holder(name, "production") is None
+    registry.assign(name, "production", 1)
+    registry.assign(name, "staging", 2)
+    assert registry.holder(name, "production").version == 1
+    assert registry.holder(name, "staging").version == 2
+    registry.assign(name, "production", 2)
+    assert registry.holder(name, "production").version == 2
+    assert registry.get_version(name, 2).aliases == ["challenger", "champion"]
+    assert registry.get_version(name, 1).aliases == []
+
+
+def test_stages_scheme_archives_the_previous_holder(make_registry, logged):
+    registry = make_registry(scheme="stages")
+    name = _name()
+    _register(registry, logged, name, 3)
+    registry.assign(name, "production", 1)
+    registry.assign(name, "staging", 3)
+    registry.assign(name, "production", 2)
+    assert registry.holder(name, "production").version == 2
+    assert registry.holder(name, "staging").version == 3
+    assert registry.get_version(name, 1).stage == "Archived"
+
+
+def test_custom_alias_names_and_tags(make_registry, logged):
+    registry = make_registry(aliases={"staging": "candidate", "production": "live"})
+    name = _name()
+    _register(registry, logged, name, 1)
+    registry.assign(name, "production", 1)
+    assert registry.get_version(name, 1).aliases == ["live"]
+    registry.set_tags(name, 1, {"mlops.production.promoted_by": "alice", "empty": None})
+    tags = registry.get_version(name, 1).tags
+    assert tags["mlops.production.promoted_by"] == "alice" and tags["empty"] == ""
