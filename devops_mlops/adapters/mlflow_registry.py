@@ -222,7 +222,7 @@ class MlflowRegistry:
         self.activate()
         experiment_id = self.ensure_experiment(experiment or f"mlops-{name}")
         with translate(f"registering model {name}", self.registry_uri):
-            with mlflow.start_run(experiment_id=experiment_id) as run:
+            with mlflow.start_run(experiment_id=experiment_id):
                 if metrics:
                     mlflow.log_metrics(metrics)
                 if params:

@@ -105,7 +105,7 @@ def test_promote_records_tags_and_log_and_forced(tmp_path, empty_store, monkeypa
     monkeypatch.setenv("BUILD_BUILDID", "4711")
     v1, v_awful = register(ctx, 0), register(ctx, 1e5)
     head = subprocess.run(
-        ["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True
+        ["git", "-C", str(tmp_path), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
     ).stdout.strip()
     first = promote(ctx, v1, "production")
     assert first.changed and first.previous is None and first.gate.passed
