@@ -65,7 +65,7 @@ def build_features(clean):
     import pandas as pd
 
     dates = pd.to_datetime(clean["date"])
-    doy = dates.dt.dayofyear.to_numpy()
+    doy = dates.dt.day_of_year.to_numpy()
     out = pd.DataFrame(
         {
             "plaza": clean["plaza"].to_numpy(),
