@@ -15,7 +15,8 @@ from devops_mlops.config import TablesCfg, Target
 
 
 def _ctx(tmp_path, backend, **tables):
-    target = Target(backend=backend, tables=TablesCfg(**tables), name=backend)
+    target = Target(backend=backend, tables=TablesCfg(**tables))
+    target.name = backend
     return SimpleNamespace(
         target=target,
         config=SimpleNamespace(path=tmp_path / "mlops.yaml"),

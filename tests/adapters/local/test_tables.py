@@ -12,7 +12,8 @@ from devops_mlops.errors import ConfigError, InputError
 
 
 def _ctx(tmp_path, backend="local", **tables):
-    target = Target(backend=backend, tables=TablesCfg(**tables), name="t")
+    target = Target(backend=backend, tables=TablesCfg(**tables))
+    target.name = "t"
     config = SimpleNamespace(path=tmp_path / "mlops.yaml")
     return SimpleNamespace(target=target, config=config, root=tmp_path, state_dir=tmp_path / ".mlops")
 

@@ -1,0 +1,75 @@
+import socket
+from types import SimpleNamespace
+
+import pytest
+
+from devops_mlops.adapters import mlflow_registry
+from devops_mlops.adapters.mlflow_registry import MlflowRegistry, is_uc_name, translate, uris_for
+from devops_mlops.config import ModelCfg, PromotionCfg, Target
+from devops_mlops.errors import ServiceError
+
+
+def _ctx(tmp_path, name="toll", **target):
+    config = SimpleNamespace(model=ModelCfg(name=name), promotion=PromotionCfg(scheme="stages"))
+    t = Target(**target)
+    t.name = "t"
+    return SimpleNamespace(target=t, config=config, state_dir=tmp_path / ".mlops")
+
+
+def test_local_store_under_state_dir(tmp_path):
+    tracking, registry, artifacts = uris_for(_ctx(tmp_path))
+    assert tracking == registry == f"sqlite:///{tmp_path}/.mlops/mlflow.db"
+    assert artifacts == (tmp_path / ".mlops" / "mlartifacts").as_uri()
+    reg = mlflow_registry.from_context(_ctx(tmp_path))
+    assert reg.scheme == "stages" and reg.aliases == {"staging": "challenger", "production": "champion"}
+
+
+def test_target_uris_override(tmp_path):
+    ctx = _ctx(tmp_path, tracking_uri="http://127.0.0.1:5000", registry_uri="http://127.0.0.1:5001")
+    assert uris_for(ctx) == ("http://127.0.0.1:5000", "http://127.0.0.1:5001", None)
+
+
+def test_databricks_registries(tmp_path):
+    db = {"backend": "databricks", "workspace_dir": "/Shared/x"}
+    assert uris_for(_ctx(tmp_path, **db))[:2] == ("databricks", "databricks")
+    assert uris_for(_ctx(tmp_path, profile="dev", **db))[:2] == ("databricks://dev", "databricks://dev")
+    assert uris_for(_ctx(tmp_path, "main.ml.toll", **db))[:2] == ("databricks", "databricks-uc")
+    assert uris_for(_ctx(tmp_path, "main.ml.toll", profile="dev", **db))[:2] == (
+        "databricks://dev",
+        "databricks-uc://dev",
+    )
+
+
+def test_unity_catalog_names_always_use_aliases():
+    reg = MlflowRegistry("databricks", "databricks", scheme="stages")
+    assert is_uc_name("main.ml.toll") and not is_uc_name("toll")
+    assert reg.scheme_for("main.ml.toll") == "aliases" and reg.scheme_for("toll") == "stages"
+    assert MlflowRegistry("databricks", "databricks-uc", scheme="stages").scheme_for("toll") == "aliases"
+
+
+def test_unreachable_registry_is_one_clear_line(monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once we leave: nothing listens there
+    reg = MlflowRegistry(f"http://127.0.0.1:{port}")
+    with pytest.raises(ServiceError) as err:
+        reg.get_model("toll")
+    assert f"cannot reach the registry at http://127.0.0.1:{port}" in err.value.message
+    assert "reachable" in err.value.hint and "\n" not in err.value.one_line()
+
+
+def test_translate_permission_and_not_found():
+    from mlflow.exceptions import RestException
+
+    with (
+        pytest.raises(ServiceError, match="model x: PERMISSION_DENIED: User lacks permission$") as err,
+        translate("model x", "databricks"),
+    ):
+        raise RestException({"error_code": "PERMISSION_DENIED", "message": "User lacks permission\nmore"})
+    assert "permission" in err.value.hint
+    with pytest.raises(ServiceError) as err, translate("model x", "databricks"):
+        raise RestException({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "nope"})
+    assert err.value.exit_code == 2 and "mlops model status" in err.value.hint
+    with pytest.raises(KeyError), translate("model x", "databricks"):  # our bugs are not service errors
+        raise KeyError("bug")
