@@ -43,7 +43,7 @@ def main() -> None:
             try:
                 deploy(ctx)
                 break
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 print(f"  run {runs}: {exc}")
                 if runs > 5:
                     raise

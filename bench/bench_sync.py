@@ -72,7 +72,7 @@ def main() -> None:
             try:
                 sync(ctx)
                 break
-            except Exception as exc:  # noqa: BLE001 - a run may give up; the next one resumes
+            except Exception as exc:
                 print(f"  run {runs}: {exc}")
                 if runs > 5:
                     raise

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError
 from ..yamlload import Lines, dotted, line_of, load_with_lines
 
 OWNER_TAGS = ("mlops_project", "mlops_job_key")
@@ -362,10 +362,7 @@ def load_job_definitions(config, target) -> dict[str, JobDefinition]:
     ctx = {"target": target.name, "project": config.project, "vars": _variables(config, target)}
     out: dict[str, JobDefinition] = {}
     for source in job_files(config):
-        try:
-            data, lines = load_with_lines(source)
-        except InputError:
-            raise
+        data, lines = load_with_lines(source)  # malformed YAML: InputError naming file and line
         if data is None:
             continue
         if not isinstance(data, dict):

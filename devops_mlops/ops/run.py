@@ -8,8 +8,9 @@ the result and the command exits 1. The local backend runs the tasks on this mac
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import CheckFailed, UsageError
 from ..ports.jobs import Run

@@ -679,7 +679,7 @@ def sample_project(root, *, host: str | None = None, notebooks: int = 3, folders
         folder = nb / (f"f{i % folders}" if folders > 1 else "")
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"nb{i}.py").write_text(SAMPLE_NOTEBOOK.format(n=i))
-    first = nb / (f"f0" if folders > 1 else "") / "nb0.py"
+    first = nb / ("f0" if folders > 1 else "") / "nb0.py"
     second = nb / (f"f{1 % folders}" if folders > 1 else "") / f"nb{min(1, notebooks - 1)}.py"
     res = root / "resources"
     res.mkdir(exist_ok=True)

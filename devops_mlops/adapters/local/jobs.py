@@ -19,9 +19,10 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ...errors import ServiceError
 from ...ports.jobs import Job, Run, TaskRun
