@@ -193,7 +193,8 @@ class MlflowRegistry:
 
         self.activate()
         with translate(f"loading model {name} version {version}", self.registry_uri):
-            return mlflow.pyfunc.load_model(self.model_uri(name, version))
+            # suppress_warnings skips a scan of every installed package (~1.5 s) for a requirements warning
+            return mlflow.pyfunc.load_model(self.model_uri(name, version), suppress_warnings=True)
 
     def ensure_experiment(self, name: str) -> str:
         """The id of experiment ``name``, created (with artifacts under .mlops/ locally) when missing."""
