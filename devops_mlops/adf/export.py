@@ -329,9 +329,9 @@ def add_monitoring(config, target, jobs, exp: Export, linked: str) -> None:
             exp.warnings.append(f"monitoring.{step}_notebook: not set and no job task {STEP_TASK_KEYS[step][0]!r}; "
                                 f"the retrain pipeline has no {step} step")
     common = _monitoring_params(config)
-    monitoring = resource_name(prefix, "monitoring")
-    retrain = resource_name(prefix, "retrain")
-    trigger = resource_name(prefix, "monitoring_schedule")
+    monitoring = resource_name(prefix, "monitor_model")
+    retrain = resource_name(prefix, "retrain_model")
+    trigger = resource_name(prefix, "monitor_model_schedule")
 
     # ---- retrain pipeline: the bounded loop, then improve or alert
     loop = [

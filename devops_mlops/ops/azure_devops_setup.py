@@ -80,6 +80,19 @@ def secret_names(root: Path) -> list[str]:
     return names or list(DEFAULT_SECRETS)
 
 
+_GROUP_REF = re.compile(r"^\s*-\s*group:\s*['\"]?([^'\"#\s]+)", re.MULTILINE)
+
+
+def referenced_groups(root: Path) -> list[str]:
+    """The variable groups the pipelines reference (``- group: NAME``), in order of appearance."""
+    names: list[str] = []
+    for path in sorted((root / "azure-pipelines").rglob("*.y*ml")):
+        for name in _GROUP_REF.findall(path.read_text(encoding="utf-8", errors="replace")):
+            if "$" not in name and name not in names:
+                names.append(name)
+    return names
+
+
 def _ident_name(i: Any) -> str:
     return i.provider_display_name or i.custom_display_name or ""
 
@@ -266,7 +279,14 @@ class _Setup:
         self.checks("POST", body=body)
 
     def plan_variable_group(self) -> list[Step]:
-        name = self.cfg.variable_group or DEFAULT_GROUP
+        # the groups the shipped pipelines reference, unless the config names one group for all
+        groups = [self.cfg.variable_group] if self.cfg.variable_group else referenced_groups(self.ctx.root)
+        steps: list[Step] = []
+        for name in groups or [DEFAULT_GROUP]:
+            steps += self._plan_one_group(name)
+        return steps
+
+    def _plan_one_group(self, name: str) -> list[Step]:
         names = secret_names(self.ctx.root)
         kv = self.cfg.key_vault
         if kv:  # Key Vault secret names allow letters, digits and dashes only

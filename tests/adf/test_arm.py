@@ -15,13 +15,13 @@ def test_arm_template_shape(project):
     ls = by_name["[concat(parameters('factoryName'), '/databricks')]"]
     assert ls["type"] == "Microsoft.DataFactory/factories/linkedServices" and ls["apiVersion"] == "2018-06-01"
     assert ls["properties"]["typeProperties"]["domain"] == "[parameters('workspaceUrl')]"
-    mon = by_name["[concat(parameters('factoryName'), '/monitoring')]"]
+    mon = by_name["[concat(parameters('factoryName'), '/monitor_model')]"]
     assert mon["type"] == "Microsoft.DataFactory/factories/pipelines"
     assert mon["dependsOn"] == ["[concat(variables('factoryId'), '/linkedServices/databricks')]",
-                                "[concat(variables('factoryId'), '/pipelines/retrain')]"]
-    trig = by_name["[concat(parameters('factoryName'), '/monitoring_schedule')]"]
+                                "[concat(variables('factoryId'), '/pipelines/retrain_model')]"]
+    trig = by_name["[concat(parameters('factoryName'), '/monitor_model_schedule')]"]
     assert trig["type"] == "Microsoft.DataFactory/factories/triggers"
-    assert trig["dependsOn"] == ["[concat(variables('factoryId'), '/pipelines/monitoring')]"]
+    assert trig["dependsOn"] == ["[concat(variables('factoryId'), '/pipelines/monitor_model')]"]
     assert "runtimeState" not in trig["properties"]  # read-only
     # resources come after what they depend on
     order = [r["name"] for r in tpl["resources"]]
@@ -39,5 +39,5 @@ def test_secret_webhook_becomes_a_securestring_parameter(project, monkeypatch, e
     tpl, params = template(build_export(cfg, cfg.target("prod")))
     assert tpl["parameters"]["teamsWebhookUrl"]["type"] == "securestring"
     assert "secret-hook-4711" not in json.dumps(tpl) + json.dumps(params)
-    retrain = next(r for r in tpl["resources"] if r["name"].endswith("/retrain')]"))
+    retrain = next(r for r in tpl["resources"] if r["name"].endswith("/retrain_model')]"))
     assert retrain["properties"]["parameters"]["teams_webhook_url"]["defaultValue"] == "[parameters('teamsWebhookUrl')]"

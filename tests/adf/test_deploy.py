@@ -37,15 +37,15 @@ def test_first_deploy_creates_and_starts_the_trigger(project, arm):
     assert [(c.kind, c.action) for c in res.changes] == [
         ("linkedService", "create"), ("pipeline", "inference"[:0] or "create"), ("pipeline", "create"),
         ("pipeline", "create"), ("pipeline", "create"), ("trigger", "create")]
-    assert set(arm.pipelines("adf-tolls")) == {"training", "inference", "retrain", "monitoring"}
+    assert set(arm.pipelines("adf-tolls")) == {"training", "inference", "retrain_model", "monitor_model"}
     # the real type names reached the service (the SDK models would have sent Execution/Container)
-    retrain = arm.pipelines("adf-tolls")["retrain"]["properties"]
+    retrain = arm.pipelines("adf-tolls")["retrain_model"]["properties"]
     assert retrain["activities"][0]["type"] == "Until"
     assert arm.linked_services("adf-tolls")["databricks"]["properties"]["type"] == "AzureDatabricks"
-    assert arm.trigger_state("adf-tolls", "monitoring_schedule") == "Started"
+    assert arm.trigger_state("adf-tolls", "monitor_model_schedule") == "Started"
     # retrain is written before the monitoring pipeline that executes it
     puts = [r.path.rsplit("/", 1)[-1] for r in arm.requests_by_path("/pipelines/", "PUT")]
-    assert puts.index("retrain") < puts.index("monitoring")
+    assert puts.index("retrain_model") < puts.index("monitor_model")
     assert all(r.arg("api-version") == "2018-06-01" for r in arm.requests)
     assert all(r.headers["authorization"] == "Bearer arm-test-token" for r in arm.requests)
 
@@ -65,9 +65,9 @@ def test_a_change_rewrites_only_what_changed(project, arm, edit_config):
     arm.reset_log()
     res = run(project, arm)
     changed = {(c.kind, c.name) for c in res.changes if c.action == "update"}
-    assert changed == {("pipeline", "retrain"), ("pipeline", "monitoring")}
-    assert [r.path.rsplit("/", 1)[-1] for r in arm.writes()] == ["retrain", "monitoring"]
-    assert arm.pipelines("adf-tolls")["retrain"]["properties"]["parameters"]["max_retrains"]["defaultValue"] == 5
+    assert changed == {("pipeline", "retrain_model"), ("pipeline", "monitor_model")}
+    assert [r.path.rsplit("/", 1)[-1] for r in arm.writes()] == ["retrain_model", "monitor_model"]
+    assert arm.pipelines("adf-tolls")["retrain_model"]["properties"]["parameters"]["max_retrains"]["defaultValue"] == 5
 
 
 def test_trigger_update_stops_then_starts(project, arm, edit_config):
@@ -78,10 +78,10 @@ def test_trigger_update_stops_then_starts(project, arm, edit_config):
     trig = next(c for c in res.changes if c.kind == "trigger")
     assert trig.action == "update" and trig.trigger == ["stop", "start"]
     assert [(r.method, r.path.split("/triggers/")[-1]) for r in arm.writes()] == [
-        ("POST", "monitoring_schedule/stop"), ("PUT", "monitoring_schedule"), ("POST", "monitoring_schedule/start")]
-    rec = arm.triggers("adf-tolls")["monitoring_schedule"]["properties"]["typeProperties"]["recurrence"]
+        ("POST", "monitor_model_schedule/stop"), ("PUT", "monitor_model_schedule"), ("POST", "monitor_model_schedule/start")]
+    rec = arm.triggers("adf-tolls")["monitor_model_schedule"]["properties"]["typeProperties"]["recurrence"]
     assert rec["frequency"] == "Day" and rec["schedule"]["hours"] == [7]
-    assert arm.trigger_state("adf-tolls", "monitoring_schedule") == "Started"
+    assert arm.trigger_state("adf-tolls", "monitor_model_schedule") == "Started"
 
 
 def test_dry_run_reads_only(project, arm):
@@ -108,7 +108,7 @@ def test_key_vault_linked_service_must_exist(project, arm, edit_config):
     arm.seed("adf-tolls", "linkedservices", "kv_tolls",
              {"type": "AzureKeyVault", "typeProperties": {"baseUrl": "https://kv-tolls.vault.azure.net/"}})
     res = run(project, arm, target="kv")
-    assert {c.name for c in res.changes} >= {"mlops_databricks", "mlops_retrain"}
+    assert {c.name for c in res.changes} >= {"mlops_databricks", "mlops_retrain_model"}
     token = arm.linked_services("adf-tolls")["mlops_databricks"]["properties"]["typeProperties"]["accessToken"]
     assert token["type"] == "AzureKeyVaultSecret"
 
@@ -117,7 +117,7 @@ def test_secret_webhook_is_deployed_but_never_printed(project, arm, edit_config,
     monkeypatch.setenv("TEAMS_HOOK", "https://example.invalid/secret-hook-4711")
     edit_config(project, "url: https://example.invalid/workflows/hook", "url: ${TEAMS_HOOK}")
     res = run(project, arm)
-    params = arm.pipelines("adf-tolls")["retrain"]["properties"]["parameters"]
+    params = arm.pipelines("adf-tolls")["retrain_model"]["properties"]["parameters"]
     assert params["teams_webhook_url"]["defaultValue"] == "https://example.invalid/secret-hook-4711"
     assert "secret-hook" not in json.dumps(res.doc())
 

@@ -35,7 +35,7 @@ def test_real_type_names_everywhere(project):
     assert {"DatabricksNotebook", "IfCondition", "ExecutePipeline", "Until", "SetVariable", "WebActivity"} <= types
     assert types <= real
     assert exp.resources["linkedService"]["databricks"]["properties"]["type"] == "AzureDatabricks"
-    assert exp.resources["trigger"]["monitoring_schedule"]["properties"]["type"] == "ScheduleTrigger"
+    assert exp.resources["trigger"]["monitor_model_schedule"]["properties"]["type"] == "ScheduleTrigger"
     text = json.dumps(exp.resources)
     for base in ("Execution", "Container", "MultiplePipelineTrigger"):
         assert f'"type": "{base}"' not in text
@@ -88,7 +88,7 @@ def test_managed_identity_linked_service(project):
 
 def test_monitoring_pipeline_checks_then_calls_retrain(project):
     _, exp = export(project)
-    acts = exp.resources["pipeline"]["monitoring"]["properties"]["activities"]
+    acts = exp.resources["pipeline"]["monitor_model"]["properties"]["activities"]
     check, branch = acts
     assert check["type"] == "DatabricksNotebook" and check["typeProperties"]["notebookPath"] == "/Shared/tolls/monitor"
     assert json.loads(check["typeProperties"]["baseParameters"]["metrics"]) == [
@@ -97,13 +97,13 @@ def test_monitoring_pipeline_checks_then_calls_retrain(project):
     assert "activity('check').output.runOutput" in branch["typeProperties"]["expression"]["value"]
     [call] = branch["typeProperties"]["ifTrueActivities"]
     assert call["type"] == "ExecutePipeline"
-    assert call["typeProperties"]["pipeline"]["referenceName"] == "retrain"
+    assert call["typeProperties"]["pipeline"]["referenceName"] == "retrain_model"
     assert call["typeProperties"]["waitOnCompletion"] is True
 
 
 def test_retrain_loop_is_bounded_and_uses_a_temp_variable(project):
     _, exp = export(project)
-    p = exp.resources["pipeline"]["retrain"]["properties"]
+    p = exp.resources["pipeline"]["retrain_model"]["properties"]
     loop, decide = p["activities"]
     assert loop["type"] == "Until"
     assert "pipeline().parameters.max_retrains" in loop["typeProperties"]["expression"]["value"]
@@ -129,7 +129,7 @@ def test_improvement_notebooks_from_config(project, edit_config):
                 "  retrain_notebook: notebooks/retrain.py\n  register_notebook: notebooks/register.py\n"
                 "  commit_notebook: notebooks/commit_back\n  warn_only: true\n")
     _, exp = export(project)
-    decide = exp.resources["pipeline"]["retrain"]["properties"]["activities"][1]
+    decide = exp.resources["pipeline"]["retrain_model"]["properties"]["activities"][1]
     steps = decide["typeProperties"]["ifTrueActivities"]
     assert [a["name"] for a in steps] == ["register", "promote", "commit", "score"]
     assert steps[1]["dependsOn"][0]["activity"] == "register"
@@ -141,16 +141,16 @@ def test_teams_url_from_env_stays_out_of_the_files(project, monkeypatch, edit_co
     edit_config(project, "url: https://example.invalid/workflows/hook", "url: ${TEAMS_HOOK}")
     _, exp = export(project)
     assert "secret-hook-4711" not in json.dumps(exp.resources)
-    web = exp.resources["pipeline"]["retrain"]["properties"]["activities"][1]["typeProperties"]["ifFalseActivities"][0]
+    web = exp.resources["pipeline"]["retrain_model"]["properties"]["activities"][1]["typeProperties"]["ifFalseActivities"][0]
     assert web["typeProperties"]["url"]["value"] == "@pipeline().parameters.teams_webhook_url"
-    assert exp.resources["pipeline"]["retrain"]["properties"]["parameters"]["teams_webhook_url"] == {"type": "SecureString"}
+    assert exp.resources["pipeline"]["retrain_model"]["properties"]["parameters"]["teams_webhook_url"] == {"type": "SecureString"}
     assert validate(exp.resources) == []
 
 
 def test_zero_retrains_goes_straight_to_the_alert(project, edit_config):
     edit_config(project, "max_retrains: 3", "max_retrains: 0")
     _, exp = export(project)
-    acts = exp.resources["pipeline"]["retrain"]["properties"]["activities"]
+    acts = exp.resources["pipeline"]["retrain_model"]["properties"]["activities"]
     assert [a["type"] for a in acts] == ["WebActivity", "Fail"]
     assert validate(exp.resources) == []
 

@@ -15,8 +15,8 @@ def test_writes_the_git_integration_layout(project):
     out = project / "out"
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.json")) == [
         "arm/ARMTemplateForFactory.json", "arm/ARMTemplateParametersForFactory.json",
-        "linkedService/databricks.json", "pipeline/inference.json", "pipeline/monitoring.json",
-        "pipeline/retrain.json", "pipeline/training.json", "trigger/monitoring_schedule.json"]
+        "linkedService/databricks.json", "pipeline/inference.json", "pipeline/monitor_model.json",
+        "pipeline/retrain_model.json", "pipeline/training.json", "trigger/monitor_model_schedule.json"]
     doc = json.loads((out / "pipeline" / "training.json").read_text())
     assert doc["name"] == "training" and doc["type"] == "Microsoft.DataFactory/factories/pipelines"
     assert doc["properties"]["activities"][0]["type"] == "DatabricksNotebook"

@@ -33,8 +33,8 @@ def test_export_json_is_one_document(project, capsys):
     out = capsys.readouterr()
     assert code == 0
     doc = json.loads(out.out)
-    assert "pipeline/retrain" in doc["resources"] and len(doc["written"]) == 8
-    assert (project / "out" / "trigger" / "monitoring_schedule.json").is_file()
+    assert "pipeline/retrain_model" in doc["resources"] and len(doc["written"]) == 8
+    assert (project / "out" / "trigger" / "monitor_model_schedule.json").is_file()
     assert "register" in out.err  # warnings on stderr
 
 

@@ -149,3 +149,12 @@ def test_key_vault_group_is_linked_through_the_service_connection(tmp_path, emu,
     assert any("cannot contain '_'" in m for m in result.manual)
     with pytest.raises(InputError, match="service connection 'other'"):
         run(_project(tmp_path, emu, monkeypatch, extra="    key_vault: kv-ml\n    service_connection: other\n"))
+
+
+def test_the_groups_of_the_shipped_pipelines_are_the_ones_set_up():
+    from pathlib import Path
+
+    from devops_mlops.ops.azure_devops_setup import referenced_groups
+
+    repo = Path(__file__).resolve().parents[2]
+    assert set(referenced_groups(repo)) == {"mlops-staging", "mlops-production"}
