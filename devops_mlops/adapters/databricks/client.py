@@ -47,6 +47,9 @@ def build_client(target: Any) -> Any:
         kwargs["host"] = target.host
     if target.profile:
         kwargs["profile"] = target.profile
+    # the SDK retries throttling and unreachable hosts for 300 s by default; a mistyped
+    # host should not hold a pipeline agent that long
+    kwargs["retry_timeout_seconds"] = _retry_timeout()
     try:
         client = WorkspaceClient(**kwargs)
     except ValueError as exc:
@@ -64,6 +67,14 @@ def build_client(target: Any) -> Any:
         raise ServiceError(f"Databricks client for target {target.name!r}: {text}") from None
     _widen_pool(client)
     return client
+
+
+def _retry_timeout() -> int:
+    value = os.environ.get("MLOPS_DATABRICKS_RETRY_TIMEOUT", "120")
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise ServiceError(f"MLOPS_DATABRICKS_RETRY_TIMEOUT must be a number of seconds, got {value!r}") from None
 
 
 def _widen_pool(client: Any) -> None:
