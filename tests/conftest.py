@@ -4,7 +4,6 @@ no stray credentials from the developer's environment."""
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 
 import pytest

@@ -123,7 +123,8 @@ class _Setup:
         self.branch = self.repo.default_branch
         sec = self.ado.client("security")
         self.repo_token = f"repoV2/{self.project.id}/{self.repo.id}"
-        can = lambda ns, bit, token: bool(self.call("check the token's rights", sec.has_permissions, ns, bit, tokens=token)[0])
+        def can(ns, bit, token):
+            return bool(self.call("check the token's rights", sec.has_permissions, ns, bit, tokens=token)[0])
         lacking = []
         if not can(BUILD_NAMESPACE, EDIT_BUILD_DEFINITION, self.project.id):
             lacking.append("Edit build pipeline (Pipelines > Manage security)")
