@@ -41,6 +41,7 @@ def _auth_conflict_hint(message: str) -> str:
 def build_client(target: Any) -> Any:
     """A ``WorkspaceClient`` for ``target`` (host, profile); our errors on bad auth settings."""
     from databricks.sdk import WorkspaceClient
+    from databricks.sdk.config import Config
 
     kwargs: dict[str, Any] = {"product": "devops-mlops", "product_version": "0.1.0"}
     if target.host:
@@ -51,7 +52,7 @@ def build_client(target: Any) -> Any:
     # host should not hold a pipeline agent that long
     kwargs["retry_timeout_seconds"] = _retry_timeout()
     try:
-        client = WorkspaceClient(**kwargs)
+        client = WorkspaceClient(config=Config(**kwargs))
     except ValueError as exc:
         text = str(exc)
         if "more than one authorization method" in text:
