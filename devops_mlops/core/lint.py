@@ -156,6 +156,7 @@ def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Findin
             add(line, col, None, code, "error", msg)
         return out
 
+    maybe_secrets = _ANY_SECRET_HINT.search(nb.raw.decode("utf-8", "replace")) is not None
     for index, cell in enumerate(nb.cells, start=1):
         cell_no = index
         for line, msg in nb.problems + cell.problems:
@@ -165,7 +166,7 @@ def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Findin
             line, col = _cell_pos(nb, cell, 1)
             add(line, col, cell_no, "MLO001", "error", f"%run target '{target}' does not exist",
                 text=_line_text(nb, cell, 1, lines))
-        for cline, ccol, code, msg in scan_secrets(cell.source):
+        for cline, ccol, code, msg in scan_secrets(cell.source) if maybe_secrets else ():
             line, col = _cell_pos(nb, cell, cline)
             add(line, col + (ccol - 1), cell_no, code, "error", msg, text=_line_text(nb, cell, cline, lines))
         if nb.format == "ipynb":

@@ -321,7 +321,7 @@ def _parse_ipynb(text: str, raw: bytes, p: Path) -> Notebook:
             execution_count=cd.get("execution_count"),
         )
         cell._parsed_source = source
-        cell._raw = json.dumps(cd, sort_keys=True)
+        cell._raw = ""  # parsed from the file: unchanged while source equals _parsed_source
         nb.cells.append(cell)
     return nb
 
