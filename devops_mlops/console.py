@@ -100,6 +100,11 @@ def setup_logging(verbose: bool) -> None:
     logging.getLogger("devops_mlops").setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("urllib3", "git", "mlflow", "azure", "msrest", "databricks", "alembic", "traitlets"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # mlflow configures its own loggers when imported, from this variable (default INFO)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if verbose else "WARNING")
+    # library warnings (pandas, mlflow, matplotlib) are for developers: shown with -v only
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose else logging.ERROR)
 
 
 class Console:
