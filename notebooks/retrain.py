@@ -3,7 +3,8 @@
 # MAGIC # Retraining
 # MAGIC One try of the retrain loop: trains on the freshest labelled batches before the latest one
 # MAGIC (try k uses `data.retrain.windows[k-1]` batches) and evaluates on the latest. The loop
-# MAGIC (`mlops monitor`) compares it with production, registers, gates, promotes and commits this notebook.
+# MAGIC (`mlops monitor`, or the Data Factory retrain pipeline) compares it with production, registers, gates,
+# MAGIC promotes and commits this notebook. The exit value is the try's result with `candidate` (its model URI).
 
 # COMMAND ----------
 

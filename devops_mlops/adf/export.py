@@ -5,11 +5,13 @@ The JSON is written by hand, in the shape the Data Factory Git integration store
 serializes its models with base-class type names (``Execution``, ``Container``,
 ``MultiplePipelineTrigger``) and drops the linked service's ``type``.
 
-Contract with the notebooks (docs/adf.md): the check notebook exits
-(``dbutils.notebook.exit``) with a value containing ``violation`` when the metrics
-are out of range; the retrain notebook exits with the candidate (e.g. its run id or
-model URI), passed on as the ``candidate`` widget; the re-check (the check notebook
-with ``mode=recheck``) exits without ``violation`` when the candidate improves.
+Contract with the notebooks (docs/adf.md): every monitoring notebook receives ``target``
+(the exported target's name), ``model_name``, ``metrics``, ``windows_evaluate`` and
+``windows_violations``. The check notebook exits (``dbutils.notebook.exit``) with a
+value containing ``violation`` exactly when the metrics are out of range; the retrain
+notebook's exit value (the candidate: a model URI, or a JSON document carrying one) is
+passed on as the ``candidate`` widget; the re-check (the check notebook with
+``mode=recheck``) exits without ``violation`` when the candidate is good enough.
 """
 
 from __future__ import annotations
@@ -290,11 +292,12 @@ def _step_notebook(config, target, jobs, step: str) -> str | None:
     return None
 
 
-def _monitoring_params(config) -> dict[str, str]:
+def _monitoring_params(config, target) -> dict[str, str]:
     m = config.monitoring
     rules = [{"name": r.name, **({"min": r.min} if r.min is not None else {}),
               **({"max": r.max} if r.max is not None else {})} for r in m.metrics]
-    return {"model_name": config.model.name, "metrics": json.dumps(rules, separators=(",", ":")),
+    return {"target": target.name, "model_name": config.model.name,
+            "metrics": json.dumps(rules, separators=(",", ":")),
             "windows_evaluate": str(m.windows.evaluate), "windows_violations": str(m.windows.violations)}
 
 
@@ -319,6 +322,11 @@ def add_monitoring(config, target, jobs, exp: Export, linked: str) -> None:
         raise ConfigError("monitoring.metrics: no thresholds; the monitoring pipeline checks metrics against "
                           "min/max thresholds (e.g. metrics: [{name: rmse, max: 12}])", path=config.path,
                           hint="or export without monitoring: mlops adf export --no-monitoring")
+    for name in [config.model.name, *(r.name for r in m.metrics)]:
+        if "violation" in name.lower():
+            raise ConfigError(f"{name!r}: the pipelines decide on the word 'violation' in the check notebook's exit "
+                              "value, so neither the model nor a monitoring metric may have it in its name",
+                              path=config.path)
     nb = {step: _step_notebook(config, target, jobs, step) for step in STEP_TASK_KEYS}
     for step in ("check", "retrain"):
         if not nb[step]:
@@ -328,7 +336,7 @@ def add_monitoring(config, target, jobs, exp: Export, linked: str) -> None:
         if not nb[step]:
             exp.warnings.append(f"monitoring.{step}_notebook: not set and no job task {STEP_TASK_KEYS[step][0]!r}; "
                                 f"the retrain pipeline has no {step} step")
-    common = _monitoring_params(config)
+    common = _monitoring_params(config, target)
     monitoring = resource_name(prefix, "monitor_model")
     retrain = resource_name(prefix, "retrain_model")
     trigger = resource_name(prefix, "monitor_model_schedule")

@@ -65,6 +65,22 @@ class MetricsCheck:
             "rule": self.decision.to_dict(),
         }
 
+    def verdict(self) -> dict[str, Any]:
+        """The check notebook's exit value for Data Factory (docs/adf.md): its JSON text contains
+        ``violation`` exactly when the rule calls for retraining (``to_dict`` does not promise that:
+        its per-window details name violations even in range)."""
+        return {
+            "mode": "check",
+            "status": mon.VIOLATION if self.retrain_needed else mon.OK,
+            "retrain_needed": self.retrain_needed,
+            "model": self.model,
+            "version": self.version,
+            "batch": self.batch,
+            "window": {"start": self.window_start, "end": self.window_end},
+            "metrics": {r["metric"]: _json_value(r["value"]) for r in self.rows},
+            "out_of_range": self.decision.triggered,
+        }
+
     def summary(self) -> str:
         if self.batch is None:
             return "no labelled window with predictions yet: nothing to evaluate"
@@ -162,6 +178,132 @@ def check_metrics(ctx, *, tables: Any = None, batch: int | None = None, run_id: 
     )
     return MetricsCheck(
         cfg.model.name, current, batch, rows[0]["window_start"], rows[0]["window_end"], rows, decision, ctx.dry_run
+    )
+
+
+def check_pipeline_params(ctx, params: dict[str, str]) -> None:
+    """InputError when the monitoring settings a Data Factory pipeline passes (``model_name``,
+    ``metrics``, ``windows_evaluate``, ``windows_violations``; empty ones are not checked) differ
+    from mlops.yaml's: the pipelines were exported from another configuration."""
+    m = ctx.config.monitoring
+    rules = [
+        {"name": r.name, **({"min": r.min} if r.min is not None else {}), **({"max": r.max} if r.max is not None else {})}
+        for r in m.metrics
+    ]
+    want = {
+        "model_name": ctx.config.model.name,
+        "metrics": rules,
+        "windows_evaluate": str(m.windows.evaluate),
+        "windows_violations": str(m.windows.violations),
+    }
+    for key, expected in want.items():
+        given = (params.get(key) or "").strip()
+        if not given:
+            continue
+        if key == "metrics":
+            try:
+                given = json.loads(given)
+            except ValueError:
+                raise InputError(f"pipeline parameter metrics: not JSON: {given[:120]!r}") from None
+        if given != expected:
+            raise InputError(
+                f"pipeline parameter {key} {given!r} differs from mlops.yaml ({expected!r})",
+                path=ctx.config.path,
+                hint="export the Data Factory pipelines again (mlops adf export) after changing monitoring:",
+            )
+
+
+@dataclass
+class Recheck:
+    """A retrain candidate evaluated on the latest labelled window (the Data Factory re-check)."""
+
+    model: str
+    candidate: str
+    attempt: str
+    batch: int
+    rows: int
+    metrics: dict[str, float]
+    production_version: int | None
+    production_metrics: dict[str, float] | None
+    out_of_range: list[str]
+    improved: bool
+    gate_passed: bool
+    reasons: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.out_of_range and self.improved and self.gate_passed
+
+    def to_dict(self) -> dict[str, Any]:
+        """The exit value: its JSON text contains ``violation`` exactly when the candidate fails."""
+        doc = {"mode": "recheck", "status": mon.OK if self.ok else mon.VIOLATION, **asdict(self)}
+        doc["metrics"] = {k: _json_value(v) for k, v in self.metrics.items()}
+        return doc
+
+    def summary(self) -> str:
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.metrics.items()))
+        verdict = "in range, improves and passes the gate" if self.ok else "still failing: " + "; ".join(self.reasons)
+        return f"candidate {self.candidate} (try {self.attempt or '-'}) on batch {self.batch}: {shown}: {verdict}"
+
+
+def recheck_candidate(ctx, candidate: str, *, attempt: Any = None) -> Recheck:
+    """Evaluate ``candidate`` (the retrain notebook's exit value, or a model URI / run id / version) and
+    production on the candidate's evaluation window (default: the latest labelled batch): in range by
+    ``monitoring.metrics``, better than production on the primary metric, and through the gate."""
+    import mlflow.pyfunc
+
+    from ..core.promotion import decide, gate_metrics
+    from ..lifecycle import stages
+    from ..lifecycle.session import open_session
+    from .model_validate import evaluate
+
+    cfg = ctx.config
+    s = open_session(ctx=ctx)
+    c = stages.parse_candidate(candidate)
+    batch = int(c["eval_batch"]) if c.get("eval_batch") not in (None, "") else stages.labelled_batches(s)[-1]
+    frame = stages.eval_frame(s, batch)
+    names = gate_metrics(cfg.promotion.thresholds, cfg.promotion.min_improvement, cfg.model.primary_metric)
+    names += [r.name for r in cfg.monitoring.metrics if r.name not in names]
+    kwargs = {"label": cfg.model.label, "keys": list(cfg.model.keys), "names": names}
+    registry = ctx.registry
+    registry.activate()
+    uri = c["candidate"] or registry.model_uri(cfg.model.name, int(c["version"]))
+    ctx.console.progress(f"re-check: evaluating {uri} on batch {batch} ({len(frame)} rows)")
+    metrics = evaluate(mlflow.pyfunc.load_model(uri, suppress_warnings=True), frame, **kwargs)
+    holder = registry.holder(cfg.model.name, "production")
+    prod = evaluate(registry.load_model(cfg.model.name, holder.version), frame, **kwargs) if holder else None
+    reasons, out = [], []
+    for r in cfg.monitoring.metrics:
+        if mon.status_of(metrics.get(r.name), r.min, r.max) != mon.OK:
+            out.append(r.name)
+            reasons.append(f"{r.name} {metrics.get(r.name, float('nan')):.4g} out of range")
+    primary = cfg.model.primary_metric
+    improved = mon.improves(metrics[primary], (prod or {}).get(primary), higher_is_better=cfg.model.higher_is_better)
+    if not improved:
+        reasons.append(f"{primary} {metrics[primary]:.4g} does not improve on production's {prod[primary]:.4g}")
+    gate = decide(
+        metrics,
+        prod,
+        thresholds=cfg.promotion.thresholds,
+        min_improvement=cfg.promotion.min_improvement,
+        primary=primary,
+        primary_higher_is_better=cfg.model.higher_is_better,
+    )
+    if not gate.passed:
+        reasons.append("gate " + gate.summary())
+    return Recheck(
+        cfg.model.name,
+        uri,
+        "" if attempt is None else str(attempt),
+        batch,
+        len(frame),
+        metrics,
+        int(holder.version) if holder else None,
+        prod,
+        out,
+        improved,
+        gate.passed,
+        reasons,
     )
 
 
