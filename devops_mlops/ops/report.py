@@ -132,7 +132,8 @@ def write_report(ctx, *, output: str | Path | None = None, tables: Any = None) -
             )
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", fontsize=7, ncol=4)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left", fontsize=7, ncol=4)
     axes[0, 0].set_title(f"{cfg.model.name}: monitoring metrics per window")
     fig.autofmt_xdate()
     fig.tight_layout()
