@@ -82,3 +82,17 @@ def test_noqa_silences_one_code(tmp_path):
     path.write_text(f'# Databricks notebook source\na = "{fake_pat()}"  # noqa: SEC001\nb = "{fake_pat()}"\n')
     findings = check_notebook(nbm.read(path), "n.py", lambda n, t: None)
     assert [(f.code, f.line) for f in findings] == [("SEC001", 3)]
+
+
+def test_blank_lines_stay_blank_and_line_magics_become_pass(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("# Databricks notebook source\nimport os\n\n%load_ext autoreload\nprint(os.sep)\n")
+    text, _vmap, _ = python_source(nbm.read(path), set())
+    assert text == "import os\n\npass\nprint(os.sep)\n"
+
+
+def test_an_indented_line_magic_keeps_the_block_valid(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("# Databricks notebook source\nif True:\n    %time x = 1\n")
+    text, _vmap, syntax = python_source(nbm.read(path), set(), isolate_syntax_errors=True)
+    assert text == "if True:\n    pass\n" and syntax == []
