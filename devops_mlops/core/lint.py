@@ -26,6 +26,7 @@ map back to the notebook (see :class:`VirtualLine`).
 from __future__ import annotations
 
 import ast
+import bisect
 import functools
 import os
 import re
@@ -237,6 +238,33 @@ class VirtualLine:
     col_offset: int  # columns to add (MAGIC prefix)
 
 
+class LineMap:
+    """Maps a line of a notebook's virtual module back to the notebook, cell by cell."""
+
+    def __init__(self, nb: Notebook) -> None:
+        self._ipynb = nb.format == "ipynb"
+        self._starts: list[int] = []  # first virtual line of each segment
+        self._segments: list[tuple[int, int, Cell, int, int]] = []  # (end, cell no, cell, first cell line, offset)
+        self.prelude = False
+
+    def add(self, first_virtual: int, count: int, cell_no: int, cell: Cell, first_cell_line: int, offset: int) -> None:
+        self._starts.append(first_virtual)
+        self._segments.append((first_virtual + count, cell_no, cell, first_cell_line, offset))
+
+    @property
+    def has_code(self) -> bool:
+        return bool(self._segments)
+
+    def lookup(self, row: int) -> VirtualLine | None:
+        """Where 1-based virtual line ``row`` is in the notebook; None for synthetic lines."""
+        i = bisect.bisect_right(self._starts, row) - 1
+        if i < 0:
+            return None
+        end, cell_no, cell, first, offset = self._segments[i]
+        if row >= end:
+            return None
+        cline = first + row - self._starts[i]
+        return VirtualLine(cell_no, cline if self._ipynb else cell.file_line(cline), offset)
 
 
 def _without_magic(line: str) -> str:
@@ -260,24 +288,27 @@ def python_cells(nb: Notebook) -> list[tuple[int, Cell, int]]:
 
 def python_source(
     nb: Notebook, prelude_names: set[str], *, isolate_syntax_errors: bool = False
-) -> tuple[str, list[VirtualLine | None], list[Finding]]:
+) -> tuple[str, LineMap, list[Finding]]:
     """One virtual module of the notebook's Python cells for ruff.
 
-    Returns (text, line map: index = virtual line - 1, None for synthetic lines,
-    syntax-error findings). With ``isolate_syntax_errors`` every cell is compiled
-    first and a cell that does not parse is reported (E999) and left out, so the
-    other cells are still linted; the fast path leaves syntax errors to ruff."""
-    text_lines: list[str] = []
-    vmap: list[VirtualLine | None] = []
+    Returns (text, the map of its lines back to the notebook, syntax-error findings).
+    With ``isolate_syntax_errors`` every cell is compiled first and a cell that does not
+    parse is reported (E999) and left out, so the other cells are still linted; the fast
+    path leaves syntax errors to ruff."""
+    chunks: list[str] = []
+    line_map = LineMap(nb)
     syntax: list[Finding] = []
+    next_line = 1
     if prelude_names:
         # an import keeps E402 quiet; the line maps to nothing, so its own findings are dropped
-        text_lines.append(f"from {RUN_PRELUDE_MODULE} import {', '.join(sorted(prelude_names))}  # noqa")
-        vmap.append(None)
+        chunks.append(f"from {RUN_PRELUDE_MODULE} import {', '.join(sorted(prelude_names))}  # noqa")
+        line_map.prelude = True
+        next_line = 2
     for cell_no, cell, start in python_cells(nb):
         src_lines = cell.source.split("\n")[start - 1 :]
-        body = [_without_magic(ln) for ln in src_lines]
-        code = "\n".join(body)
+        if "%" in cell.source or "!" in cell.source:
+            src_lines = [_without_magic(ln) for ln in src_lines]
+        code = "\n".join(src_lines)
         if not code.strip():
             continue
         if isolate_syntax_errors:
@@ -285,16 +316,13 @@ def python_source(
             if problem is not None:
                 syntax.append(problem)
                 continue
-        if text_lines:
-            text_lines.extend(["", ""])
-            vmap.extend([None, None])
-        off = _magic_prefix_len(nb, cell)
-        ipynb = nb.format == "ipynb"
-        for i, ln in enumerate(body):
-            text_lines.append(ln)
-            cline = start + i
-            vmap.append(VirtualLine(cell_no, cline if ipynb else cell.file_line(cline), off))
-    return "\n".join(text_lines) + "\n", vmap, syntax
+        if chunks:
+            chunks.append("\n")  # two blank lines between cells
+            next_line += 2
+        line_map.add(next_line, len(src_lines), cell_no, cell, start, _magic_prefix_len(nb, cell))
+        chunks.append(code)
+        next_line += len(src_lines)
+    return "\n".join(chunks) + "\n", line_map, syntax
 
 
 def _syntax_problem(nb: Notebook, cell: Cell, cell_no: int, start: int, code: str) -> Finding | None:

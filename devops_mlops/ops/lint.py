@@ -66,6 +66,15 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def _scratch_dir() -> str | None:
+    """A memory-backed folder for the virtual modules when there is one (creating a thousand
+    small files on a disk-backed /tmp costs more than linting them)."""
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return None
+
+
 def _ruff_bin() -> str:
     from ruff import find_ruff_bin
 
@@ -92,7 +101,7 @@ def run_ruff(sources: dict[str, str], select: list[str], ignore: list[str], root
     """Lint virtual modules {name: text} with one ruff process; its JSON diagnostics."""
     if not sources:
         return []
-    with tempfile.TemporaryDirectory(prefix="mlops-lint-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mlops-lint-", dir=_scratch_dir()) as tmp:
         for name, text in sources.items():
             Path(tmp, name).write_text(text, encoding="utf-8")
         cmd = [_ruff_bin(), "check", "--output-format", "json", "--no-cache", "--exit-zero", "--no-fix"]
@@ -179,16 +188,15 @@ def lint_paths(
         diagnostics += run_ruff(again, select, ignore, root)
 
     for d in diagnostics:
-        index, vmap = maps[d["filename"]]
-        row = d["location"]["row"]
-        where = vmap[row - 1] if 0 < row <= len(vmap) else None
+        index, line_map = maps[d["filename"]]
+        where = line_map.lookup(d["location"]["row"])
         if where is None:
             continue
         nb = notebooks[index]
         code = "E999" if _is_syntax(d) else d["code"]
         if nb.is_notebook and code == "E402":
             continue  # imports in later cells are how notebooks are written
-        if code == "F811" and vmap and vmap[0] is None and "from line 1" in d["message"]:
+        if code == "F811" and line_map.prelude and "from line 1" in d["message"]:
             continue  # a notebook redefining a name its %run brought in
         message = d["message"] if code != "E999" else f"syntax error: {d['message']}"
         severity = "error" if code.startswith(("F", "E9")) else "warning"
@@ -220,16 +228,16 @@ def _is_syntax(diagnostic: dict) -> bool:
 
 
 def _add_source(nb, index, prelude, sources, maps, findings, result, *, isolate: bool) -> None:
-    text, vmap, syntax = python_source(nb, prelude, isolate_syntax_errors=isolate)
+    text, line_map, syntax = python_source(nb, prelude, isolate_syntax_errors=isolate)
     shown = result.files[index]
     findings += [
         Finding(shown, f.line, f.column, f.cell if nb.is_notebook else None, f.code, f.severity, f.message)
         for f in syntax
     ]
-    if any(v is not None for v in vmap):
+    if line_map.has_code:
         name = f"nb{index:05d}{'s' if isolate else ''}.py"
         sources[name] = text
-        maps[name] = (index, vmap)
+        maps[name] = (index, line_map)
 
 
 def junit_suites(result: LintResult):

@@ -56,9 +56,11 @@ def test_python_source_maps_lines_back_and_isolates_syntax_errors(tmp_path):
         "\n# COMMAND ----------\n\nz = (\n"
     )
     nb = nbm.read(path)
-    text, vmap, syntax = python_source(nb, set(), isolate_syntax_errors=True)
+    text, line_map, syntax = python_source(nb, set(), isolate_syntax_errors=True)
     assert "y = x" in text
-    rows = {v.line: v for v in vmap if v}
+    found = [line_map.lookup(row) for row in range(1, text.count("\n") + 1)]
+    rows = {v.line: v for v in found if v}
+    assert found[1] is None and found[2] is None  # the blank lines between cells
     assert rows[7].col_offset == len("# MAGIC ") and rows[7].cell == 2
     assert [(f.line, f.code, f.cell) for f in syntax] == [(11, "E999", 3)]
 
