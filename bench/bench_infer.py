@@ -28,7 +28,9 @@ from devops_mlops.context import Context
 from devops_mlops.ops.infer import infer
 ctx = Context.create(config_path=Path(sys.argv[1]) / "mlops.yaml")
 result = infer(ctx, batches=[100], chunk_rows=int(sys.argv[2]))
-print(json.dumps({"rows": result.rows, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM belongs to this program's own address space; ru_maxrss would carry the parent's peak over fork
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(json.dumps({"rows": result.rows, "peak_mb": hwm / 1024}))
 """
 
 
