@@ -241,7 +241,7 @@ class DeltaTables:
 
     def replace_where(self, name: str, frame: Any, *, column: str, value: Any) -> None:
         """Replace the rows where ``column == value`` with ``frame`` in one transaction."""
-        if column not in list(frame.columns if hasattr(frame, "columns") else frame.column_names):
+        if column not in list(frame.column_names if hasattr(frame, "column_names") else frame.columns):
             raise InputError(f"table {name}: the new rows have no column {column!r}")
         self._write(name, frame, predicate=f"{_quote_column(column)} = {_sql_literal(value)}")
 

@@ -141,3 +141,15 @@ def test_spark_tables_use_save_as_table_and_replace_where(monkeypatch, tmp_path)
         ("main.mlops.predictions", "append", {"mergeSchema": "true"}, 1),
         ("main.mlops.predictions", "overwrite", {"mergeSchema": "true", "replaceWhere": "`batch_id` = 'b1'"}, 1),
     ]
+
+
+def test_replace_where_takes_an_arrow_table_too(tmp_path):
+    import pyarrow as pa
+
+    t = DeltaTables(str(tmp_path / "tables"))
+    t.append("p", pd.DataFrame({"batch_id": [1, 1, 2], "v": [1.0, 2.0, 3.0]}))
+    t.replace_where("p", pa.table({"batch_id": [1], "v": [9.0]}), column="batch_id", value=1)
+    got = t.read("p").sort_values("batch_id")
+    assert got["v"].tolist() == [9.0, 3.0]
+    with pytest.raises(InputError, match="no column 'batch_id'"):
+        t.replace_where("p", pa.table({"v": [1.0]}), column="batch_id", value=1)
