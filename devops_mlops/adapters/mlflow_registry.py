@@ -116,7 +116,11 @@ class MlflowRegistry:
             try:
                 run = self.client.get_run(mv.run_id)
                 metrics = dict(run.data.metrics)
-                commit = run.data.tags.get("mlflow.source.git.commit") or run.data.tags.get("git_commit")
+                run_tags = run.data.tags
+                commit = next(
+                    (run_tags[k] for k in ("mlflow.source.git.commit", "mlops.git_commit", "git_commit") if run_tags.get(k)),
+                    None,
+                )
                 if commit and "mlflow.source.git.commit" not in tags:
                     tags.setdefault("mlops.source_git_commit", commit)
             except Exception:  # noqa: BLE001, S110 - a deleted run: the version is still listed

@@ -73,3 +73,16 @@ def test_translate_permission_and_not_found():
     assert err.value.exit_code == 2 and "mlops model status" in err.value.hint
     with pytest.raises(KeyError), translate("model x", "databricks"):  # our bugs are not service errors
         raise KeyError("bug")
+
+
+def test_a_version_knows_the_commit_its_run_was_trained_from(tmp_path):
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    reg = mlflow_registry.from_context(_ctx(tmp_path))
+    X = pd.DataFrame({"a": np.arange(10.0)})
+    model = LinearRegression().fit(X, 2 * X["a"])
+    mv = reg.log_sklearn_model(model, "toll", X=X, tags={"mlops.git_commit": "abc123def456"})
+    version = reg.get_version("toll", mv.version)
+    assert "abc123def456" in version.tags.values()
