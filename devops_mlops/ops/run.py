@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.params import parse_params  # noqa: F401 - re-exported for the CLI
 from ..errors import CheckFailed, UsageError
 from ..ports.jobs import Run
 from .deploy import find_job
@@ -49,16 +50,6 @@ class RunResult:
                                "error": t.error, "error_trace": t.error_trace, "output": t.notebook_output}
                               for t in self.run.tasks])
         return doc
-
-
-def parse_params(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--param {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = value
-    return out
 
 
 def wait_for(jobs, run_id: int, *, timeout: float | None, on_change: Callable[[Run], None] | None = None,

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..core import notebook as nbmod
 from ..core.junit import Case, Failure, Suite
+from ..core.params import parse_params  # noqa: F401 - re-exported for the CLI
 from ..errors import InputError, UsageError
 from ..runtime.runner import NotebookResult, TestResult
 
@@ -56,17 +57,6 @@ class TestReport:
             "duration": round(self.duration, 3),
             "notebooks": [r.to_json() for r in self.results],
         }
-
-
-def parse_params(items: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """``KEY=VALUE`` pairs; a malformed one is a UsageError (exit 2)."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--param {item!r}: expected KEY=VALUE")
-        out[key.strip()] = value
-    return out
 
 
 def is_test_notebook(path: Path, patterns: list[str]) -> bool:
