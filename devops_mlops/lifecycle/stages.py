@@ -101,23 +101,26 @@ def labels_due(settings, latest: int) -> list[int]:
     return list(range(min(last, latest) + 1))
 
 
-def prepare(s, batches: list[int]) -> dict[str, Any]:
-    raw = s.tables.read(T.RAW, where={"batch_id": list(batches)})
-    if len(raw) == 0:
-        raise InputError(f"prepare: no raw rows for batch(es) {batches} (run the extraction first)")
-    clean = feat_mod.prepare(raw)
+def _per_batch(s, source: str, target: str, transform, batches: list[int], missing: str):
+    """Read ``batches`` of ``source``, transform them, replace each batch's rows in ``target``."""
+    rows = s.tables.read(source, where={"batch_id": list(batches)})
+    if len(rows) == 0:
+        raise InputError(missing)
+    out = transform(rows)
     for b in batches:
-        s.tables.replace_where(T.CLEAN, clean[clean["batch_id"] == b], column="batch_id", value=b)
+        s.tables.replace_where(target, out[out["batch_id"] == b], column="batch_id", value=b)
+    return rows, out
+
+
+def prepare(s, batches: list[int]) -> dict[str, Any]:
+    raw, clean = _per_batch(s, T.RAW, T.CLEAN, feat_mod.prepare, batches,
+                            f"prepare: no raw rows for batch(es) {batches} (run the extraction first)")
     return {"stage": "prepare", "batches": list(batches), "rows": len(clean), "dropped": len(raw) - len(clean)}
 
 
 def build_features(s, batches: list[int]) -> dict[str, Any]:
-    clean = s.tables.read(T.CLEAN, where={"batch_id": list(batches)})
-    if len(clean) == 0:
-        raise InputError(f"features: no prepared rows for batch(es) {batches} (run the preparation first)")
-    feats = feat_mod.build_features(clean)
-    for b in batches:
-        s.tables.replace_where(T.FEATURES, feats[feats["batch_id"] == b], column="batch_id", value=b)
+    _, feats = _per_batch(s, T.CLEAN, T.FEATURES, feat_mod.build_features, batches,
+                          f"features: no prepared rows for batch(es) {batches} (run the preparation first)")
     return {"stage": "features", "batches": list(batches), "rows": len(feats), "table": s.tables.location(T.FEATURES)}
 
 
