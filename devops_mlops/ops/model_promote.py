@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import getpass
 import os
 import re
@@ -196,13 +197,11 @@ def promote(
     target = registry.get_version(name, int(version), with_metrics=False)
     holder = registry.holder(name, slot)
     before = _version_of(holder)
+    result = functools.partial(
+        PromotionResult, model=name, slot=slot, version=target.version, previous=before, action="promote"
+    )
     if before == target.version:
-        return PromotionResult(
-            model=name,
-            slot=slot,
-            version=target.version,
-            previous=before,
-            action="promote",
+        return result(
             changed=False,
             dry_run=ctx.dry_run,
             message=f"version {target.version} of {name} already holds {slot}; nothing changed",
@@ -223,12 +222,7 @@ def promote(
             )
     gate = validation.gate if validation is not None and not force else None
     if ctx.dry_run:
-        return PromotionResult(
-            model=name,
-            slot=slot,
-            version=target.version,
-            previous=before,
-            action="promote",
+        return result(
             changed=False,
             dry_run=True,
             forced=force,
@@ -238,12 +232,7 @@ def promote(
         )
     record = _record(ctx, name, slot, "promote", gate_label, summary, force)
     tags = _change(ctx, name, slot, target.version, before, action="promote", record=record)
-    return PromotionResult(
-        model=name,
-        slot=slot,
-        version=target.version,
-        previous=before,
-        action="promote",
+    return result(
         changed=True,
         forced=force,
         gate=gate,
