@@ -1,5 +1,5 @@
 """Build hook: wheels carry the project template (`mlops init`) copied from the
-repository's own mlops.yaml, notebooks/, resources/ and azure-pipelines/."""
+example project, examples/toll-demand/ (mlops.yaml, notebooks/, resources/, azure-pipelines/, ...)."""
 
 import shutil
 from pathlib import Path
@@ -7,8 +7,8 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-ROOT = Path(__file__).resolve().parent
-TEMPLATE_ITEMS = ("mlops.yaml", "notebooks", "resources", "azure-pipelines")
+ROOT = Path(__file__).resolve().parent / "examples" / "toll-demand"
+TEMPLATE_ITEMS = ("mlops.yaml", "notebooks", "resources", "azure-pipelines", "pyproject.toml", "src")
 
 
 class BuildWithTemplate(build_py):

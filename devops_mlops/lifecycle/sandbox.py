@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[2] / "examples" / "toll-demand"
 
 
 def make_project(folder: str | Path, *, git: bool = True, **sections: Any) -> Path:

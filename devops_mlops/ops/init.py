@@ -1,10 +1,10 @@
 """`mlops init`: scaffold a working project from the template shipped with the package.
 
-The template is this repository's own project (mlops.yaml, notebooks/, the job
-definitions, azure-pipelines/): a wheel carries a copy under
-``devops_mlops/_template`` (see setup.py); a source checkout uses the folders
-at the repository root. So what `mlops init` writes is exactly what the
-toolkit's own CI lints, tests and runs.
+The template is the repository's example project, ``examples/toll-demand/``
+(mlops.yaml, notebooks/, the job definitions, azure-pipelines/, its
+pyproject.toml): a wheel carries a copy under ``devops_mlops/_template`` (see
+setup.py); a source checkout reads the example folder. So what `mlops init`
+writes is exactly what the toolkit's own CI lints, tests and runs.
 
 API::
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import UsageError
 
-TEMPLATE_ITEMS = ("mlops.yaml", "notebooks", "resources", "azure-pipelines")
+TEMPLATE_ITEMS = ("mlops.yaml", "notebooks", "resources", "azure-pipelines", "pyproject.toml", "src")
 GITIGNORE_LINES = (".mlops/", "__pycache__/", ".venv/")
 README_MARKER = "## Next steps (devops-mlops)"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
@@ -51,7 +51,7 @@ def template_root() -> Path:
     bundled = package / "_template"
     if (bundled / "mlops.yaml").is_file():
         return bundled
-    checkout = package.parent
+    checkout = package.parent / "examples" / "toll-demand"
     if (checkout / "mlops.yaml").is_file() and (checkout / "notebooks").is_dir():
         return checkout
     raise UsageError("the project template is missing from this installation (reinstall devops-mlops)")

@@ -156,5 +156,5 @@ def test_the_groups_of_the_shipped_pipelines_are_the_ones_set_up():
 
     from devops_mlops.ops.azure_devops_setup import referenced_groups
 
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[2] / "examples" / "toll-demand"
     assert set(referenced_groups(repo)) == {"mlops-staging", "mlops-production"}

@@ -70,6 +70,6 @@ def test_bad_names_are_usage_errors(tmp_path, name):
         init_project(tmp_path / "p", name=name or "-")
 
 
-def test_template_is_the_repositorys_own_project():
+def test_template_is_the_example_project():
     root = template_root()
     assert (root / "mlops.yaml").is_file() and (root / "azure-pipelines").is_dir()

@@ -13,6 +13,7 @@ from devops_mlops.testing.http import Emulator, HttpError
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus" / "pipelines"
+EXAMPLE = REPO / "examples" / "toll-demand"
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -23,10 +24,10 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_shipped_pipelines_pass(monkeypatch):
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(EXAMPLE)
     from devops_mlops.config import load_config
 
-    result = ops.validate([], settings=ops.settings_from_config(load_config(REPO / "mlops.yaml")))
+    result = ops.validate([], settings=ops.settings_from_config(load_config(EXAMPLE / "mlops.yaml")))
     assert {"azure-pipelines/pr.yml", "azure-pipelines/release.yml", "azure-pipelines/monitoring.yml"} <= set(result.files)
     assert result.findings == []
 
