@@ -43,13 +43,44 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        module = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}")
-        return module.command
+        return load_command(name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def load_command(name: str) -> click.Command:
+    """The command registered as ``name``, with ``--dry-run`` accepted after it (and after each of
+    its subcommands) as well as before it. ModuleNotFoundError when its module is missing."""
+    command = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}").command
+    with_dry_run(command)
+    return command
+
+
+def _set_dry_run(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        state = ctx.find_object(State)
+        if state is not None:
+            state.dry_run = True
+
+
+DRY_RUN_HELP = "Print the plan; change nothing (same as `mlops --dry-run ...`)."
+
+
+def with_dry_run(command: click.Command) -> click.Command:
+    """Give every leaf command under ``command`` a ``--dry-run`` option that sets the global flag
+    (one mechanism instead of one option per command); idempotent."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_dry_run(sub)
+        return command
+    if not any(isinstance(p, click.Option) and "--dry-run" in p.opts for p in command.params):
+        command.params.append(
+            click.Option(["--dry-run"], is_flag=True, expose_value=False, callback=_set_dry_run, help=DRY_RUN_HELP)
+        )
+    return command
 
 
 class State:

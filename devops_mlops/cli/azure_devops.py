@@ -15,15 +15,12 @@ def command() -> None:
 
 
 @command.command("setup")
-@click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan; change nothing.")
 @pass_state
-def setup(state: State, dry_run: bool) -> None:
+def setup(state: State) -> None:
     """Create or update the pipelines, environments, approval, variable group, branch policy and
     build-identity permissions in the organization and project of scm.azure_devops."""
     from ..ops.azure_devops_setup import run
 
-    if dry_run:
-        state.dry_run = True
     ctx = state.context()
     result = run(ctx)
 

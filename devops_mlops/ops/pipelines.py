@@ -11,7 +11,6 @@ a pipeline.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -278,7 +277,7 @@ def check_command(args: list[str]) -> list[tuple[str, str]]:
     Placeholders (``$(var)``, ``${{ parameters.x }}``) are accepted as values of any type."""
     import click
 
-    from ..cli import COMMANDS, cli
+    from ..cli import COMMANDS, cli, load_command
 
     shown = "mlops " + " ".join(args)
     cmd: click.Command = cli
@@ -322,7 +321,7 @@ def check_command(args: list[str]) -> list[tuple[str, str]]:
                 return [("PL107", f"`{shown}`: no command {sub_name!r} (commands: {', '.join(sorted(COMMANDS))})")]
             module = f"devops_mlops.cli.{COMMANDS[sub_name][0]}"
             try:
-                sub = importlib.import_module(module).command
+                sub = load_command(sub_name)
             except ModuleNotFoundError as exc:
                 if exc.name == module:
                     where = module.replace(".", "/") + ".py"
