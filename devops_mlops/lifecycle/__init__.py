@@ -3,5 +3,5 @@
 
 Notebooks stay short by calling these functions; the same code runs on this
 machine (pandas + deltalake) and on Databricks (Spark tables through
-:mod:`devops_mlops.lifecycle.tables`).
+:mod:`devops_mlops.runtime.tables`).
 """

@@ -30,7 +30,7 @@ class Session:
 
     @cached_property
     def tables(self):
-        from .tables import tables_for
+        from ..runtime.tables import tables_for
 
         return tables_for(self.ctx)
 

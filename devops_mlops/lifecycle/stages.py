@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import InputError
 from . import data as data_mod
 from . import features as feat_mod
-from . import tables as T
+from ..runtime import tables as T
 from .data import KEYS, LABEL
 
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import InputError
-from ..lifecycle import tables as T
+from ..runtime import tables as T
 
 DEFAULT_CHUNK_ROWS = 250_000
 

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import MlopsError, UsageError
-from ..lifecycle import tables as T
+from ..runtime import tables as T
 
 #: the local state the lifecycle resets before it starts (inside .mlops/)
 LOCAL_STATE = ("tables", "mlflow.db", "mlartifacts", "jobs", "workspace", "alerts.jsonl", "report", "dbfs", "monitor")

@@ -29,7 +29,7 @@ from typing import Any
 from ..core import metrics as metric_lib
 from ..core import monitoring as mon
 from ..errors import CheckFailed, InputError, MlopsError
-from ..lifecycle import tables as T
+from ..runtime import tables as T
 
 
 # ----------------------------------------------------------------------------- 1. metrics

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..lifecycle import tables as T
+from ..runtime import tables as T
 
 
 @dataclass

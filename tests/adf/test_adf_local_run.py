@@ -19,7 +19,7 @@ import yaml
 from devops_mlops.adf.files import export as adf_export
 from devops_mlops.context import Context
 from devops_mlops.lifecycle import sandbox, stages
-from devops_mlops.lifecycle import tables as T
+from devops_mlops.runtime import tables as T
 from devops_mlops.lifecycle.session import open_session
 from devops_mlops.ops.infer import infer
 from devops_mlops.ops.monitor import check_metrics

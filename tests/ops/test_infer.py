@@ -6,7 +6,7 @@ import pytest
 
 from devops_mlops.errors import InputError
 from devops_mlops.lifecycle import sandbox, stages
-from devops_mlops.lifecycle import tables as T
+from devops_mlops.runtime import tables as T
 from devops_mlops.lifecycle.session import open_session
 from devops_mlops.ops.infer import infer
 

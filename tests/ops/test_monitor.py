@@ -17,7 +17,7 @@ import yaml
 
 from devops_mlops.context import Context
 from devops_mlops.lifecycle import sandbox, stages
-from devops_mlops.lifecycle import tables as T
+from devops_mlops.runtime import tables as T
 from devops_mlops.lifecycle.session import open_session
 from devops_mlops.ops.infer import infer
 from devops_mlops.ops.monitor import monitor

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from devops_mlops.lifecycle import sandbox
-from devops_mlops.lifecycle import tables as T
+from devops_mlops.runtime import tables as T
 from devops_mlops.ops.report import write_report
 
 

@@ -1,4 +1,4 @@
-"""Which tables the lifecycle writes, and the Spark seam.
+"""Which tables the lifecycle writes, and the Spark seam (the notebooks' runtime).
 
 On this machine the tables are the target's tables port (``ctx.tables``: Delta
 through ``deltalake``). Inside a Databricks notebook, where a SparkSession is
