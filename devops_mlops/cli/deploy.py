@@ -11,13 +11,15 @@ _SYMBOL = {"create": "+", "update": "~", "delete": "-", "unchanged": "=", "stale
 
 @click.command("deploy")
 @click.option("--prune", is_flag=True, help="Delete jobs mlops created that are no longer defined.")
+@click.option("--job", "only", multiple=True, metavar="KEY",
+              help="Deploy only this job (repeatable); the other jobs are left as they are.")
 @pass_state
-def command(state, prune):
+def command(state, prune, only):
     """Create or update the target's jobs from the job definitions."""
     from ..ops.deploy import deploy
 
     ctx = state.context()
-    result = deploy(ctx, prune=prune)
+    result = deploy(ctx, prune=prune, only=list(only) or None)
 
     def render():
         for a in result.plan.actions:

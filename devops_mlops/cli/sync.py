@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from . import pass_state
@@ -10,19 +12,23 @@ _SYMBOL = {"create": "+", "update": "~", "delete": "-", "conflict": "!", "stale"
 
 
 @click.command("sync")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Delete what mlops synced earlier and is no longer in the repo.")
 @click.option("--force", is_flag=True, help="Overwrite objects changed in the workspace since the last sync.")
 @click.option("--commit", metavar="SHA", help="Git folder mode: the commit the folder must be at "
               "(default: $BUILD_SOURCEVERSION).")
 @click.option("--workers", type=click.IntRange(1, 64), default=16, show_default=True, help="Concurrent uploads.")
 @pass_state
-def command(state, prune, force, commit, workers):
-    """Sync notebooks to the target's workspace folder or Git folder."""
+def command(state, paths, prune, force, commit, workers):
+    """Sync notebooks to the target's workspace folder or Git folder (PATH...: only that part of the
+    notebooks folder; nothing outside it is touched or pruned)."""
     from ..errors import CheckFailed
     from ..ops.sync import sync
+    from ..ops.sync_scope import sync_scope
 
     ctx = state.context()
-    result = sync(ctx, prune=prune, force=force, commit=commit, workers=workers)
+    result = sync(ctx, prune=prune, force=force, commit=commit, workers=workers,
+                  scope=sync_scope(ctx.config, list(paths)))
 
     def render():
         head = "plan" if result.dry_run else "synced"

@@ -6,6 +6,9 @@ no job of ours -> ``create``; one -> ``update`` (reset) when the settings differ
 :func:`normalize`, else ``unchanged``; several (a create whose answer was lost) -> keep the
 oldest, delete the others. Jobs of ours whose key is no longer defined -> ``delete`` with
 ``--prune``, else ``stale``. A job with the same name that is not ours is reported, never touched.
+
+A selective deploy (``only``: ``mlops deploy --job KEY``) plans the named keys alone: the
+other jobs, ours or not, are left out of the plan entirely (never stale, never pruned).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class DeployPlan:
     actions: list[JobAction] = field(default_factory=list)
     #: same-name jobs that are not ours: (key, job_id)
     foreign: list[tuple[str, int]] = field(default_factory=list)
+    #: the job keys a selective deploy was limited to (None: every job)
+    only: list[str] | None = None
 
     def of(self, *ops: str) -> list[JobAction]:
         return [a for a in self.actions if a.op in ops]
@@ -49,10 +54,27 @@ class DeployPlan:
         return out
 
     def to_json(self) -> dict:
-        return {"actions": [{"op": a.op, "key": a.key, "job_id": a.job_id, "reason": a.reason, "diff": a.diff}
-                            for a in self.actions],
-                "foreign_same_name": [{"key": k, "job_id": j} for k, j in self.foreign],
-                "counts": self.counts()}
+        doc = {"actions": [{"op": a.op, "key": a.key, "job_id": a.job_id, "reason": a.reason, "diff": a.diff}
+                           for a in self.actions],
+               "foreign_same_name": [{"key": k, "job_id": j} for k, j in self.foreign],
+               "counts": self.counts()}
+        if self.only is not None:
+            doc["only"] = list(self.only)
+        return doc
+
+
+def select_jobs(desired: dict[str, Any], names: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The definitions named by ``--job`` (in definition order); an unknown name is a usage error (exit 2)
+    listing the known keys."""
+    from ..errors import UsageError
+
+    unknown = [n for n in dict.fromkeys(names) if n not in desired]
+    if unknown:
+        known = ", ".join(desired) or "none"
+        raise UsageError(f"unknown job {', '.join(repr(n) for n in unknown)}; the job definitions define: {known}",
+                         hint="job keys are the keys under resources.jobs in the jobs folder")
+    wanted = set(names)
+    return {k: v for k, v in desired.items() if k in wanted}
 
 
 def _clean(value: Any) -> Any:
@@ -126,9 +148,10 @@ def owner_tags(settings: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def plan_deploy(project: str, desired: dict[str, dict[str, Any]], remote: list[tuple[int, dict[str, Any]]],
-                *, prune: bool = False) -> DeployPlan:
-    """``desired``: key -> settings; ``remote``: (job_id, settings) of every job on the target."""
-    plan = DeployPlan()
+                *, prune: bool = False, only: list[str] | None = None) -> DeployPlan:
+    """``desired``: key -> settings; ``remote``: (job_id, settings) of every job on the target.
+    ``only``: plan these keys alone (``desired`` already limited to them); nothing else is touched."""
+    plan = DeployPlan(only=list(only) if only is not None else None)
     ours: dict[str, list[tuple[int, dict]]] = {}
     names: dict[str, list[int]] = {}
     for job_id, settings in sorted(remote, key=lambda r: r[0]):
@@ -153,7 +176,7 @@ def plan_deploy(project: str, desired: dict[str, dict[str, Any]], remote: list[t
         else:
             plan.actions.append(JobAction("unchanged", key, job_id))
     for key, found in ours.items():
-        if key in desired:
+        if key in desired or only is not None:
             continue
         for job_id, _ in found:
             if prune:

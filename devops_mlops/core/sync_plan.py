@@ -13,6 +13,10 @@ Decisions per object:
   (unless its content equals ours) -> ``conflict``: reported, left alone; ``--force`` updates
 * synced by us earlier, gone from the repo -> ``delete`` with ``--prune``, else ``stale``
 * never synced by us, not in the repo -> ``unmanaged``: kept (``--prune --force`` deletes)
+
+A partial sync (``scope``: ``mlops sync PATH...``) plans only the objects at or under the
+scope's paths; everything else, in the repo or on the target, is left out of the plan (never
+stale, never deleted), and the manifest keeps its other entries as they were.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ class SyncPlan:
     root: str
     actions: list[Action] = field(default_factory=list)
     mkdirs: list[str] = field(default_factory=list)  # folders to create (relative, parents first)
+    #: the paths (relative to root) a partial sync was limited to (None: the whole tree)
+    scope: list[str] | None = None
 
     def of(self, *ops: str) -> list[Action]:
         return [a for a in self.actions if a.op in ops]
@@ -79,10 +85,20 @@ class SyncPlan:
         return out
 
     def to_json(self) -> dict:
-        return {"root": self.root, "mkdirs": self.mkdirs,
-                "actions": [{"op": a.op, "path": join(self.root, a.rel), "reason": a.reason} for a in self.actions
-                            if a.op != "unchanged"],
-                "counts": self.counts()}
+        doc = {"root": self.root, "mkdirs": self.mkdirs,
+               "actions": [{"op": a.op, "path": join(self.root, a.rel), "reason": a.reason} for a in self.actions
+                           if a.op != "unchanged"],
+               "counts": self.counts()}
+        if self.scope is not None:
+            doc["scope"] = list(self.scope)
+        return doc
+
+
+def in_scope(rel: str, scope: list[str] | None) -> bool:
+    """Whether ``rel`` is one of the scope's paths or under one of them (no scope: everything)."""
+    if scope is None:
+        return True
+    return any(not s or rel == s or rel.startswith(s + "/") for s in scope)
 
 
 def join(root: str, rel: str) -> str:
@@ -110,11 +126,21 @@ def plan_sync(
     prune: bool = False,
     force: bool = False,
     same_content: set[str] | None = None,
+    scope: list[str] | None = None,
 ) -> SyncPlan:
     """``remote`` / ``manifest`` keys and ``remote_folders`` are relative to ``root`` ("" is root).
-    ``same_content``: remote objects not in the manifest whose content equals the repo's."""
+    ``same_content``: remote objects not in the manifest whose content equals the repo's.
+    ``scope``: plan only what is at or under these relative paths."""
     same_content = same_content or set()
-    plan = SyncPlan(root)
+    plan = SyncPlan(root, scope=list(scope) if scope is not None else None)
+    if scope is not None:
+        local = [i for i in local if in_scope(i.rel, scope)]
+        remote = {k: v for k, v in remote.items() if k == MANIFEST_NAME or in_scope(k, scope)}
+        manifest = {k: v for k, v in manifest.items() if in_scope(k, scope)}
+        # a folder outside the scope is never deleted; one that holds the scope is only a parent
+        outside = {f for f in remote_folders if not in_scope(f, scope)}
+    else:
+        outside = set()
     wanted: set[str] = set()
     folders_needed: set[str] = set()
     for item in sorted(local, key=lambda i: i.rel):
@@ -165,7 +191,7 @@ def plan_sync(
     kept_paths = wanted | {a.rel for a in plan.actions if a.op in ("unmanaged", "stale")}
     dead_folders = []
     for folder in sorted(remote_folders):
-        if not folder or folder in folders_needed:
+        if not folder or folder in folders_needed or folder in outside:
             continue
         prefix = folder + "/"
         if any(p.startswith(prefix) for p in kept_paths):

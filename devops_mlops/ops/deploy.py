@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.deploy_plan import DeployPlan, JobAction, owner_tags, plan_deploy
+from ..core.deploy_plan import DeployPlan, JobAction, owner_tags, plan_deploy, select_jobs
 from ..core.jobdefs import load_job_definitions
 from ..errors import MlopsError, ServiceError
 
@@ -80,11 +80,16 @@ def _create_all(ctx, creates: list[JobAction], result: DeployResult, workers: in
         result.errors.append(f"create {action.key}: {last_error.get(action.key, 'no job after 3 tries')}")
 
 
-def deploy(ctx, *, prune: bool = False, workers: int = 8) -> DeployResult:
+def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None = None) -> DeployResult:
+    """``only``: the job keys of a selective deploy (``--job``); the other jobs are left alone."""
     definitions = load_job_definitions(ctx.config, ctx.target)
     desired = {key: d.settings for key, d in definitions.items()}
+    if only:
+        desired = select_jobs(desired, only)
+        if prune:
+            ctx.console.warn("--prune has no effect with --job: a selective deploy deletes nothing")
     remote = [(job.job_id, job.settings) for job in ctx.jobs.list()]
-    plan = plan_deploy(ctx.config.project, desired, remote, prune=prune)
+    plan = plan_deploy(ctx.config.project, desired, remote, prune=prune and not only, only=list(only) if only else None)
     result = DeployResult(ctx.target.name, ctx.dry_run, plan)
     for action in plan.of("update", "unchanged", "stale"):
         if action.job_id is not None and action.op != "stale":

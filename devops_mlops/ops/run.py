@@ -15,7 +15,7 @@ from typing import Any
 from ..core.params import parse_params  # noqa: F401 - re-exported for the CLI
 from ..errors import CheckFailed, UsageError
 from ..ports.jobs import Run
-from .deploy import find_job
+from .deploy import _owned
 
 TERMINAL = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 
@@ -73,12 +73,27 @@ def wait_for(jobs, run_id: int, *, timeout: float | None, on_change: Callable[[R
         interval = min(max_interval, interval * 1.5)
 
 
+def resolve_jobs(ctx, keys: list[str]) -> dict[str, int]:
+    """The deployed job id of each key (one list of the target's jobs), checked before anything runs.
+    A key no job definition names: exit 2 listing the defined ones; defined but not deployed: exit 2 too."""
+    owned = _owned(ctx.config.project, ctx.jobs)
+    missing = [k for k in dict.fromkeys(keys) if not owned.get(k)]
+    if missing:
+        from ..core.deploy_plan import select_jobs
+        from ..core.jobdefs import load_job_definitions
+
+        defined = load_job_definitions(ctx.config, ctx.target)
+        select_jobs({**defined, **owned}, missing)  # UsageError naming the known keys
+        raise UsageError(f"no job {', '.join(repr(k) for k in missing)} of project {ctx.config.project} is deployed "
+                         f"on target {ctx.target.name}", hint="run `mlops deploy` first")
+    return {k: owned[k][0] for k in keys}
+
+
 def run_job(ctx, key: str, *, params: dict[str, str] | None = None, wait: bool = True,
-            timeout: float | None = None, poll_interval: float = 0.5) -> RunResult:
-    job_id = find_job(ctx, key)
+            timeout: float | None = None, poll_interval: float = 0.5, job_id: int | None = None) -> RunResult:
+    """Run the job ``key`` (``job_id``: already looked up by :func:`resolve_jobs`)."""
     if job_id is None:
-        raise UsageError(f"no job {key!r} of project {ctx.config.project} is deployed on target {ctx.target.name}",
-                         hint="run `mlops deploy` first (job keys come from the jobs folder)")
+        job_id = resolve_jobs(ctx, [key])[key]
     if ctx.dry_run:
         ctx.console.info(f"plan: run job {key} (job {job_id}) with {params or {}}")
         return RunResult(key, job_id, 0, False, params=params or {})

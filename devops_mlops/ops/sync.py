@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import sync_plan as sp
-from ..errors import CheckFailed, ConfigError, InputError, MlopsError, ServiceError
+from ..errors import CheckFailed, ConfigError, InputError, MlopsError, ServiceError, UsageError
 
 PROVIDER = "azureDevOpsServices"
 _SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
@@ -139,9 +139,10 @@ def _leaf_folders(folders: list[str]) -> list[str]:
     return [f for f in folders if not any(o != f and (f == "" or o.startswith(f + "/")) for o in folders)]
 
 
-def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int) -> SyncResult:
+def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int,
+                   scope: list[str] | None = None) -> SyncResult:
     ws = ctx.workspace
-    items = local_items(ctx.config)
+    items = [i for i in local_items(ctx.config) if sp.in_scope(i.rel, scope)]
     by_rel = {i.rel: i for i in items}
     remote, folders, root_exists = scan_remote(ws, root, workers)
     manifest = _read_manifest(ws, root, ctx) if sp.MANIFEST_NAME in remote else {}
@@ -158,7 +159,8 @@ def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int) ->
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             same = {rel for rel, ok in zip(unknown, pool.map(same_content, unknown)) if ok}
-    plan = sp.plan_sync(root, items, remote, folders, manifest, prune=prune, force=force, same_content=same)
+    plan = sp.plan_sync(root, items, remote, folders, manifest, prune=prune, force=force, same_content=same,
+                        scope=scope)
     if not root_exists and plan.of("create"):
         plan.mkdirs.insert(0, "")
     result = SyncResult(ctx.target.name, "workspace", root, ctx.dry_run, plan)
@@ -251,14 +253,19 @@ def sync_git_folder(ctx, commit: str | None) -> SyncResult:
 
 
 # ------------------------------------------------------------------ entry point
-def sync(ctx, *, prune: bool = False, force: bool = False, commit: str | None = None, workers: int = 16) -> SyncResult:
+def sync(ctx, *, prune: bool = False, force: bool = False, commit: str | None = None, workers: int = 16,
+         scope: list[str] | None = None) -> SyncResult:
+    """``scope``: a partial sync of these paths under the sync root (see :mod:`.sync_scope`)."""
     target = ctx.target
     if target.backend == "databricks" and target.repo_path:
+        if scope is not None:
+            raise UsageError(f"target {target.name} syncs a Git folder, which pulls the whole branch: "
+                             "`mlops sync PATH` works in workspace mode only")
         if prune:
             ctx.console.warn("--prune has no effect on a Git folder: pulling the branch removes deleted files")
         return sync_git_folder(ctx, commit)
     root = (target.workspace_dir or "/") if target.backend == "databricks" else "/"
-    result = sync_workspace(ctx, root.rstrip("/") or "/", prune=prune, force=force, workers=workers)
+    result = sync_workspace(ctx, root.rstrip("/") or "/", prune=prune, force=force, workers=workers, scope=scope)
     if result.errors and not ctx.dry_run:
         raise ServiceError(f"{len(result.errors)} object(s) could not be synced; first: {result.errors[0]}",
                            hint="run `mlops sync` again: what succeeded is recorded and not uploaded twice")

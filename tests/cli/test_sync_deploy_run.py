@@ -68,3 +68,27 @@ def test_bad_token_and_bad_job_definition_exit_2(tmp_path, emu):
     (tmp_path / "resources" / "jobs.yml").write_text("resources:\n  jobs:\n    j:\n      tasks: 3\n")
     res = mlops("--target", "dev", "deploy", cwd=tmp_path, env={"DATABRICKS_TOKEN": "dapi-cli"})
     assert res.returncode == 2 and "jobs.yml:4" in res.stderr and "resources.jobs.j.tasks" in res.stderr
+
+
+def test_selective_deploy_run_and_sync_through_the_cli(tmp_path, emu):
+    sample_project(tmp_path, host=emu.url, jobs=3, notebooks=4, folders=2)
+    env = {"DATABRICKS_TOKEN": "dapi-cli"}
+    part = mlops("--target", "dev", "--format", "json", "sync", "notebooks/f1", cwd=tmp_path, env=env)
+    assert part.returncode == 0, part.stderr
+    doc = json.loads(part.stdout)
+    assert doc["counts"] == {"create": 2} and doc["scope"] == ["f1"]
+    assert mlops("--target", "dev", "sync", cwd=tmp_path, env=env).returncode == 0
+    dep = mlops("--target", "dev", "deploy", "--job", "job2", "--job", "job0", cwd=tmp_path, env=env)
+    assert dep.returncode == 0, dep.stderr
+    assert "+ create    job2" in dep.stdout and "job1" not in dep.stdout
+    bad = mlops("--target", "dev", "deploy", "--job", "jbo1", cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and "'jbo1'" in bad.stderr and "job0, job1, job2" in bad.stderr
+    assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    runs = mlops("--target", "dev", "--format", "json", "run", "job0", "--job", "job2", cwd=tmp_path, env=env)
+    assert runs.returncode == 0, runs.stderr
+    assert [r["job"] for r in json.loads(runs.stdout)["runs"]] == ["job0", "job2"]
+    unknown = mlops("--target", "dev", "run", "--job", "job0", "--job", "zzz", cwd=tmp_path, env=env)
+    assert unknown.returncode == 2 and "'zzz'" in unknown.stderr and "job0, job1, job2" in unknown.stderr
+    assert len(emu.runs) == 2  # nothing ran for the bad request
+    outside = mlops("--target", "dev", "sync", "resources", cwd=tmp_path, env=env)
+    assert outside.returncode == 2 and "not inside the notebooks folder" in outside.stderr

@@ -108,3 +108,40 @@ def test_local_backend_stores_jobs(tmp_path):
     assert deploy(ctx).plan.counts() == {"create": 2}
     assert (tmp_path / ".mlops" / "jobs" / "local" / "jobs.json").is_file()
     assert deploy(ctx).plan.counts() == {"unchanged": 2}
+
+
+# ------------------------------------------------------------------ selective deploy (--job)
+@pytest.mark.parametrize("backend", ["emulator", "local"])
+def test_selective_deploy_touches_only_the_named_jobs(tmp_path, request, backend):
+    emu = request.getfixturevalue("emu") if backend == "emulator" else None
+    ctx = ctx_for(tmp_path, emu, target="dev" if emu else "local", jobs=4)
+    first = deploy(ctx, only=["job1"])
+    assert first.plan.counts() == {"create": 1} and first.plan.only == ["job1"]
+    assert list(first.job_ids) == ["job1"]
+    yml = tmp_path / "resources" / "jobs.yml"
+    yml.write_text(yml.read_text().replace('n: "2"', 'n: "22"').replace('n: "3"', 'n: "33"'))
+    everything = deploy(ctx)
+    assert everything.plan.counts() == {"unchanged": 1, "create": 3}
+    # job3 no longer defined, job2 changed: a selective deploy of job2 updates it and leaves job3 alone
+    text = yml.read_text()
+    yml.write_text(text[: text.index("    job3:")].replace('n: "22"', 'n: "222"'))
+    if emu:
+        emu.reset_log()
+    picked = deploy(ctx, only=["job2", "job0"], prune=True)
+    assert {(a.key, a.op) for a in picked.plan.actions} == {("job2", "update"), ("job0", "unchanged")}
+    assert picked.to_json()["only"] == ["job2", "job0"]
+    if emu:
+        assert len(emu.requests_by_path("/jobs/reset")) == 1 and not emu.requests_by_path("/jobs/delete")
+        assert len(emu.jobs_by_tag("mlops_job_key", "job3")) == 1
+    stale = deploy(ctx)
+    assert {(a.key, a.op) for a in stale.plan.actions if a.op != "unchanged"} == {("job3", "stale")}
+
+
+def test_unknown_job_is_a_usage_error_naming_the_known_ones(tmp_path, emu):
+    from devops_mlops.errors import UsageError
+
+    ctx = ctx_for(tmp_path, emu, jobs=2)
+    with pytest.raises(UsageError) as exc:
+        deploy(ctx, only=["job1", "nope"])
+    assert "'nope'" in exc.value.message and "job0, job1" in exc.value.message
+    assert emu.writes() == []

@@ -82,3 +82,15 @@ def test_local_run_in_kernels_with_parameters_and_task_values(tmp_path):
     result = run_job(ctx, "job0", params={"env": "local-x"})
     assert result.ok, result.to_json()
     assert [t.notebook_output for t in result.run.tasks] == ["local-x", "42-0"]
+
+
+def test_unknown_job_lists_the_defined_ones_and_runs_nothing(tmp_path, emu):
+    from devops_mlops.ops.run import resolve_jobs
+
+    ctx = ctx_for(tmp_path, emu, jobs=2)
+    deploy(ctx)
+    assert resolve_jobs(ctx, ["job1", "job0"]) == {"job1": 2, "job0": 1}
+    with pytest.raises(UsageError) as exc:
+        resolve_jobs(ctx, ["job0", "typo"])
+    assert "'typo'" in exc.value.message and "job0, job1" in exc.value.message
+    assert not emu.runs
