@@ -128,6 +128,13 @@ class Console:
     def progress(self, message: str) -> None:
         print(mask(message), file=sys.stderr, flush=True)
 
+    def tracker(self, total: int, label: str):
+        """A :class:`devops_mlops.progress.Progress` for ``total`` steps: a bar on a terminal, periodic
+        lines inside a pipeline, nothing with ``--format json``."""
+        from .progress import Progress, mode_for
+
+        return Progress(total, label, mode_for(self.json))
+
     def warn(self, message: str, **where: Any) -> None:
         print(mask(f"warning: {message}"), file=sys.stderr, flush=True)
         self.logissue("warning", message, **where)

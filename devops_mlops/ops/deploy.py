@@ -44,7 +44,7 @@ def _owned(project: str, jobs) -> dict[str, list[int]]:
     return out
 
 
-def _create_all(ctx, creates: list[JobAction], result: DeployResult, workers: int) -> None:
+def _create_all(ctx, creates: list[JobAction], result: DeployResult, workers: int, step=None) -> None:
     jobs = ctx.jobs
     pending = list(creates)
     last_error: dict[str, str] = {}
@@ -58,6 +58,9 @@ def _create_all(ctx, creates: list[JobAction], result: DeployResult, workers: in
             except MlopsError as exc:
                 last_error[action.key] = exc.one_line()
                 return action.key, None
+            finally:
+                if step is not None and _round == 0:
+                    step()
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             returned = dict(pool.map(make, pending))
@@ -101,6 +104,9 @@ def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None
         return result
     jobs = ctx.jobs
 
+    changes, creates = plan.of("update", "delete"), plan.of("create")
+    progress = ctx.console.tracker(len(changes) + len(creates), "deploy")
+
     def apply(action: JobAction) -> str | None:
         try:
             if action.op == "update":
@@ -110,10 +116,13 @@ def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None
             return None
         except MlopsError as exc:
             return f"{action.op} {action.key} (job {action.job_id}): {exc.one_line()}"
+        finally:
+            progress.step()
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        result.errors += [e for e in pool.map(apply, plan.of("update", "delete")) if e]
-    _create_all(ctx, plan.of("create"), result, workers)
+    with progress:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            result.errors += [e for e in pool.map(apply, changes) if e]
+        _create_all(ctx, creates, result, workers, step=progress.step)
     if result.errors:
         raise ServiceError(f"{len(result.errors)} job change(s) failed; first: {result.errors[0]}",
                            hint="run `mlops deploy` again: it only changes what still differs")

@@ -282,6 +282,10 @@ def _monitoring(
     outcomes: list[dict[str, Any]] = []
 
     def monitoring():
+        with ctx.console.tracker(last - first + 1, "monitoring batches") as progress:
+            return _batches(progress)
+
+    def _batches(progress):
         for b in range(first, last + 1):
             ingest(session, [b])
             infer(ctx, batches=[b])
@@ -301,7 +305,8 @@ def _monitoring(
             }
             outcomes.append(entry)
             result.monitoring.append(entry)
-            ctx.console.progress(f"   batch {b}: {entry['summary']}")
+            progress.step()
+            progress.note(f"   batch {b}: {entry['summary']}")
             if m.outcome == "alerted" and (not drifts or b > drifts[-1].from_batch):
                 break
         return True, f"batches {first}..{outcomes[-1]['batch'] if outcomes else first}", {}

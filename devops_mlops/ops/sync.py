@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import posixpath
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,23 +116,6 @@ def _export_format(item: sp.LocalItem) -> str:
     return item.format if item.format != "RAW" else "AUTO"
 
 
-# ------------------------------------------------------------------ progress
-class _Progress:
-    def __init__(self, ctx, total: int, label: str):
-        self.total, self.done, self.label = total, 0, label
-        self.on = total > 0 and not ctx.console.json and sys.stderr.isatty()
-
-    def step(self) -> None:
-        self.done += 1
-        if self.on:
-            width = 30
-            filled = int(width * self.done / self.total)
-            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 # ------------------------------------------------------------------ workspace mode
 def _leaf_folders(folders: list[str]) -> list[str]:
     return [f for f in folders if not any(o != f and (f == "" or o.startswith(f + "/")) for o in folders)]
@@ -170,7 +152,7 @@ def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int,
     for folder in _leaf_folders(plan.mkdirs):
         ws.mkdirs(sp.join(root, folder))
     uploads = plan.of("create", "update")
-    progress = _Progress(ctx, len(uploads), "sync")
+    progress = ctx.console.tracker(len(uploads), "sync")
     done: set[str] = set()
 
     def upload(action: sp.Action) -> str | None:
@@ -186,7 +168,7 @@ def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int,
         finally:
             progress.step()
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with progress, ThreadPoolExecutor(max_workers=workers) as pool:
         result.errors += [e for e in pool.map(upload, uploads) if e]
     deleted: set[str] = set()
     for action in plan.of("delete"):

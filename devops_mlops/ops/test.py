@@ -107,13 +107,21 @@ def run_tests(
     jobs = jobs or cfg.test.jobs or os.cpu_count() or 1
     report = TestReport(target=ctx.target.name, backend=ctx.target.backend)
     start = time.perf_counter()
-    if ctx.target.backend == "databricks":
-        report.results = run_remote(ctx, notebooks, params=params, timeout=timeout,
-                                    poll_seconds=DEFAULT_POLL_SECONDS if poll_seconds is None else poll_seconds,
-                                    on_result=on_result)
-    else:
-        report.results = run_local(notebooks, params=params, jobs=jobs, timeout=timeout,
-                                   env={"MLOPS_DBFS_ROOT": str(ctx.state_dir / "dbfs")}, on_result=on_result)
+    progress = ctx.console.tracker(len(notebooks), "test")
+
+    def done(result: NotebookResult) -> None:
+        progress.step()
+        if on_result is not None:
+            on_result(result)
+
+    with progress:
+        if ctx.target.backend == "databricks":
+            report.results = run_remote(ctx, notebooks, params=params, timeout=timeout,
+                                        poll_seconds=DEFAULT_POLL_SECONDS if poll_seconds is None else poll_seconds,
+                                        on_result=done)
+        else:
+            report.results = run_local(notebooks, params=params, jobs=jobs, timeout=timeout,
+                                       env={"MLOPS_DBFS_ROOT": str(ctx.state_dir / "dbfs")}, on_result=done)
     report.duration = time.perf_counter() - start
     for r in report.results:
         r.path = _shown(r.path, cfg.root)
@@ -187,6 +195,8 @@ def run_remote(ctx, notebooks: list[Path], *, params, timeout, poll_seconds: flo
             nbmod.read(nb)
         except InputError as exc:
             result.status, result.error, result.line = "error", exc.message, exc.line
+            if on_result:
+                on_result(result)
             continue
         remote = remote_notebook_path(ctx.config, ctx.target, nb)
         task = submit_task(remote, params, ctx.target.compute or {}, timeout)
