@@ -266,6 +266,8 @@ class Config:
     #: filled in by the loader
     path: Path = dataclasses.field(default=Path(CONFIG_NAME), init=False)
     unresolved: dict[tuple, tuple[str, int | None]] = dataclasses.field(default_factory=dict, init=False)
+    #: key path -> line in mlops.yaml (for messages that name a key's line)
+    lines: dict[tuple, int] = dataclasses.field(default_factory=dict, init=False, repr=False)
 
     def _validate(self):
         if not self.targets:
@@ -290,6 +292,10 @@ class Config:
     @property
     def state_dir(self) -> Path:
         return self.root / ".mlops"
+
+    def line(self, *path: str) -> int | None:
+        """The line of ``path`` in mlops.yaml, or of its nearest ancestor that is written there."""
+        return line_of(self.lines, tuple(path))
 
     def target(self, name: str | None = None) -> Target:
         """The target named, else the one with default: true, else 'local'."""
@@ -355,6 +361,7 @@ def load_config(path: str | Path | None = None) -> Config:
     cfg: Config = build(Config, data, (), lines, source)
     cfg.path = cfg_path.resolve()
     cfg.unresolved = unresolved
+    cfg.lines = dict(lines)
     for name, target in cfg.targets.items():
         target.name = name
     return cfg

@@ -3,7 +3,7 @@
 Creates or updates, idempotently: the three YAML pipelines (build definitions for
 azure-pipelines/pr.yml, release.yml, monitoring.yml on the repository's default
 branch), environments ``staging`` and ``production`` with an approval check on
-production, the variable group of the secret names the pipelines map through
+production (scm.azure_devops.approvers, else the identity of the token: never none), the variable group of the secret names the pipelines map through
 ``env:`` (names only; or linked to a Key Vault), the build-validation policy on the
 default branch running the PR pipeline, and Contribute / Create branch / Contribute
 to pull requests for '<project> Build Service (<org>)' on the repository (or, when
@@ -35,6 +35,8 @@ GIT_PERMS = {"Contribute": 4, "Create branch": 16, "Contribute to pull requests"
 MANAGE_PERMISSIONS, EDIT_POLICIES, EDIT_BUILD_DEFINITION = 8192, 2048, 2048
 BUILD_POLICY = "0609b952-1397-4640-95ec-e00a01b2c241"
 APPROVAL_CHECK = "8c6f20a7-a545-4486-9777-f762fafe0d4d"
+#: identity descriptors of services (build service, service principals), not of a person who can approve
+SERVICE_DESCRIPTORS = ("Microsoft.TeamFoundation.ServiceIdentity", "Microsoft.VisualStudio.Services.Claims.AadServicePrincipal")
 DEFAULT_GROUP = "mlops-secrets"
 DEFAULT_SECRETS = ("DATABRICKS_HOST", "DATABRICKS_TOKEN")
 _ENV_REF = re.compile(r"^\s+([A-Z][A-Z0-9_]*):\s*\$\(([A-Z][A-Z0-9_]*)\)\s*$", re.MULTILINE)
@@ -142,6 +144,9 @@ class _Setup:
                 raise InputError(f"approver {name!r} (scm.azure_devops.approvers) is not a user or group in the organization",
                                  path=self.ctx.config.path)
             self.approvers.append(found[0])
+        self.approvers_from_token = not self.approvers
+        if self.approvers_from_token:
+            self.approvers = [self.token_identity()]
         self.build_identity = None
         found = self.call("look up the build service identity", ims.read_identities, search_filter="General",
                           filter_value=self.t.build_service_identity)
@@ -158,6 +163,24 @@ class _Setup:
                 raise InputError(f"service connection {self.cfg.service_connection!r} does not exist in project "
                                  f"{self.t.project!r}", path=self.ctx.config.path)
             self.endpoint = eps[0]
+
+    def token_identity(self) -> Any:
+        """Who the token belongs to (``GET _apis/connectionData`` -> authenticatedUser): the approver of
+        production when scm.azure_devops.approvers is empty. A token that is no person's is refused."""
+        loc = self.ado.client("location")
+        data = self.call("read the token's identity (connectionData)", loc.get_connection_data)
+        user = getattr(data, "authenticated_user", None)
+        descriptor = str(getattr(user, "descriptor", "") or "")
+        if user is None or not user.id or descriptor.startswith(SERVICE_DESCRIPTORS):
+            who = f" ({_ident_name(user)})" if user is not None and _ident_name(user) else ""
+            config = self.ctx.config
+            raise InputError(
+                "scm.azure_devops.approvers is empty and the token is not a person's" + who +
+                ": nobody could approve the production environment",
+                path=config.path, line=config.line("scm", "azure_devops", "approvers"),
+                hint="list who approves releases to production in scm.azure_devops.approvers",
+            )
+        return user
 
     # ---------------------------------------------------------- plan
     def plan(self) -> list[Step]:
@@ -255,23 +278,25 @@ class _Setup:
         return self.call(f"{method} pipeline checks", send)
 
     def plan_approval(self) -> Step:
-        if not self.approvers:
-            self.manual.append("add an approval check on environment 'production' (Pipelines > Environments > "
-                               "production > Approvals and checks), or list approvers in scm.azure_devops.approvers")
-            return Step("approval", "production", "manual", "no approvers in scm.azure_devops.approvers")
+        """Production always ends with an approval check: the configured approvers, else the token's
+        identity; an approval check someone made by hand is kept when no approvers are configured."""
         want = sorted(a.id for a in self.approvers)
+        who = "approvers: " + ", ".join(_ident_name(a) or a.id for a in self.approvers)
+        if self.approvers_from_token:
+            who += " (the token's identity: scm.azure_devops.approvers is empty)"
         env_id = self.env_ids.get("production")
         if env_id is not None:
             checks = self.checks("GET", query={"resourceType": "environment", "resourceId": str(env_id), "$expand": "settings"})
             for c in checks.get("value") or []:
                 if ((c.get("type") or {}).get("id") or "").lower() == APPROVAL_CHECK:
                     have = sorted(a.get("id") for a in (c.get("settings") or {}).get("approvers", []))
-                    if have == want:
-                        return Step("approval", "production", "unchanged", f"check #{c['id']}")
+                    if have == want or (self.approvers_from_token and have):
+                        return Step("approval", "production", "unchanged", f"check #{c['id']}, approvers: "
+                                    + ", ".join(a.get("displayName") or a.get("id") for a in c["settings"]["approvers"]))
                     body = {**{k: c[k] for k in ("id", "type", "resource") if k in c}, "settings": self._approval_settings()}
-                    return Step("approval", "production", "update", "approvers: " + ", ".join(self.cfg.approvers),
+                    return Step("approval", "production", "update", who,
                                 lambda cid=c["id"], b=body: self.checks("PATCH", id=cid, body=b))
-        return Step("approval", "production", "create", "approvers: " + ", ".join(self.cfg.approvers), self.create_approval)
+        return Step("approval", "production", "create", who, self.create_approval)
 
     def create_approval(self) -> None:
         env_id = self.env_ids["production"]

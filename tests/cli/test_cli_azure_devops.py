@@ -39,10 +39,13 @@ def _run(args, capsys):
 def test_dry_run_then_apply_then_nothing_to_change(project, capsys):
     code, out, _ = _run(["azure-devops", "setup", "--dry-run"], capsys)
     assert code == 0 and "would create" in out and "churn-pr" in out and project.writes() == []
+    assert "approval" in out and "approvers: Emulator User (the token's identity" in out
     code, out, _ = _run(["--format", "json", "azure-devops", "setup"], capsys)
     doc = json.loads(out)
-    assert code == 0 and doc["changed"] and {s["action"] for s in doc["steps"]} >= {"create", "manual"}
-    assert any("approval" in m for m in doc["manual"])
+    assert code == 0 and doc["changed"] and "manual" not in {s["action"] for s in doc["steps"]}
+    [approval] = [s for s in doc["steps"] if s["kind"] == "approval"]  # no approvers configured: the token's user
+    assert approval["action"] == "create" and "Emulator User (the token's identity" in approval["detail"]
+    assert [a["id"] for c in project.checks.values() for a in c["settings"]["approvers"]] == [project.user["id"]]
     code, out, _ = _run(["azure-devops", "setup"], capsys)
     assert code == 0 and "nothing to change" in out
     assert PAT not in out

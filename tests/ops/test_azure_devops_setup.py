@@ -31,13 +31,13 @@ def emu():
         yield emu
 
 
-def _project(tmp_path, emu, monkeypatch, extra="", dry_run=False):
+def _project(tmp_path, emu, monkeypatch, extra="", dry_run=False, approvers="[alice@contoso.com]"):
     (tmp_path / "azure-pipelines").mkdir(exist_ok=True)
     for name in ("pr", "release", "monitoring"):
         (tmp_path / "azure-pipelines" / f"{name}.yml").write_text(PIPE)
     (tmp_path / "mlops.yaml").write_text(
         f"project: churn\nmodel: {{name: m}}\nscm:\n  azure_devops:\n    organization_url: {emu.org_url}\n"
-        f"    project: ml\n    repository: models\n    approvers: [alice@contoso.com]\n{extra}")
+        f"    project: ml\n    repository: models\n    approvers: {approvers}\n{extra}")
     monkeypatch.setenv("AZURE_DEVOPS_EXT_PAT", PAT)
     return Context.create(config_path=tmp_path / "mlops.yaml", dry_run=dry_run)
 
@@ -158,3 +158,47 @@ def test_the_groups_of_the_shipped_pipelines_are_the_ones_set_up():
 
     repo = Path(__file__).resolve().parents[2] / "examples" / "toll-demand"
     assert set(referenced_groups(repo)) == {"mlops-staging", "mlops-production"}
+
+
+def _production_checks(emu):
+    prod = next(e for e in emu.environments.values() if e["name"] == "production")
+    return [c for c in emu.checks.values() if c["resource"]["id"] == str(prod["id"])]
+
+
+def test_without_approvers_the_token_identity_approves_production(tmp_path, emu, monkeypatch):
+    plan = run(_project(tmp_path, emu, monkeypatch, dry_run=True, approvers="[]"))
+    [step] = [s for s in plan.steps if s.kind == "approval"]
+    assert step.action == "create" and "Emulator User" in step.detail
+    assert "the token's identity: scm.azure_devops.approvers is empty" in step.detail
+    assert emu.writes() == [] and emu.requests_by_path(r"/_apis/ConnectionData", "GET")
+
+    done = run(_project(tmp_path, emu, monkeypatch, approvers="[]"))
+    assert [s.action for s in done.steps if s.kind == "approval"] == ["create"]
+    [check] = _production_checks(emu)
+    assert check["type"]["id"] == APPROVAL_CHECK
+    assert [a["id"] for a in check["settings"]["approvers"]] == [emu.user["id"]]
+    assert not any("approval" in m for m in done.manual)
+    again = run(_project(tmp_path, emu, monkeypatch, approvers="[]"))
+    assert [s.action for s in again.steps if s.kind == "approval"] == ["unchanged"]
+
+
+def test_without_approvers_an_approval_check_made_by_hand_is_kept(tmp_path, emu, monkeypatch):
+    run(_project(tmp_path, emu, monkeypatch))  # alice approves
+    again = run(_project(tmp_path, emu, monkeypatch, approvers="[]"))
+    [step] = [s for s in again.steps if s.kind == "approval"]
+    assert step.action == "unchanged" and "Alice Approver" in step.detail
+    [check] = _production_checks(emu)
+    assert [a["displayName"] for a in check["settings"]["approvers"]] == ["Alice Approver"]
+
+
+@pytest.mark.parametrize("who", ["build-service", "nobody"])
+def test_without_approvers_a_token_that_is_no_person_is_refused(tmp_path, emu, monkeypatch, who):
+    emu.token_user = emu.build_service_identity("ml") if who == "build-service" else None
+    for dry_run in (True, False):
+        with pytest.raises(InputError) as err:
+            run(_project(tmp_path, emu, monkeypatch, dry_run=dry_run, approvers="[]"))
+        assert err.value.exit_code == 2
+        line = err.value.one_line()
+        assert "scm.azure_devops.approvers" in line and "mlops.yaml:8" in line, line
+        assert ("ml Build Service (contoso)" in line) == (who == "build-service")
+    assert emu.writes() == [] and emu.checks == {}

@@ -116,6 +116,9 @@ class AzureDevOpsBase(Emulator):
         self._ids = itertools.count(1)
         user = self.add_identity("Emulator User", descriptor="Microsoft.IdentityModel.Claims.ClaimsIdentity;emulator@example.invalid")
         self.user = user
+        #: who the token belongs to, as ``GET _apis/connectionData`` answers (authenticatedUser); a test
+        #: sets another identity (a build service) or None (no user in the answer)
+        self.token_user: dict[str, Any] | None = user
         self.route("OPTIONS", "/{org}/_apis", self._options)
         self.route("OPTIONS", "/{org}/_apis/{area}", self._options)
         self._install_base_locations()
@@ -292,18 +295,22 @@ class AzureDevOpsBase(Emulator):
         return self.collection(areas)
 
     def _connection_data(self, req: Request) -> Any:
-        user = self.user
-        ident = {"id": user["id"], "descriptor": user["descriptor"], "subjectDescriptor": user["subjectDescriptor"],
-                 "providerDisplayName": user["providerDisplayName"], "isActive": True, "properties": user["properties"]}
-        return {
-            "authenticatedUser": ident,
-            "authorizedUser": ident,
+        """``GET _apis/connectionData``: ``authenticatedUser`` / ``authorizedUser`` are the token's identity
+        (``token_user``; left out when it is None), plus the instance and location service data."""
+        doc: dict[str, Any] = {
             "instanceId": self.instance_id,
             "deploymentId": self.instance_id,
             "deploymentType": "hosted",
             "locationServiceData": {"serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7",
                                     "defaultAccessMappingMoniker": "PublicAccessMapping", "lastChangeId": 1},
         }
+        user = self.token_user
+        if user is not None:
+            ident = {"id": user["id"], "descriptor": user["descriptor"], "subjectDescriptor": user["subjectDescriptor"],
+                     "providerDisplayName": user["providerDisplayName"], "isActive": True,
+                     "properties": user["properties"]}
+            doc["authenticatedUser"] = doc["authorizedUser"] = ident
+        return doc
 
     def _get_projects(self, req: Request) -> Any:
         key = req.params.get("projectId")
