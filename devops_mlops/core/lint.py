@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .escapes import mask_escapes, may_have_escapes
 from .notebook import COMMENT, Cell, Notebook
 
 #: globals every Databricks notebook has
@@ -267,14 +268,6 @@ class LineMap:
         return VirtualLine(cell_no, cline if self._ipynb else cell.file_line(cline), offset)
 
 
-def _without_magic(line: str) -> str:
-    """An IPython line magic or shell escape (``%pip ...``, ``!ls``) as ``pass``, indentation kept."""
-    stripped = line.lstrip()
-    if stripped[:1] in ("%", "!"):
-        return line[: len(line) - len(stripped)] + "pass"
-    return line
-
-
 def python_cells(nb: Notebook) -> list[tuple[int, Cell, int]]:
     """(cell number, cell, first source line that is Python) for Python code cells."""
     out = []
@@ -306,8 +299,8 @@ def python_source(
         next_line = 2
     for cell_no, cell, start in python_cells(nb):
         src_lines = cell.source.split("\n")[start - 1 :]
-        if "%" in cell.source or "!" in cell.source:
-            src_lines = [_without_magic(ln) for ln in src_lines]
+        if may_have_escapes(cell.source):
+            src_lines = mask_escapes(src_lines)
         code = "\n".join(src_lines)
         if not code.strip():
             continue
@@ -342,7 +335,7 @@ def defined_names(nb: Notebook) -> set[str]:
     """Top-level names a notebook defines (what a ``%run`` of it brings in)."""
     names: set[str] = set()
     for _n, cell, start in python_cells(nb):
-        code = "\n".join(_without_magic(ln) for ln in cell.source.split("\n")[start - 1 :])
+        code = "\n".join(mask_escapes(cell.source.split("\n")[start - 1 :]))
         try:
             tree = ast.parse(code)
         except (SyntaxError, ValueError):

@@ -161,10 +161,10 @@ def loads(raw: bytes, path: str | Path) -> Notebook:
     language = notebook_language(p)
     if language is not None:
         first = text.split("\n", 1)[0].rstrip("\r")
-        if first == f"{COMMENT[language]} {HEADER}":
+        if is_header(first, COMMENT[language]):
             return _parse_source(text, raw, p, language)
         for other, prefix in COMMENT.items():
-            if first == f"{prefix} {HEADER}" and prefix != COMMENT[language]:
+            if is_header(first, prefix) and prefix != COMMENT[language]:
                 raise InputError(
                     f"header '{first}' uses the comment of {other}, but a {p.suffix} notebook starts "
                     f"with '{COMMENT[language]} {HEADER}'",
@@ -172,6 +172,13 @@ def loads(raw: bytes, path: str | Path) -> Notebook:
                     line=1,
                 )
     return _plain(text, raw, p, language or "text")
+
+
+def is_header(line: str, comment: str) -> bool:
+    """Line 1 of a source notebook: the header, or the older export header that carries the
+    date (``# Databricks notebook source exported at Mon, 01 Jan 2024 10:00:00 UTC``)."""
+    header = f"{comment} {HEADER}"
+    return line == header or line.startswith(header + " exported at ")
 
 
 def _plain(text: str, raw: bytes, p: Path, language: str) -> Notebook:
@@ -233,6 +240,8 @@ def _parse_chunk(chunk: list[str], first_line: int, language: str, c: str, magic
             else:
                 problems.append((num, f"line without '{magic_prefix}' inside a magic cell"))
                 src_lines.append(ln)
+        if src_lines and src_lines[0][:1].isspace() and src_lines[0].lstrip().startswith("%"):
+            src_lines[0] = src_lines[0].lstrip()  # '# MAGIC  %md': the magic all the same
         source = "\n".join(src_lines)
         m = _MAGIC_LINE.match(source)
         cell_language = _lang_from_magic(m.group(1)) if m else language

@@ -120,3 +120,22 @@ def test_strip_outputs_marks_modified_and_writes_atomically(tmp_path):
     assert again.cells[0].outputs == [] and again.cells[0].execution_count is None
     assert not nbm.strip_outputs(again)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.ipynb"]
+
+
+def test_the_older_export_header_with_a_date_is_a_header():
+    text = "# Databricks notebook source exported at Mon, 01 Jan 2024 10:00:00 UTC\nx = 1\n"
+    nb = nbm.loads(text.encode(), "old.py")
+    assert nb.format == "source" and [c.source for c in nb.cells] == ["x = 1"]
+    assert nbm.dumps(nb) == text.encode()
+    sql = nbm.loads(b"-- Databricks notebook source exported at 2019-05-02\nSELECT 1\n", "old.sql")
+    assert sql.format == "source" and sql.language == "sql"
+    # only that suffix: anything else after the header is not a header
+    assert nbm.loads(b"# Databricks notebook source, more\nx = 1\n", "x.py").format == "plain"
+
+
+def test_a_magic_written_with_extra_spaces_is_still_the_magic():
+    text = "# Databricks notebook source\n# MAGIC  %md\n# MAGIC # Title\n\n# COMMAND ----------\n\n# MAGIC   %sql\n# MAGIC SELECT 1\n"
+    nb = nbm.loads(text.encode(), "m.py")
+    assert [(c.language, c.kind) for c in nb.cells] == [("md", "markdown"), ("sql", "code")]
+    assert nb.cells[0].source == "%md\n# Title" and nb.cells[1].problems == []
+    assert nbm.dumps(nb) == text.encode()

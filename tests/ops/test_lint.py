@@ -109,3 +109,33 @@ def test_a_syntax_error_does_not_hide_other_cells_findings(tmp_path):
                     "# COMMAND ----------\n\nprint(nope)\n")
     got = {(f.code, f.line) for f in lint_paths([path]).findings}
     assert got == {("F401", 2), ("E999", 6), ("F821", 10)}
+
+
+def test_ipython_escapes_in_python_cells_are_run_not_syntax_errors(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text(
+        "# Databricks notebook source exported at Tue, 02 Apr 2024 08:15:00 UTC\n"
+        "!pip install transformers==4.40\n%pip install -q peft\nimport os\n\n# COMMAND ----------\n\n"
+        "!deepspeed --num_gpus 2 train.py \\\n    --epochs 3\nfiles = !ls /dbfs/tmp\nprint(files, missing)\n"
+        "\n# COMMAND ----------\n\n# MAGIC  %md\n# MAGIC Results **below**\n"
+    )
+    got = {(f.code, f.line, f.column) for f in lint_paths([path]).findings}
+    assert got == {("F401", 4, 8), ("F821", 11, 14)}  # no E999, no MLO003; positions kept
+
+
+def test_pip_and_sh_cells_never_reach_ruff(tmp_path):
+    # shell that would be a syntax error (and undefined names) if it were Python
+    (tmp_path / "s.py").write_text(
+        "# Databricks notebook source\n# MAGIC %pip install x==1 y\n\n# COMMAND ----------\n\n"
+        "# MAGIC %sh\n# MAGIC if [ -d /dbfs/x ]; then ls; fi\n# MAGIC undefined_thing\n"
+        "\n# COMMAND ----------\n\n%sh echo $HOME\n"
+    )
+    cells = [
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": src}
+        for src in ("%pip install x==1\nundefined_thing", "%sh\nfor f in *; do echo $f; done", "%%bash\nls -la |",
+                    "import os")
+    ]
+    doc = {"cells": cells, "metadata": {"language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "i.ipynb").write_text(json.dumps(doc))
+    got = {(Path(f.path).name, f.code, f.cell) for f in lint_paths([tmp_path]).findings}
+    assert got == {("i.ipynb", "F401", 4)}
