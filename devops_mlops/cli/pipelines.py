@@ -53,18 +53,21 @@ def validate_cmd(state, files, remote, pipeline_id):
             console.progress(f"remote preview skipped: {result.remote['reason']}")
     everything = result.unreadable + result.findings
     for f in everything:
-        console.logissue("error", f.message, path=f.path, line=f.line, column=f.column, code=f.code)
+        console.logissue(f.severity, f.message, path=f.path, line=f.line, column=f.column, code=f.code)
+    errors = result.errors
+    warnings = len(everything) - len(errors)
 
     def render():
         for f in everything:
             where = f"{f.path}:{f.line}" if f.line else f.path
-            yield f"{where}: {f.code} {f.message}"
+            yield f"{where}: {f.code} {'warning: ' if f.severity == 'warning' else ''}{f.message}"
         remote_note = f"; remote preview {result.remote['status']}" if remote else ""
-        yield f"{len(result.files)} file(s), {len(everything)} finding(s){remote_note}"
+        warning_note = f" and {warnings} warning(s)" if warnings else ""
+        yield f"{len(result.files)} file(s), {len(errors)} finding(s){warning_note}{remote_note}"
 
     console.result(result.to_dict(), render)
     if result.unreadable:
         first = result.unreadable[0]
         raise InputError(first.message, path=first.path, line=first.line)
-    if everything:
-        raise CheckFailed(f"{len(everything)} finding(s) in the pipelines")
+    if errors:
+        raise CheckFailed(f"{len(errors)} finding(s) in the pipelines")

@@ -33,6 +33,9 @@ CODES = {
     "PL108": "template not found",
     "PL109": "template parameters do not match",
     "PL110": "rejected by the Azure DevOps pipeline preview API (--remote)",
+    "PL111": "task looks like a misspelled or newer built-in task (warning)",
+    "PL112": "task input the task does not have, or a value outside its choices (warning)",
+    "PL113": "required task input missing",
 }
 
 

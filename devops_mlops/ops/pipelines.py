@@ -4,9 +4,11 @@ and optionally through the Azure DevOps pipeline preview API.
 The schema is the one check-jsonschema ships (vendored from the Azure Pipelines
 VS Code extension), patched at load: values the service accepts pass (YAML
 booleans and numbers where the schema says string, "true" where it says boolean,
-case-insensitive task names), ``${{ }}`` expressions are unnested (every branch
-kept) and whole-value expressions match any type, and a template is wrapped into
-a pipeline.
+case-insensitive task names, path filters with a trailing slash), ``${{ }}``
+expressions are unnested (every branch kept) and whole-value expressions match any
+type, and a template is wrapped into a pipeline. Task steps are checked against the
+schema's per-task inputs by ``pipeline_tasks`` (without case, through aliases,
+extension tasks left alone, input typos as warnings).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import pipeline_rules as rules
+from . import pipeline_tasks
 from ..core.pipeline_rules import Doc, Expr, Finding, Loc
 from ..errors import InputError, UsageError
 from ..yamlload import dotted, load_with_lines
@@ -36,8 +39,12 @@ class ValidateResult:
     remote: dict = field(default_factory=lambda: {"status": "not requested"})
 
     @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.unreadable + self.findings if f.severity == "error"]
+
+    @property
     def ok(self) -> bool:
-        return not self.findings and not self.unreadable and self.remote.get("status") != "failed"
+        return not self.errors and self.remote.get("status") != "failed"
 
     def to_dict(self) -> dict:
         return {
@@ -139,6 +146,8 @@ def validator():
     from jsonschema.exceptions import ValidationError
 
     schema = json.loads(schema_path().read_text(encoding="utf-8"))
+    tasks = pipeline_tasks.split_tasks(schema)
+    pipeline_tasks.relax_path_filters(schema)
 
     def is_string(_checker, inst):
         return isinstance(inst, (str, bool, int, float))
@@ -187,7 +196,7 @@ def validator():
 
     patched = {name: wildcard(fn) for name, fn in base.items()}
     cls = validators.extend(Draft7Validator, validators=patched, type_checker=checker)
-    return cls(schema), schema
+    return cls(schema), schema, tasks
 
 
 def _branch_irrelevant(errs: list) -> bool:
@@ -248,7 +257,7 @@ def schema_findings(doc: Doc) -> list[Finding]:
     against the template-parameters definition)."""
     if not isinstance(doc.data, dict):
         return [Finding(doc.path, 1, "PL100", "the top level must be a mapping")]
-    val, schema = validator()
+    val, schema, tasks = validator()
     origins: dict = {}
     instance = rules.resolve(doc.data, Loc(doc.path, doc.lines, ()), None, origins, wildcard=True)
     out = []
@@ -266,7 +275,7 @@ def schema_findings(doc: Doc) -> list[Finding]:
             loc = rules.origin(origins, path)
             shown = dotted(loc.path) if loc.path else "(top level)"
             out.append(Finding(doc.path, loc.line, "PL100", f"{shown}: {message}"))
-    return out
+    return out + pipeline_tasks.task_findings(instance, origins, doc.path, tasks, val)
 
 
 # ----------------------------------------------------------------------------- mlops command lines
