@@ -45,6 +45,17 @@ def test_findings_exit_1_with_json_fields(project, capsys):
     assert "failed: 1 finding(s)" in out.err
 
 
+def test_warnings_only_exit_0_and_are_logged_as_warnings(project, capsys, monkeypatch):
+    (project / "azure-pipelines" / "ci.yml").write_text(
+        "trigger: none\nsteps:\n- task: PublishBuildArtifacts@1\n  inputs: {PathToPublsh: out}\n"
+    )
+    monkeypatch.setenv("TF_BUILD", "True")
+    assert mlops("pipelines", "validate") == 0
+    out = capsys.readouterr().out
+    assert "PL112 warning:" in out and "0 finding(s) and 1 warning(s)" in out
+    assert "##vso[task.logissue type=warning" in out
+
+
 def test_malformed_exits_2_without_traceback(capsys):
     assert mlops("pipelines", "validate", str(CORPUS / "malformed.yml")) == 2
     err = capsys.readouterr().err
