@@ -37,3 +37,7 @@ def command(state, prune, only):
             f", {counts['stale']} stale" if counts.get("stale") else "")
 
     ctx.console.result(result.to_json(), render)
+    from ..ops import pr_feedback
+
+    if result.dry_run and pr_feedback.wanted():
+        pr_feedback.report(ctx.console, "deploy", result.to_json(), config=ctx.config)

@@ -73,5 +73,10 @@ def command(state: State, paths: tuple[Path, ...], junit: Path | None, select: s
             yield f"All checks passed ({len(result.files)} file(s))."
 
     console.result(result.to_json(), render)
+    from ..ops import pr_feedback
+
+    if pr_feedback.wanted():
+        pr_feedback.report(console, "lint", result.to_json(), config=config, findings=result.findings,
+                           files=result.files)
     if result.findings:
         raise CheckFailed(f"{len(result.findings)} lint finding(s)", reported=True)

@@ -33,6 +33,10 @@ def command(state: State, paths, params, junit, jobs, timeout) -> None:
         write_junit(junit, junit_suites(report), name="mlops test")
     report_issues(console, report)
     console.result(report.to_json(), lambda: render_lines(report))
+    from ..ops import pr_feedback
+
+    if pr_feedback.wanted():
+        pr_feedback.report(console, "test", report.to_json(), config=ctx.config)
     if report.unreadable:
         first = report.unreadable[0]
         raise InputError(f"{len(report.unreadable)} notebook(s) could not be read: {first.error}",

@@ -18,14 +18,16 @@ location ids, route templates and versions the service uses):
 
 * Location: ``ResourceAreas``, ``ConnectionData``; core ``projects``; IMS ``Identities``.
 * git: repositories, refs (get / update), pushes (create / get), pull requests
-  (create / list / get / update; project-level list and get-by-id; work item refs).
+  (create / list / get / update; project-level list and get-by-id; work item refs); pull-request
+  review (:mod:`.pr_review`): threads (list / create / update), comments (update), iterations,
+  iteration changes, item content.
 * wit: work items (create ``$Type`` with JSON Patch, get, batch get, update), WIQL, comments.
 * build: definitions (list / get / create / update).
 * distributedtask: environments, variable groups; pipelines checks configurations.
 * policy: configurations, types.  Security: namespaces, ACLs, ACEs, permissions.
 
 State and assertion helpers: ``projects``, ``repositories``, ``refs``, ``pushes``,
-``pull_requests``, ``work_items``, ``comments``, ``definitions``, ``environments``,
+``pull_requests``, ``threads``, ``iterations``, ``work_items``, ``comments``, ``definitions``, ``environments``,
 ``checks``, ``variable_groups``, ``policies``, ``acls``; ``requests``,
 ``requests_by_path(regex, method)``, ``writes()`` from :mod:`devops_mlops.testing.http`.
 
@@ -41,6 +43,7 @@ from __future__ import annotations
 from .base import AzureDevOpsBase, Location
 from .git import GitArea
 from .pipelines import PipelinesArea
+from .pr_review import PullRequestReviewArea
 from .wit import WitArea
 
 __all__ = ["GIT_BITS", "GIT_NAMESPACE", "AzureDevOpsEmulator", "Location"]
@@ -48,12 +51,13 @@ __all__ = ["GIT_BITS", "GIT_NAMESPACE", "AzureDevOpsEmulator", "Location"]
 from .pipelines import GIT_BITS, GIT_NAMESPACE
 
 
-class AzureDevOpsEmulator(GitArea, WitArea, PipelinesArea, AzureDevOpsBase):
+class AzureDevOpsEmulator(PullRequestReviewArea, GitArea, WitArea, PipelinesArea, AzureDevOpsBase):
     """The whole emulator. ``organization`` names the path segment after the host."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._install_git()
+        self._install_pr_review()
         self._install_wit()
         self._install_pipelines()
 
