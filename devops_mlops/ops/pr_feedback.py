@@ -69,7 +69,7 @@ def _skipped(console, pr_id: str, exc: MlopsError) -> None:
         project = os.environ.get("SYSTEM_TEAMPROJECT") or "<project>"
         org = (os.environ.get("SYSTEM_COLLECTIONURI") or "").rstrip("/").rsplit("/", 1)[-1] or "<organization>"
         text = (f"{exc.message} (grant '{project} Build Service ({org})' 'Contribute to pull requests' in "
-                f"Project settings > Repositories > Security)")
+                f"Project settings > Repositories > Security, or run `mlops azure-devops setup`)")
     console.warn(f"no feedback on pull request {pr_id}: {text}")
 
 
