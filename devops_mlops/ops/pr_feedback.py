@@ -89,7 +89,7 @@ def upload_summary(console, command: str, markdown: str) -> Path | None:
     return path
 
 
-def _lint_context(pr, doc: dict, findings: list, root: Path) -> tuple[list[list[str]], list[pf.Wanted], set[str]]:
+def _lint_context(pr, files: list[str], findings: list, root: Path) -> tuple[list[list[str]], list[pf.Wanted], set[str]]:
     """Cell diffs of the changed notebooks and the threads of findings on changed lines."""
     from ..core import notebook as nbm
     from ..errors import InputError
@@ -105,7 +105,7 @@ def _lint_context(pr, doc: dict, findings: list, root: Path) -> tuple[list[list[
     by_file: dict[str, list] = {}
     for f in findings:
         by_file.setdefault(f.path, []).append(f)
-    for shown in doc.get("files_list", []):
+    for shown in files:
         path = repo_path(shown, root)
         if path is None:
             continue
@@ -150,8 +150,7 @@ def report(console, command: str, doc: dict, *, config=None, findings: list | No
         try:
             pr = _connect(config)
             if command == "lint":
-                diffs, extra, scopes = _lint_context(pr, {**doc, "files_list": files or []}, findings or [],
-                                                     _repo_root())
+                diffs, extra, scopes = _lint_context(pr, files or [], findings or [], _repo_root())
         except MlopsError as exc:
             _skipped(console, pr_id, exc)
             pr = None
