@@ -128,11 +128,15 @@ class PullRequestReviewArea:
         raise self.error(404, f"TF401174: The iteration {iteration_id} could not be found.",
                          "GitPullRequestIterationNotFoundException")
 
-    def _get_iterations(self, req: Request) -> Any:
+    def _one_or_all(self, req: Request, store: dict[int, list[dict[str, Any]]], id_param: str, find) -> Any:
+        """GET of a pull request's sub-resource: the one named by ``id_param``, else the collection."""
         pr = self._pr_of(req)
-        if req.params.get("iterationId"):
-            return self._iteration(pr, req.params["iterationId"])
-        return self.collection(self.iterations.get(pr["pullRequestId"], []))
+        if req.params.get(id_param):
+            return find(pr, req.params[id_param])
+        return self.collection(store.get(pr["pullRequestId"], []))
+
+    def _get_iterations(self, req: Request) -> Any:
+        return self._one_or_all(req, self.iterations, "iterationId", self._iteration)
 
     def _get_iteration_changes(self, req: Request) -> Any:
         pr = self._pr_of(req)
@@ -183,10 +187,7 @@ class PullRequestReviewArea:
                 "usersLiked": [], "_links": {"self": {"href": f"{self.org_url}/threads/{thread_id}/comments/{n}"}}}
 
     def _get_threads(self, req: Request) -> Any:
-        pr = self._pr_of(req)
-        if req.params.get("threadId"):
-            return self._find_thread(pr, req.params["threadId"])
-        return self.collection(self.threads.get(pr["pullRequestId"], []))
+        return self._one_or_all(req, self.threads, "threadId", self._find_thread)
 
     def _create_thread(self, req: Request) -> Any:
         pr = self._pr_of(req)
