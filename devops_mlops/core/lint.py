@@ -155,17 +155,16 @@ def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Findin
         lang = nb.language if nb.language in COMMENT else None
         if lang:
             c = COMMENT[lang]
-            for i, ln in enumerate(lines, start=1):
-                s = ln.rstrip("\r")
-                if s == f"{c} COMMAND ----------" or s.startswith(f"{c} MAGIC"):
-                    add(1, 1, None, "MLO003", "error",
-                        f"looks like a Databricks notebook (line {i}) but line 1 is not '{c} Databricks notebook source'")
-                    break
-        for line, col, code, msg in scan_secrets("\n".join(lines)):
+            m = _databricks_line(c).search(nb.text)
+            if m:
+                i = nb.text.count("\n", 0, m.start()) + 1
+                add(1, 1, None, "MLO003", "error",
+                    f"looks like a Databricks notebook (line {i}) but line 1 is not '{c} Databricks notebook source'")
+        for line, col, code, msg in scan_secrets(nb.text):
             add(line, col, None, code, "error", msg)
         return out
 
-    maybe_secrets = _may_hold_secret(nb.raw.decode("utf-8", "replace"))
+    maybe_secrets = _may_hold_secret(nb.text)
     for index, cell in enumerate(nb.cells, start=1):
         cell_no = index
         for line, msg in nb.problems + cell.problems:
@@ -180,7 +179,7 @@ def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Findin
             add(line, col + (ccol - 1), cell_no, code, "error", msg, text=_line_text(nb, cell, cline, lines))
         if nb.format == "ipynb":
             if cell.outputs:
-                for o in cell.outputs:
+                for o in cell.outputs if maybe_secrets else ():
                     for _l, _c, code, msg in scan_secrets(_output_text(o)):
                         add(1, 1, cell_no, code, "error", msg + " (in a committed output)", text="")
                         break
@@ -192,13 +191,19 @@ def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Findin
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _databricks_line(c: str) -> re.Pattern:
+    """A cell separator or a MAGIC line, as a plain file that is a notebook without its header has."""
+    return re.compile(rf"^(?:{re.escape(c)} COMMAND ----------\r*$|{re.escape(c)} MAGIC)", re.MULTILINE)
+
+
 def _output_text(output: dict) -> str:
     parts = []
     text = output.get("text")
     if text:
         parts.append("".join(text) if isinstance(text, list) else str(text))
-    for value in (output.get("data") or {}).values():
-        if isinstance(value, (str, list)):
+    for mime, value in (output.get("data") or {}).items():
+        if isinstance(value, (str, list)) and not mime.startswith("image/"):  # base64 pixels hold no secret
             parts.append("".join(value) if isinstance(value, list) else value)
     if output.get("traceback"):
         parts.append("\n".join(output["traceback"]))

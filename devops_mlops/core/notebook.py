@@ -113,12 +113,19 @@ class Notebook:
         return self.format in ("source", "ipynb")
 
     @property
+    def text(self) -> str:
+        """The file's text as read (decoded once)."""
+        cached = self.__dict__.get("_text")
+        if cached is None:
+            cached = self.__dict__["_text"] = self.raw.decode("utf-8", "replace")
+        return cached
+
+    @property
     def text_lines(self) -> list[str]:
         """The file's lines as read (computed once)."""
         cached = self.__dict__.get("_text_lines")
         if cached is None:
-            cached = self.raw.decode("utf-8", "replace").split("\n")
-            self.__dict__["_text_lines"] = cached
+            cached = self.__dict__["_text_lines"] = self.text.split("\n")
         return cached
 
 
@@ -134,17 +141,26 @@ def is_candidate(path: Path) -> bool:
     return path.suffix.lower() in SOURCE_LANGUAGES or path.suffix.lower() == ".ipynb"
 
 
+def is_candidate_name(name: str) -> bool:
+    dot = name.rfind(".")
+    return dot > 0 and (name[dot:].lower() in SOURCE_LANGUAGES or name[dot:].lower() == ".ipynb")
+
+
 def read(path: str | Path) -> Notebook:
     p = Path(path)
+    return loads(read_bytes(p), p)
+
+
+def read_bytes(p: Path) -> bytes:
+    """The bytes of a notebook file (InputError naming it when it cannot be read)."""
     try:
-        raw = p.read_bytes()
+        return p.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", path=p) from None
     except IsADirectoryError:
         raise InputError("is a folder, not a notebook", path=p) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=p) from None
-    return loads(raw, p)
 
 
 def loads(raw: bytes, path: str | Path) -> Notebook:
@@ -193,41 +209,47 @@ def _parse_source(text: str, raw: bytes, p: Path, language: str) -> Notebook:
     sep = f"{c} COMMAND ----------"
     magic_prefix = f"{c} MAGIC"
     lines = text.split("\n")
-    chunks: list[tuple[int, list[str]]] = []  # (first file line, lines)
-    current: list[str] = []
-    start = 2
-    for i, line in enumerate(lines[1:], start=2):
-        if line.rstrip("\r") == sep:
-            chunks.append((start, current))
-            current = []
-            start = i + 1
-        else:
-            current.append(line)
-    chunks.append((start, current))
+    # separator lines, found by searching the text (a line-by-line loop is the slow part
+    # of reading a thousand notebooks)
+    seps: list[int] = []
+    needle = "\n" + sep
+    counted, line_index = 0, 0
+    pos = text.find(needle)
+    while pos != -1:
+        end = pos + len(needle)
+        eol = text.find("\n", end)
+        line_index += text.count("\n", counted, pos + 1)
+        counted = pos + 1
+        if not text[end : eol if eol != -1 else len(text)].strip("\r"):
+            seps.append(line_index)  # the separator line's index in ``lines``
+        pos = text.find(needle, end)
     nb = Notebook(path=p, format="source", language=language, cells=[], raw=raw)
-    for first_line, chunk in chunks:
-        nb.cells.append(_parse_chunk(chunk, first_line, language, c, magic_prefix))
+    start = 1
+    for index in seps + [len(lines)]:
+        nb.cells.append(_parse_chunk(lines[start:index], start + 1, language, c, magic_prefix))
+        start = index + 1
     return nb
 
 
 def _parse_chunk(chunk: list[str], first_line: int, language: str, c: str, magic_prefix: str) -> Cell:
     raw = "\n".join(chunk)
-    body = [ln.rstrip("\r") for ln in chunk]
-    numbers = list(range(first_line, first_line + len(body)))
+    body = [ln.rstrip("\r") for ln in chunk] if "\r" in raw else chunk
     # drop blank padding around the cell
-    while body and not body[0].strip():
-        body.pop(0)
-        numbers.pop(0)
-    while body and not body[-1].strip():
-        body.pop()
-        numbers.pop()
+    lo, hi = 0, len(body)
+    while lo < hi and not body[lo].strip():
+        lo += 1
+    while hi > lo and not body[hi - 1].strip():
+        hi -= 1
+    body = body[lo:hi]
+    first = first_line + lo
     title = None
-    if body:
-        m = _TITLE.match(body[0][len(c) + 1 :]) if body[0].startswith(c + " ") else None
+    if body and body[0].startswith(c + " "):
+        m = _TITLE.match(body[0][len(c) + 1 :])
         if m:
             title = m.group(1)
-            body.pop(0)
-            numbers.pop(0)
+            body = body[1:]
+            first += 1
+    numbers = list(range(first, first + len(body)))
     problems: list[tuple[int, str]] = []
     is_magic = bool(body) and (body[0] == magic_prefix or body[0].startswith(magic_prefix + " "))
     if is_magic:
@@ -243,20 +265,18 @@ def _parse_chunk(chunk: list[str], first_line: int, language: str, c: str, magic
         if src_lines and src_lines[0][:1].isspace() and src_lines[0].lstrip().startswith("%"):
             src_lines[0] = src_lines[0].lstrip()  # '# MAGIC  %md': the magic all the same
         source = "\n".join(src_lines)
-        m = _MAGIC_LINE.match(source)
-        cell_language = _lang_from_magic(m.group(1)) if m else language
     else:
-        for ln, num in zip(body, numbers):
-            if ln.startswith(magic_prefix + " ") or ln == magic_prefix:
-                problems.append((num, f"'{magic_prefix}' line outside a magic cell"))
         source = "\n".join(body)
-        m = _MAGIC_LINE.match(source)
-        cell_language = _lang_from_magic(m.group(1)) if m else language
-    kind = "markdown" if cell_language == "md" else "code"
+        if magic_prefix in source:  # only then look line by line
+            for ln, num in zip(body, numbers):
+                if ln.startswith(magic_prefix + " ") or ln == magic_prefix:
+                    problems.append((num, f"'{magic_prefix}' line outside a magic cell"))
+    m = _MAGIC_LINE.match(source) if source[:1] == "%" else None
+    cell_language = _lang_from_magic(m.group(1)) if m else language
     cell = Cell(
         language=cell_language,
         source=source,
-        kind=kind,
+        kind="markdown" if cell_language == "md" else "code",
         title=title,
         line=numbers[0] if numbers else first_line,
         line_map=numbers,
@@ -466,24 +486,32 @@ def write(nb: Notebook, path: Path | None = None) -> None:
 
 
 def iter_notebook_files(paths: list[Path], exclude: list[str] | None = None) -> list[Path]:
-    """Notebook candidates under ``paths`` (files given explicitly are kept as they are)."""
+    """Notebook candidates under ``paths`` (files given explicitly are kept as they are), in
+    path order; hidden files and folders and ``__pycache__`` are skipped."""
     import fnmatch
+    import os
 
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if not f.is_file() or not is_candidate(f):
+            base = os.fspath(p)
+            rels: list[tuple[str, ...]] = []
+            for folder, dirs, names in os.walk(base):
+                dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+                rel_folder = os.path.relpath(folder, base)
+                parts = () if rel_folder == "." else tuple(rel_folder.split(os.sep))
+                for name in names:
+                    if name.startswith(".") or not is_candidate_name(name):
+                        continue
+                    if os.path.isfile(os.path.join(folder, name)):
+                        rels.append(parts + (name,))
+            for parts in sorted(rels):
+                rel = "/".join(parts)
+                if exclude and any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(parts[-1], pat) for pat in exclude):
                     continue
-                rel = f.relative_to(p).as_posix()
-                if any(part.startswith(".") or part == "__pycache__" for part in f.relative_to(p).parts):
-                    continue
-                if exclude and any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(f.name, pat) for pat in exclude):
-                    continue
-                found.append(f)
+                found.append(p.joinpath(*parts))
         elif p.exists():
             found.append(p)
         else:
             raise InputError("no such file or folder", path=p)
     return found
-

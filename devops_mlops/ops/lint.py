@@ -8,31 +8,40 @@ API::
 
 Everything is read and parsed before anything is written: a malformed file stops
 the run (exit 2) with nothing changed; ``fix`` rewrites .ipynb files atomically.
+
+The run is ordered for speed: the notebooks ruff needs as virtual modules (.ipynb, and
+those with escapes or ``%python`` cells) are parsed first and ruff starts; the rest
+(Databricks source notebooks ruff reads in place, SQL and Scala notebooks) are parsed
+and checked by our rules while ruff works (see ops/lint_ruff.py). Names a ``%run``
+brings in are known by dropping ruff's undefined-name findings for them.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import tempfile
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import notebook as nbm
+from ..core.escapes import may_have_escapes
 from ..core.lint import (
-    DATABRICKS_GLOBALS,
     Finding,
+    LineMap,
     check_notebook,
     code_selected,
     defined_names,
+    python_cells,
     python_source,
     resolve_run_target,
 )
-from ..errors import InputError, MlopsError
+from ..errors import InputError
+from .lint_ruff import RuffRun, run_ruff
 
 DEFAULT_SELECT = ["E4", "E7", "E9", "F", "MLO", "SEC"]
-OUR_PREFIXES = ("MLO", "SEC")
+#: ruff findings about a name that a %run notebook may define
+_NAME_CODES = ("F821", "F405", "F822")
+_NAME_IN_MESSAGE = re.compile(r"`([^`]+)`")
 
 
 @dataclass
@@ -66,70 +75,9 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def _scratch_dir() -> str | None:
-    """A memory-backed folder for the virtual modules when there is one (creating a thousand
-    small files on a disk-backed /tmp costs more than linting them)."""
-    shm = "/dev/shm"
-    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
-        return shm
-    return None
-
-
-def _ruff_bin() -> str:
-    from ruff import find_ruff_bin
-
-    return find_ruff_bin()
-
-
-def _ruff_config(root: Path | None) -> Path | None:
-    if root is None:
-        return None
-    for name in ("ruff.toml", ".ruff.toml"):
-        if (root / name).is_file():
-            return root / name
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and "[tool.ruff" in pyproject.read_text(encoding="utf-8", errors="replace"):
-        return pyproject
-    return None
-
-
-def _ruff_codes(codes: list[str]) -> list[str]:
-    return [c for c in codes if not c.startswith(OUR_PREFIXES) and c != "E999"]
-
-
-def run_ruff(sources: dict[str, str], select: list[str], ignore: list[str], root: Path | None) -> list[dict]:
-    """Lint virtual modules {name: text} with one ruff process; its JSON diagnostics."""
-    if not sources:
-        return []
-    with tempfile.TemporaryDirectory(prefix="mlops-lint-", dir=_scratch_dir()) as tmp:
-        for name, text in sources.items():
-            Path(tmp, name).write_text(text, encoding="utf-8")
-        cmd = [_ruff_bin(), "check", "--output-format", "json", "--no-cache", "--exit-zero", "--no-fix"]
-        config = _ruff_config(root)
-        cmd += ["--config", str(config)] if config else ["--isolated"]
-        builtins = ", ".join(f'"{n}"' for n in DATABRICKS_GLOBALS)
-        cmd += ["--config", f"builtins = [{builtins}]"]
-        ruff_select = _ruff_codes(select)
-        if ruff_select or not config:
-            cmd += ["--select", ",".join(ruff_select) or "E4,E7,E9,F"]
-        ruff_ignore = _ruff_codes(ignore)
-        if ruff_ignore:
-            cmd += ["--ignore", ",".join(ruff_ignore)]
-        cmd.append(tmp)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            message = (proc.stderr.strip().splitlines() or ["ruff failed"])[-1]
-            raise InputError(f"ruff could not run: {message}", path=config)
-        try:
-            diagnostics = json.loads(proc.stdout or "[]")
-        except ValueError:
-            raise MlopsError("ruff printed something that is not JSON") from None
-        for d in diagnostics:
-            d["filename"] = Path(d["filename"]).name
-        return diagnostics
-
-
-def _collect_run_names(nb: nbm.Notebook, cache: dict, stack: tuple = ()) -> set[str]:
+def _collect_run_names(nb: nbm.Notebook, cache: dict, known: dict, stack: tuple = ()) -> set[str]:
+    """Names the notebook's ``%run`` targets define (recursively); ``known`` holds the notebooks
+    already read, by absolute path."""
     names: set[str] = set()
     for cell in nb.cells:
         target = cell.run_target
@@ -140,13 +88,38 @@ def _collect_run_names(nb: nbm.Notebook, cache: dict, stack: tuple = ()) -> set[
             continue
         if path not in cache:
             cache[path] = set()  # cycle guard while computing
-            try:
-                child = nbm.read(path)
-            except InputError:
-                continue
-            cache[path] = defined_names(child) | _collect_run_names(child, cache, stack + (path,))
+            child = known.get(str(path))
+            if child is None:
+                try:
+                    child = nbm.read(path)
+                except InputError:
+                    continue
+            cache[path] = defined_names(child) | _collect_run_names(child, cache, known, stack + (path,))
         names |= cache[path]
     return names
+
+
+def _way(path: Path, raw: bytes, direct_ok: bool) -> str:
+    """How a file reaches ruff: "direct" (read in place), "virtual" (its Python cells as a
+    module, so parsed before ruff starts) or "none" (no Python: parsed while ruff runs)."""
+    suffix = path.suffix.lower()
+    if suffix == ".ipynb":
+        return "virtual"
+    if suffix == ".py":
+        if not direct_ok or raw.startswith(b"\xef\xbb\xbf"):
+            return "virtual"
+        text = raw.decode("utf-8", "replace")
+        return "virtual" if "%python" in text or may_have_escapes(text) else "direct"
+    return "virtual" if b"%python" in raw else "none"
+
+
+def direct_map(nb: nbm.Notebook) -> LineMap:
+    """The map of a file ruff read in place: each Python cell's own lines, where they are."""
+    line_map = LineMap(nb)
+    for cell_no, cell, start in python_cells(nb):
+        if start == 1 and cell.line_map:
+            line_map.add(cell.line_map[0], len(cell.line_map), cell_no, cell, 1, 0)
+    return line_map
 
 
 def lint_paths(
@@ -161,22 +134,38 @@ def lint_paths(
     select = list(select or DEFAULT_SELECT)
     ignore = list(ignore or [])
     files = nbm.iter_notebook_files(paths, exclude)
-    notebooks = [nbm.read(f) for f in files]  # InputError (exit 2) before anything else
+    raws = [nbm.read_bytes(f) for f in files]  # InputError (exit 2) before anything else
     result = LintResult(files=[display_path(f) for f in files])
+    ruff = RuffRun(select, ignore, root)
 
-    run_cache: dict = {}
-    sources: dict[str, str] = {}
-    maps: dict[str, tuple[int, list]] = {}
-    preludes: dict[int, set[str]] = {}
+    notebooks: list = [None] * len(files)
+    modules: dict[str, str] = {}
+    maps: dict[str, tuple[int, LineMap]] = {}
     findings: list[Finding] = []
-    for index, nb in enumerate(notebooks):
-        findings += check_notebook(nb, result.files[index], lambda n, t: resolve_run_target(n.path, t))
-        if nb.format == "plain" and nb.language != "python":
-            continue
-        preludes[index] = _collect_run_names(nb, run_cache) - set(DATABRICKS_GLOBALS)
-        _add_source(nb, index, preludes[index], sources, maps, findings, result, isolate=False)
+    direct: dict[str, int] = {}
+    later: list[int] = []
+    for index, (path, raw) in enumerate(zip(files, raws)):
+        way = _way(path, raw, ruff.direct_ok)
+        if way == "virtual":
+            notebooks[index] = nb = nbm.loads(raw, path)
+            if not (nb.format == "plain" and nb.language != "python"):
+                _add_source(nb, index, modules, maps, findings, result, isolate=False)
+        else:
+            later.append(index)
+            if way == "direct":
+                direct[os.path.abspath(path)] = index
+    try:
+        ruff.start(list(direct), modules)
+        for index in later:  # while ruff works
+            notebooks[index] = nbm.loads(raws[index], files[index])
+        for path, index in direct.items():
+            maps[path] = maps[os.path.realpath(path)] = (index, direct_map(notebooks[index]))
+        for index, nb in enumerate(notebooks):
+            findings += check_notebook(nb, result.files[index], lambda n, t: resolve_run_target(n.path, t))
+        diagnostics = ruff.wait()
+    finally:
+        ruff.close()
 
-    diagnostics = run_ruff(sources, select, ignore, root)
     # a syntax error hides a module's other findings: lint those notebooks again
     # with the broken cells left out (and reported), in one more ruff run
     broken = sorted({maps[d["filename"]][0] for d in diagnostics if _is_syntax(d)})
@@ -184,35 +173,15 @@ def lint_paths(
         diagnostics = [d for d in diagnostics if maps[d["filename"]][0] not in broken]
         again: dict[str, str] = {}
         for index in broken:
-            _add_source(notebooks[index], index, preludes[index], again, maps, findings, result, isolate=True)
+            _add_source(notebooks[index], index, again, maps, findings, result, isolate=True)
         diagnostics += run_ruff(again, select, ignore, root)
 
-    for d in diagnostics:
-        index, line_map = maps[d["filename"]]
-        where = line_map.lookup(d["location"]["row"])
-        if where is None:
-            continue
-        nb = notebooks[index]
-        code = "E999" if _is_syntax(d) else d["code"]
-        if nb.is_notebook and code == "E402":
-            continue  # imports in later cells are how notebooks are written
-        if code == "F811" and line_map.prelude and "from line 1" in d["message"]:
-            continue  # a notebook redefining a name its %run brought in
-        message = d["message"] if code != "E999" else f"syntax error: {d['message']}"
-        severity = "error" if code.startswith(("F", "E9")) else "warning"
-        findings.append(
-            Finding(
-                result.files[index],
-                where.line,
-                d["location"]["column"] + where.col_offset,
-                where.cell if nb.is_notebook else None,
-                code,
-                severity,
-                message,
-            )
-        )
-
-    findings = [f for f in findings if code_selected(f.code, select, ignore)]
+    findings += _ruff_findings(diagnostics, maps, notebooks, result.files)
+    chosen: dict[str, bool] = {}
+    for f in findings:
+        if f.code not in chosen:
+            chosen[f.code] = code_selected(f.code, select, ignore)
+    findings = [f for f in findings if chosen[f.code]]
     if fix:
         changed = [nb for nb in notebooks if nb.format == "ipynb" and nbm.strip_outputs(nb)]
         for nb in changed:
@@ -223,12 +192,41 @@ def lint_paths(
     return result
 
 
+def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, shown: list[str]) -> list[Finding]:
+    out: list[Finding] = []
+    run_names: dict[int, set[str]] = {}
+    cache: dict = {}
+    known: dict = {}
+    for d in diagnostics:
+        index, line_map = maps[d["filename"]]
+        where = line_map.lookup(d["location"]["row"])
+        if where is None:
+            continue  # a line of no Python cell (a comment to ruff), or a synthetic one
+        nb = notebooks[index]
+        code = "E999" if _is_syntax(d) else d["code"]
+        if nb.is_notebook and code == "E402":
+            continue  # imports in later cells are how notebooks are written
+        if code in _NAME_CODES:
+            if index not in run_names:
+                if not known:
+                    known.update((os.path.abspath(n.path), n) for n in notebooks)
+                run_names[index] = _collect_run_names(nb, cache, known)
+            m = _NAME_IN_MESSAGE.search(d["message"])
+            if m and m.group(1) in run_names[index]:
+                continue  # defined by a notebook this one %runs
+        message = d["message"] if code != "E999" else f"syntax error: {d['message']}"
+        severity = "error" if code.startswith(("F", "E9")) else "warning"
+        out.append(Finding(shown[index], where.line, d["location"]["column"] + where.col_offset,
+                           where.cell if nb.is_notebook else None, code, severity, message))
+    return out
+
+
 def _is_syntax(diagnostic: dict) -> bool:
     return diagnostic.get("code") in (None, "invalid-syntax", "E999") or diagnostic.get("name") == "invalid-syntax"
 
 
-def _add_source(nb, index, prelude, sources, maps, findings, result, *, isolate: bool) -> None:
-    text, line_map, syntax = python_source(nb, prelude, isolate_syntax_errors=isolate)
+def _add_source(nb, index, sources, maps, findings, result, *, isolate: bool) -> None:
+    text, line_map, syntax = python_source(nb, set(), isolate_syntax_errors=isolate)
     shown = result.files[index]
     findings += [
         Finding(shown, f.line, f.column, f.cell if nb.is_notebook else None, f.code, f.severity, f.message)

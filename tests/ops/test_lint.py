@@ -90,17 +90,24 @@ def test_one_ruff_process_for_many_notebooks(tmp_path, monkeypatch):
 
     for i in range(5):
         (tmp_path / f"n{i}.py").write_text("# Databricks notebook source\nimport os\n")
+    leaky_ipynb(tmp_path / "leaky.ipynb")
+    (tmp_path / "escapes.py").write_text("# Databricks notebook source\n!pip install x\nimport sys\n")
     calls = []
-    real = subprocess.run
+    real = subprocess.Popen
 
-    def counting(cmd, *a, **k):
-        calls.append(cmd)
-        return real(cmd, *a, **k)
+    class Counting(real):
+        def __init__(self, cmd, *a, **k):
+            calls.append(cmd)
+            super().__init__(cmd, *a, **k)
 
-    monkeypatch.setattr(subprocess, "run", counting)
+    monkeypatch.setattr(subprocess, "Popen", Counting)
     result = lint_paths([tmp_path])
-    assert len(result.findings) == 5
+    assert sum(1 for f in result.findings if f.code == "F401") == 7
     assert len(calls) == 1
+    # the source notebooks are read in place; the .ipynb and the one with an escape go as modules
+    inputs = [a for a in calls[0] if a.endswith(".py") or "mlops-lint-" in a]
+    assert sorted(Path(a).name for a in inputs if a.endswith(".py")) == [f"n{i}.py" for i in range(5)]
+    assert sum(1 for a in inputs if "mlops-lint-" in a) == 1
 
 
 def test_a_syntax_error_does_not_hide_other_cells_findings(tmp_path):

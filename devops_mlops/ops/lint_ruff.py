@@ -1,0 +1,187 @@
+"""The one ruff process of `mlops lint`: its command line, its inputs, its diagnostics.
+
+API::
+
+    run = RuffRun(select, ignore, root)
+    run.direct_ok                     # may notebooks be handed to ruff as they are?
+    run.start(paths, {"nb00001.py": text, ...})   # returns at once; ruff works meanwhile
+    diagnostics = run.wait()          # [{filename, code, message, location, ...}], filename as given
+
+Notebooks reach ruff in one of two ways:
+
+* **as they are** (``direct``): a Databricks source ``.py`` notebook is a Python file whose
+  other cells, titles and separators are comments, so ruff reads it in place with the
+  line and column of every finding already right. That saves building and writing a
+  module per notebook, and ruff starts before those notebooks are even parsed. Only
+  for a notebook with no ``%python`` magic cell and no IPython escape, and only while the
+  selected rules cannot tell a comment line or a blank-line layout from another
+  (pyflakes, the E4/E7/E9 default and other rules that read the syntax tree:
+  :data:`LAYOUT_FREE`); a project configuration with per-file settings keeps every
+  notebook on the other way, so that all of them are linted alike;
+* **as a virtual module** in a scratch folder (memory-backed when there is one): the
+  Python cells of an .ipynb, of a notebook with escapes or ``%python`` cells, or of any
+  notebook when the rules need it, joined with their lines mapped back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from ..core.lint import DATABRICKS_GLOBALS
+from ..errors import InputError, MlopsError
+
+OUR_PREFIXES = ("MLO", "SEC")
+RUFF_DEFAULT = ["E4", "E7", "E9", "F"]
+#: rule prefixes whose findings depend only on the syntax tree or on the line they are on
+#: (a comment line of another cell is dropped by line, see ops.lint), never on comments
+#: or blank lines between cells or on the file's name
+LAYOUT_FREE = (
+    "F", "E4", "E7", "E9", "E2", "E5", "W2", "W6", "B", "C4", "C90", "UP", "SIM", "PIE", "PERF", "PD", "NPY",
+    "RET", "T10", "T20", "S", "ARG", "PL", "TRY", "EM", "G", "LOG", "BLE", "DTZ", "FURB", "PT", "Q", "ICN",
+    "PGH", "FLY", "SLF", "TID", "TC", "YTT", "ASYNC", "AIR", "RSE", "SLOT", "FBT", "RUF",
+)
+#: settings of a project configuration that make a file's findings depend on its path
+_PER_FILE = ("per-file-ignores", "extend-per-file-ignores", "force-exclude", "extend =", "extend=")
+
+
+def scratch_parent() -> str | None:
+    """A memory-backed folder for the virtual modules when there is one (creating a thousand
+    small files on a disk-backed /tmp costs more than linting them)."""
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return None
+
+
+def ruff_bin() -> str:
+    from ruff import find_ruff_bin
+
+    return find_ruff_bin()
+
+
+def ruff_config(root: Path | None) -> Path | None:
+    if root is None:
+        return None
+    for name in ("ruff.toml", ".ruff.toml"):
+        if (root / name).is_file():
+            return root / name
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and "[tool.ruff" in pyproject.read_text(encoding="utf-8", errors="replace"):
+        return pyproject
+    return None
+
+
+def ruff_codes(codes: list[str]) -> list[str]:
+    return [c for c in codes if not c.startswith(OUR_PREFIXES) and c != "E999"]
+
+
+def _configured_select(config: Path) -> list[str] | None:
+    """The rules a project configuration selects (select + extend-select), or None when
+    it cannot be told without ruff (an ``extend``ed file, per-file settings, unreadable)."""
+    import tomllib
+
+    try:
+        text = config.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, ValueError):
+        return None
+    if any(key in text for key in _PER_FILE):
+        return None
+    if config.name == "pyproject.toml":
+        data = data.get("tool", {}).get("ruff", {})
+    lint = data.get("lint", {}) if isinstance(data.get("lint"), dict) else {}
+    select = lint.get("select", data.get("select"))
+    extend = lint.get("extend-select", data.get("extend-select", []))
+    if not isinstance(select, (list, type(None))) or not isinstance(extend, list):
+        return None
+    return list(select if select is not None else RUFF_DEFAULT) + list(extend)
+
+
+class RuffRun:
+    def __init__(self, select: list[str], ignore: list[str], root: Path | None) -> None:
+        self.config = ruff_config(root)
+        self.select = ruff_codes(select)
+        self.ignore = ruff_codes(ignore)
+        chosen = self.select or (_configured_select(self.config) if self.config else RUFF_DEFAULT)
+        self.direct_ok = chosen is not None and all(c.startswith(LAYOUT_FREE) for c in chosen)
+        self._proc: subprocess.Popen | None = None
+        self._scratch: str | None = None
+
+    def command(self, inputs: list[str]) -> list[str]:
+        cmd = [ruff_bin(), "check", "--output-format", "json", "--no-cache", "--exit-zero", "--no-fix"]
+        cmd += ["--config", str(self.config)] if self.config else ["--isolated"]
+        builtins = ", ".join(f'"{n}"' for n in DATABRICKS_GLOBALS)
+        cmd += ["--config", f"builtins = [{builtins}]"]
+        if self.select or not self.config:
+            cmd += ["--select", ",".join(self.select or RUFF_DEFAULT)]
+        if self.ignore:
+            cmd += ["--ignore", ",".join(self.ignore)]
+        return cmd + inputs
+
+    def start(self, paths: list[str], modules: dict[str, str]) -> bool:
+        """Start ruff over ``paths`` (files linted in place) and ``modules`` ({name: text},
+        written to a scratch folder first); False when there is nothing to lint."""
+        if not paths and not modules:
+            return False
+        inputs = list(paths)
+        if modules:
+            self._scratch = os.path.join(scratch_parent() or _tmp(), f"mlops-lint-{os.getpid()}-{time.monotonic_ns()}")
+            os.mkdir(self._scratch, 0o700)
+            for name, text in modules.items():
+                with open(os.path.join(self._scratch, name), "w", encoding="utf-8") as out:
+                    out.write(text)
+            inputs.append(self._scratch)
+        self._proc = subprocess.Popen(self.command(inputs), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return True
+
+    def wait(self) -> list[dict]:
+        """ruff's diagnostics; a virtual module's filename is its bare name, a file's its path
+        as given to :meth:`start` (made absolute by ruff)."""
+        if self._proc is None:
+            return []
+        try:
+            out, err = self._proc.communicate()
+            if self._proc.returncode != 0:
+                message = (err.decode(errors="replace").strip().splitlines() or ["ruff failed"])[-1]
+                raise InputError(f"ruff could not run: {message}", path=self.config)
+            try:
+                diagnostics = json.loads(out or b"[]")
+            except ValueError:
+                raise MlopsError("ruff printed something that is not JSON") from None
+            if self._scratch:
+                inside = self._scratch + os.sep
+                for d in diagnostics:
+                    if d["filename"].startswith(inside):
+                        d["filename"] = d["filename"][len(inside):]
+            return diagnostics
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop ruff if it still runs and remove the scratch folder (also after an error)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+        if self._scratch:
+            for name in os.listdir(self._scratch):  # flat: only the modules written by start()
+                os.unlink(os.path.join(self._scratch, name))
+            os.rmdir(self._scratch)
+            self._scratch = None
+
+
+def _tmp() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
+
+
+def run_ruff(modules: dict[str, str], select: list[str], ignore: list[str], root: Path | None) -> list[dict]:
+    """Lint virtual modules {name: text} with one ruff process; its JSON diagnostics."""
+    run = RuffRun(select, ignore, root)
+    run.start([], modules)
+    return run.wait()
