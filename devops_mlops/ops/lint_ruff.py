@@ -79,26 +79,26 @@ def ruff_codes(codes: list[str]) -> list[str]:
     return [c for c in codes if not c.startswith(OUR_PREFIXES) and c != "E999"]
 
 
-def _configured_select(config: Path) -> list[str] | None:
-    """The rules a project configuration selects (select + extend-select), or None when
-    it cannot be told without ruff (an ``extend``ed file, per-file settings, unreadable)."""
+def _read_config(config: Path) -> tuple[list[str] | None, bool]:
+    """(the rules a project configuration selects (select + extend-select), whether its
+    findings may depend on a file's path); the rules are None when they cannot be told
+    without ruff, and an ``extend``ed or unreadable file counts as path-dependent."""
     import tomllib
 
     try:
         text = config.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except (OSError, ValueError):
-        return None
-    if any(key in text for key in _PER_FILE):
-        return None
+        return None, True
     if config.name == "pyproject.toml":
         data = data.get("tool", {}).get("ruff", {})
+    path_dependent = any(key in text for key in _PER_FILE)
     lint = data.get("lint", {}) if isinstance(data.get("lint"), dict) else {}
     select = lint.get("select", data.get("select"))
     extend = lint.get("extend-select", data.get("extend-select", []))
     if not isinstance(select, (list, type(None))) or not isinstance(extend, list):
-        return None
-    return list(select if select is not None else RUFF_DEFAULT) + list(extend)
+        return None, path_dependent
+    return list(select if select is not None else RUFF_DEFAULT) + list(extend), path_dependent
 
 
 class RuffRun:
@@ -106,8 +106,9 @@ class RuffRun:
         self.config = ruff_config(root)
         self.select = ruff_codes(select)
         self.ignore = ruff_codes(ignore)
-        chosen = self.select or (_configured_select(self.config) if self.config else RUFF_DEFAULT)
-        self.direct_ok = chosen is not None and all(c.startswith(LAYOUT_FREE) for c in chosen)
+        configured, path_dependent = _read_config(self.config) if self.config else (RUFF_DEFAULT, False)
+        chosen = self.select or configured
+        self.direct_ok = not path_dependent and chosen is not None and all(c.startswith(LAYOUT_FREE) for c in chosen)
         self._proc: subprocess.Popen | None = None
         self._scratch: str | None = None
 

@@ -1,0 +1,90 @@
+"""When notebooks may go to ruff as they are (ops/lint_ruff.py), and that doing so finds exactly
+what the virtual modules find."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from devops_mlops.ops import lint_ruff
+from devops_mlops.ops.lint import lint_paths
+
+CORPUS = Path(__file__).parent.parent / "corpus" / "notebooks"
+
+
+@pytest.mark.parametrize(
+    "select, config, direct",
+    [
+        (["E4", "E7", "E9", "F", "MLO"], None, True),
+        (["F", "B", "E501", "SIM"], None, True),
+        (["F", "E3"], None, False),  # blank lines between cells differ in place
+        (["F", "I"], None, False),  # import blocks across cells
+        (["ALL"], None, False),
+        ([], "[lint]\nselect = ['F', 'UP']\n", True),
+        ([], "[lint]\nextend-select = ['D']\n", False),
+        (["F"], "[lint.per-file-ignores]\n'notebooks/*' = ['F401']\n", False),  # paths would match in place only
+        (["F"], "extend = '../base.toml'\n", False),
+    ],
+)
+def test_direct_only_for_rules_blind_to_layout_and_paths(tmp_path, select, config, direct):
+    if config is not None:
+        (tmp_path / "ruff.toml").write_text(config)
+    assert lint_ruff.RuffRun(select, [], tmp_path).direct_ok is direct
+
+
+def notebook(tmp_path: Path) -> Path:
+    long_md = "x" * 120
+    path = tmp_path / "nb" / "wide.py"
+    path.parent.mkdir()
+    path.write_text(
+        "# Databricks notebook source\nimport os\nimport json\n\n# COMMAND ----------\n\n"
+        f"# MAGIC %md\n# MAGIC {long_md}\n\n# COMMAND ----------\n\n# DBTITLE 1,{long_md}\n"
+        f"value = '{long_md}'\nprint(undefined_one);x = 1\n\n# COMMAND ----------\n\n"
+        "# MAGIC %sql\n# MAGIC SELECT not python at all FROM t\n\n# COMMAND ----------\n\n"
+        "def f():\n    return json.dumps(os.sep)\nif f() == None:\n    pass\n"
+    )
+    return path
+
+
+def test_in_place_and_virtual_find_the_same(tmp_path, monkeypatch):
+    path = notebook(tmp_path)
+    select = ["F", "E4", "E5", "E7", "E9", "MLO", "SEC"]
+    in_place = lint_paths([path], select=select)
+    monkeypatch.setattr(lint_ruff, "LAYOUT_FREE", ())  # every rule "layout-sensitive": virtual modules
+    virtual = lint_paths([path], select=select)
+    assert in_place.findings == virtual.findings
+    got = {(f.code, f.line, f.cell) for f in in_place.findings}
+    # E501 for the long Python line only: not for the markdown line nor the title, which ruff
+    # sees as comments of the file
+    assert got == {("E501", 13, 3), ("F821", 14, 3), ("E702", 14, 3), ("E711", 25, 5)}
+
+
+def test_good_corpus_in_place_and_virtual(monkeypatch):
+    files = sorted(p for p in (CORPUS / "good").iterdir()) + sorted((CORPUS / "bad").iterdir())
+    in_place = lint_paths(files)
+    monkeypatch.setattr(lint_ruff, "LAYOUT_FREE", ())
+    assert lint_paths(files).findings == in_place.findings
+
+
+def test_a_broken_file_read_in_place_is_linted_again_cell_by_cell(tmp_path):
+    path = tmp_path / "b.py"
+    path.write_text("# Databricks notebook source\nx = (\n\n# COMMAND ----------\n\nimport os\n")
+    got = [(f.code, f.line) for f in lint_paths([path]).findings]
+    assert got == [("E999", 2), ("F401", 6)]
+
+
+def test_ruff_is_stopped_and_the_scratch_folder_removed_when_a_file_is_malformed(tmp_path, monkeypatch):
+    from devops_mlops.errors import InputError
+
+    (tmp_path / "a.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": "import os",
+                                                             "metadata": {}, "outputs": []}],
+                                                  "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (tmp_path / "z.py").write_text("-- Databricks notebook source\nSELECT 1\n")  # wrong comment for .py
+    monkeypatch.setattr(lint_ruff, "scratch_parent", lambda: str(tmp_path / "scratch"))
+    (tmp_path / "scratch").mkdir()
+    with pytest.raises(InputError) as err:
+        lint_paths([tmp_path / "a.ipynb", tmp_path / "z.py"])
+    assert err.value.path.endswith("z.py")
+    assert list((tmp_path / "scratch").iterdir()) == []
