@@ -23,14 +23,15 @@ _CANDIDATE = re.compile(
     r"^\s*(?:[!%]|[A-Za-z_][\w.]*\?\??\s*$|[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*[!%])"
 )
 _ASSIGN = re.compile(r"^(\s*[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=)\s*[!%]")
-_ANY_CANDIDATE = re.compile(r"^[ \t]*(?:[!%]|[A-Za-z_][\w., \t]*(?:=[ \t]*[!%]|\?))", re.MULTILINE)
+#: three cheap searches that together find every candidate line (and a few other lines)
+_QUICK = (re.compile(r"^[ \t]*[!%]", re.MULTILINE), re.compile(r"=[ \t]*[!%]"), re.compile(r"\?[ \t]*$", re.MULTILINE))
 #: compile errors that mean "the lines so far end inside a statement"
 _OPEN = ("was never closed", "unterminated triple-quoted", "unexpected EOF")
 
 
 def may_have_escapes(code: str) -> bool:
     """A cheap test: False means :func:`mask_escapes` would change nothing."""
-    return _ANY_CANDIDATE.search(code) is not None
+    return any(rx.search(code) is not None for rx in _QUICK)
 
 
 def _inside_statement(lines: list[str]) -> bool:

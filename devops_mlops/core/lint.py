@@ -126,6 +126,8 @@ def scan_secrets(text: str) -> list[tuple[int, int, str, str]]:
 
 
 def _noqa(line_text: str, code: str) -> bool:
+    if "noqa" not in line_text.lower():
+        return False
     m = re.search(r"#\s*noqa(?::\s*([A-Z0-9, ]+))?", line_text, re.IGNORECASE)
     if not m:
         m = re.search(r"--\s*noqa(?::\s*([A-Z0-9, ]+))?", line_text, re.IGNORECASE)
@@ -143,11 +145,12 @@ def _noqa(line_text: str, code: str) -> bool:
 def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Finding]:
     """All non-ruff findings of one notebook. ``run_resolver(nb, target)`` -> Path | None."""
     out: list[Finding] = []
-    lines = nb.text_lines
 
     def add(line: int, col: int, cell: int | None, code: str, severity: str, message: str, fixable=False, text=None):
-        src = text if text is not None else (lines[line - 1] if 0 < line <= len(lines) else "")
-        if _noqa(src, code):
+        if text is None:
+            lines = nb.text_lines  # split only when a finding needs its line
+            text = lines[line - 1] if 0 < line <= len(lines) else ""
+        if _noqa(text, code):
             return
         out.append(Finding(display_path, line, col, cell, code, severity, message, fixable))
 
@@ -164,7 +167,9 @@ def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Findin
             add(line, col, None, code, "error", msg)
         return out
 
-    maybe_secrets = _may_hold_secret(nb.text)
+    # one pre-scan of a source notebook; an .ipynb's cells and text outputs are pre-scanned one
+    # by one instead (its file is mostly base64 images, which hold no secret)
+    maybe_secrets = nb.format == "ipynb" or _may_hold_secret(nb.text)
     for index, cell in enumerate(nb.cells, start=1):
         cell_no = index
         for line, msg in nb.problems + cell.problems:
@@ -173,10 +178,10 @@ def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Findin
         if target is not None and run_resolver(nb, target) is None and not target.startswith("/"):
             line, col = _cell_pos(nb, cell, 1)
             add(line, col, cell_no, "MLO001", "error", f"%run target '{target}' does not exist",
-                text=_line_text(nb, cell, 1, lines))
+                text=_line_text(nb, cell, 1))
         for cline, ccol, code, msg in scan_secrets(cell.source) if maybe_secrets else ():
             line, col = _cell_pos(nb, cell, cline)
-            add(line, col + (ccol - 1), cell_no, code, "error", msg, text=_line_text(nb, cell, cline, lines))
+            add(line, col + (ccol - 1), cell_no, code, "error", msg, text=_line_text(nb, cell, cline))
         if nb.format == "ipynb":
             if cell.outputs:
                 for o in cell.outputs if maybe_secrets else ():
@@ -229,7 +234,7 @@ def _cell_pos(nb: Notebook, cell: Cell, cell_line: int) -> tuple[int, int]:
     return cell.file_line(cell_line), 1 + _magic_prefix_len(nb, cell)
 
 
-def _line_text(nb: Notebook, cell: Cell, cell_line: int, lines: list[str]) -> str:
+def _line_text(nb: Notebook, cell: Cell, cell_line: int) -> str:
     src = cell.source.split("\n")
     return src[cell_line - 1] if 0 < cell_line <= len(src) else ""
 

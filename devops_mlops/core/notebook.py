@@ -253,15 +253,20 @@ def _parse_chunk(chunk: list[str], first_line: int, language: str, c: str, magic
     problems: list[tuple[int, str]] = []
     is_magic = bool(body) and (body[0] == magic_prefix or body[0].startswith(magic_prefix + " "))
     if is_magic:
-        src_lines = []
-        for ln, num in zip(body, numbers):
-            if ln == magic_prefix:
-                src_lines.append("")
-            elif ln.startswith(magic_prefix + " "):
-                src_lines.append(ln[len(magic_prefix) + 1 :])
-            else:
-                problems.append((num, f"line without '{magic_prefix}' inside a magic cell"))
-                src_lines.append(ln)
+        prefixed = magic_prefix + " "
+        cut = len(prefixed)
+        if all(ln.startswith(prefixed) or ln == magic_prefix for ln in body):
+            src_lines = [ln[cut:] for ln in body]  # the usual case ('# MAGIC' alone gives "")
+        else:
+            src_lines = []
+            for ln, num in zip(body, numbers):
+                if ln == magic_prefix:
+                    src_lines.append("")
+                elif ln.startswith(prefixed):
+                    src_lines.append(ln[cut:])
+                else:
+                    problems.append((num, f"line without '{magic_prefix}' inside a magic cell"))
+                    src_lines.append(ln)
         if src_lines and src_lines[0][:1].isspace() and src_lines[0].lstrip().startswith("%"):
             src_lines[0] = src_lines[0].lstrip()  # '# MAGIC  %md': the magic all the same
         source = "\n".join(src_lines)

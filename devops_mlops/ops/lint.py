@@ -199,21 +199,21 @@ def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, shown: 
     known: dict = {}
     for d in diagnostics:
         index, line_map = maps[d["filename"]]
-        where = line_map.lookup(d["location"]["row"])
-        if where is None:
-            continue  # a line of no Python cell (a comment to ruff), or a synthetic one
         nb = notebooks[index]
         code = "E999" if _is_syntax(d) else d["code"]
-        if nb.is_notebook and code == "E402":
+        if code == "E402" and nb.is_notebook:
             continue  # imports in later cells are how notebooks are written
         if code in _NAME_CODES:
             if index not in run_names:
                 if not known:
                     known.update((os.path.abspath(n.path), n) for n in notebooks)
                 run_names[index] = _collect_run_names(nb, cache, known)
-            m = _NAME_IN_MESSAGE.search(d["message"])
+            m = _NAME_IN_MESSAGE.search(d["message"]) if run_names[index] else None
             if m and m.group(1) in run_names[index]:
                 continue  # defined by a notebook this one %runs
+        where = line_map.lookup(d["location"]["row"])
+        if where is None:
+            continue  # a line of no Python cell (a comment to ruff), or a synthetic one
         message = d["message"] if code != "E999" else f"syntax error: {d['message']}"
         severity = "error" if code.startswith(("F", "E9")) else "warning"
         out.append(Finding(shown[index], where.line, d["location"]["column"] + where.col_offset,
