@@ -98,3 +98,19 @@ def test_an_indented_line_magic_keeps_the_block_valid(tmp_path):
     path.write_text("# Databricks notebook source\nif True:\n    %time x = 1\n")
     text, _vmap, syntax = python_source(nbm.read(path), set(), isolate_syntax_errors=True)
     assert text == "if True:\n    pass\n" and syntax == []
+
+
+def test_secrets_in_text_outputs_are_found_and_images_are_not_scanned(tmp_path):
+    import base64
+    import json
+
+    key = "AccountKey=" + "Zx9+" * 10 + "=="
+    pixels = base64.b64encode(b"\x89PNG" + key.encode() * 3).decode()  # secret-shaped bytes inside an image
+    outputs = [{"output_type": "stream", "name": "stdout", "text": [f"conn {key}\n"]},
+               {"output_type": "display_data", "metadata": {}, "data": {"image/png": pixels, "text/plain": ["<Figure>"]}}]
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs[:1], "source": "x = 1"},
+             {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs[1:], "source": "y = 2"}]
+    path = tmp_path / "o.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    found = [(f.code, f.cell) for f in check_notebook(nbm.read(path), "o.ipynb", lambda n, t: None)]
+    assert sorted(found) == [("MLO101", 1), ("MLO101", 2), ("SEC002", 1)]
