@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -179,6 +178,8 @@ def main(argv: list[str] | None = None) -> Any:
     except BrokenPipeError:
         sys.exit(1)
     except Exception as exc:  # a bug
+        import traceback
+
         from ..console import mask
 
         if verbose:

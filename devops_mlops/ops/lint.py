@@ -135,7 +135,7 @@ def lint_paths(
     ignore = list(ignore or [])
     files = nbm.iter_notebook_files(paths, exclude)
     raws = [nbm.read_bytes(f) for f in files]  # InputError (exit 2) before anything else
-    result = LintResult(files=[display_path(f) for f in files])
+    result = LintResult(files=[])
     ruff = RuffRun(select, ignore, root)
 
     notebooks: list = [None] * len(files)
@@ -149,14 +149,15 @@ def lint_paths(
         if way == "virtual":
             notebooks[index] = nb = nbm.loads(raw, path)
             if not (nb.format == "plain" and nb.language != "python"):
-                _add_source(nb, index, modules, maps, findings, result, isolate=False)
+                _add_source(nb, index, modules, maps, findings, display_path(path), isolate=False)
         else:
             later.append(index)
             if way == "direct":
                 direct[os.path.abspath(path)] = index
     try:
         ruff.start(list(direct), modules)
-        for index in later:  # while ruff works
+        result.files = [display_path(f) for f in files]  # the rest while ruff works
+        for index in later:
             notebooks[index] = nbm.loads(raws[index], files[index])
         for path, index in direct.items():
             maps[path] = maps[os.path.realpath(path)] = (index, direct_map(notebooks[index]))
@@ -173,7 +174,7 @@ def lint_paths(
         diagnostics = [d for d in diagnostics if maps[d["filename"]][0] not in broken]
         again: dict[str, str] = {}
         for index in broken:
-            _add_source(notebooks[index], index, again, maps, findings, result, isolate=True)
+            _add_source(notebooks[index], index, again, maps, findings, result.files[index], isolate=True)
         diagnostics += run_ruff(again, select, ignore, root)
 
     findings += _ruff_findings(diagnostics, maps, notebooks, result.files)
@@ -225,9 +226,8 @@ def _is_syntax(diagnostic: dict) -> bool:
     return diagnostic.get("code") in (None, "invalid-syntax", "E999") or diagnostic.get("name") == "invalid-syntax"
 
 
-def _add_source(nb, index, sources, maps, findings, result, *, isolate: bool) -> None:
+def _add_source(nb, index, sources, maps, findings, shown: str, *, isolate: bool) -> None:
     text, line_map, syntax = python_source(nb, set(), isolate_syntax_errors=isolate)
-    shown = result.files[index]
     findings += [
         Finding(shown, f.line, f.column, f.cell if nb.is_notebook else None, f.code, f.severity, f.message)
         for f in syntax
