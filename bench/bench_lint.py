@@ -14,8 +14,10 @@ then times, best of --repeat runs each (the two sides alternate, in the same run
 as a separate process:
 
 * `mlops lint` over all of a tree's notebooks (cold: nothing is cached between runs);
-* `ruff check` over the same Python code written out as plain .py files, with the same
-  rules and the same Databricks globals (the limit);
+* `ruff check` over the same Python code written out as plain .py files with the same
+  rules (the limit, as this benchmark always measured it), and the same with the
+  Databricks globals known as mlops lint runs it (ruff then renders far fewer findings, so
+  this second limit is much lower);
 * `nbqa ruff` over the .ipynb half of the uniform tree (the peer), when installed;
 * `mlops --help` against `python -c pass` (start-up cost).
 
@@ -45,8 +47,10 @@ HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(HERE))
 GLOBALS = ("spark", "sc", "dbutils", "display", "displayHTML", "sqlContext", "table", "sql", "getArgument")
-RULES = ["--isolated", "--no-cache", "--select", "E4,E7,E9,F",
-         "--config", "builtins = [" + ", ".join(f'"{n}"' for n in GLOBALS) + "]"]
+RULES = ["--isolated", "--no-cache", "--select", "E4,E7,E9,F"]
+#: the same rules with the Databricks globals known, as mlops lint runs them: ruff then has far
+#: fewer findings to render, so this limit is much lower than the plain one
+WITH_GLOBALS = RULES + ["--config", "builtins = [" + ", ".join(f'"{n}"' for n in GLOBALS) + "]"]
 
 
 def python_cells(rng: random.Random, i: int) -> list[str]:
@@ -150,14 +154,13 @@ def timed(cmd: list[str], cwd: Path, ok=(0, 1)) -> tuple[float, float]:
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
-def best_pair(a: list[str], b: list[str], repeat: int, cwd: Path) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Best of ``repeat`` (wall, CPU) for each command, the two run alternately."""
-    runs_a, runs_b = [], []
+def best_runs(cmds: list[list[str]], repeat: int, cwd: Path) -> list[tuple[float, float]]:
+    """Best of ``repeat`` (wall, CPU) for each command, the commands run in turn each round."""
+    runs: list[list[tuple[float, float]]] = [[] for _ in cmds]
     for _ in range(repeat):
-        runs_a.append(timed(a, cwd))
-        runs_b.append(timed(b, cwd))
-    best = lambda runs: (min(r[0] for r in runs), min(r[1] for r in runs))  # noqa: E731
-    return best(runs_a), best(runs_b)
+        for cmd, got in zip(cmds, runs):
+            got.append(timed(cmd, cwd))
+    return [(min(r[0] for r in got), min(r[1] for r in got)) for got in runs]
 
 
 def best_of(cmd: list[str], repeat: int, cwd: Path, ok=(0, 1)) -> float:
@@ -166,11 +169,13 @@ def best_of(cmd: list[str], repeat: int, cwd: Path, ok=(0, 1)) -> float:
 
 def compare(name: str, out: Path, notebooks: Path, plain: Path, repeat: int, ruff: list[str]) -> dict:
     mlops = [str(BIN / "mlops"), "lint", str(notebooks)]
-    (t_lint, c_lint), (t_ruff, c_ruff) = best_pair(mlops, ruff + ["check", *RULES, str(plain)], repeat, out)
+    (t_lint, c_lint), (t_ruff, c_ruff), (t_glob, c_glob) = best_runs(
+        [mlops, ruff + ["check", *RULES, str(plain)], ruff + ["check", *WITH_GLOBALS, str(plain)]], repeat, out)
     return {f"{name}_mlops_lint_s": round(t_lint, 3), f"{name}_ruff_plain_s": round(t_ruff, 3),
             f"{name}_lint_vs_ruff": round(t_lint / t_ruff, 2),
+            f"{name}_ruff_with_globals_s": round(t_glob, 3), f"{name}_lint_vs_ruff_with_globals": round(t_lint / t_glob, 2),
             f"{name}_cpu_s": {"mlops_lint": round(c_lint, 3), "ruff_plain": round(c_ruff, 3),
-                              "ratio": round(c_lint / c_ruff, 2)}}
+                              "ruff_with_globals": round(c_glob, 3)}}
 
 
 def main() -> None:
