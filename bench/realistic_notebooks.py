@@ -62,7 +62,7 @@ def _function(rng: random.Random, k: int, word: str) -> list[str]:
             body.append(f"        out = out.withColumn('flag_{j}', F.lit(True))")
     body += [
         "    window = Window.partitionBy('id').orderBy('day')",
-        f"    out = out.withColumn('rank', F.row_number().over(window))",
+        "    out = out.withColumn('rank', F.row_number().over(window))",
         "    summary = {c: out.agg(F.sum(c)).first()[0] for c in out.columns if c.startswith('" + word + "')}",
         "    logging.getLogger(__name__).info('built %s columns', len(summary))",
         "    return out",

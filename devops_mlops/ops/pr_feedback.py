@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core import pr_feedback as pf
 from ..errors import MlopsError
+
+if TYPE_CHECKING:  # the core module is imported where it is used: `mlops lint` imports this one always
+    from ..core import pr_feedback as pf
 
 COMMANDS = ("lint", "test", "deploy")
 
@@ -92,6 +94,7 @@ def upload_summary(console, command: str, markdown: str) -> Path | None:
 def _lint_context(pr, files: list[str], findings: list, root: Path) -> tuple[list[list[str]], list[pf.Wanted], set[str]]:
     """Cell diffs of the changed notebooks and the threads of findings on changed lines."""
     from ..core import notebook as nbm
+    from ..core import pr_feedback as pf
     from ..errors import InputError
 
     iteration = pr.last_iteration()
@@ -138,6 +141,7 @@ def _lint_context(pr, files: list[str], findings: list, root: Path) -> tuple[lis
 def report(console, command: str, doc: dict, *, config=None, findings: list | None = None,
            files: list[str] | None = None) -> dict[str, Any]:
     """Publish the command's feedback (see the module docstring); returns what was done, for tests."""
+    from ..core import pr_feedback as pf
     from ..core import pr_summary
 
     done: dict[str, Any] = {"summary_file": None, "created": 0, "updated": 0, "closed": 0, "reopened": 0}
