@@ -134,6 +134,17 @@ def cli(ctx: click.Context, config, target, dry_run, fmt, verbose) -> None:
 pass_state = click.make_pass_decorator(State)
 
 
+def plan_only(plan_in, plan_out=None, **others) -> None:
+    """``--plan FILE`` applies what the file records: options that would change the plan are refused."""
+    from ..errors import UsageError
+
+    given = [name for name, value in {"--plan-out": plan_out, **others}.items() if value]
+    if given:
+        raise UsageError(f"--plan {plan_in} applies the plan as it was written (its selection included): "
+                         f"{', '.join(given)} cannot be given with it",
+                         hint="write a new plan with these options and --plan-out")
+
+
 def _report(exc: MlopsError, verbose: bool, fmt: str) -> None:
     from ..console import in_pipeline, mask, vso_command
 

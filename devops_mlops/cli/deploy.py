@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from . import pass_state
+from . import pass_state, plan_only
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-", "unchanged": "=", "stale": "?"}
 
@@ -13,13 +15,23 @@ _SYMBOL = {"create": "+", "update": "~", "delete": "-", "unchanged": "=", "stale
 @click.option("--prune", is_flag=True, help="Delete jobs mlops created that are no longer defined.")
 @click.option("--job", "only", multiple=True, metavar="KEY",
               help="Deploy only this job (repeatable); the other jobs are left as they are.")
+@click.option("--plan-out", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Write the plan to FILE (and FILE.md) for review; change nothing.")
+@click.option("--plan", "plan_in", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Apply exactly the plan in FILE; refused when the target changed since.")
 @pass_state
-def command(state, prune, only):
+def command(state, prune, only, plan_out, plan_in):
     """Create or update the target's jobs from the job definitions."""
+    from ..ops import plan_apply
     from ..ops.deploy import deploy
 
     ctx = state.context()
-    result = deploy(ctx, prune=prune, only=list(only) or None)
+    if plan_in:
+        plan_only(plan_in, plan_out=plan_out, **{"--job": only, "--prune": prune})
+        result = plan_apply.apply_deploy(ctx, plan_in)
+    else:
+        ctx.dry_run = ctx.dry_run or bool(plan_out)
+        result = deploy(ctx, prune=prune, only=list(only) or None)
 
     def render():
         for a in result.plan.actions:
@@ -36,7 +48,16 @@ def command(state, prune, only):
             f"{counts.get(k, 0)} {k}" for k in ("create", "update", "delete", "unchanged")) + (
             f", {counts['stale']} stale" if counts.get("stale") else "")
 
-    ctx.console.result(result.to_json(), render)
+    doc = result.to_json()
+    if plan_out:
+        plan_apply.save_deploy(ctx, result, plan_out, prune=prune)
+        doc["plan_file"] = str(plan_out)
+    elif plan_in:
+        doc["plan_file"] = str(plan_in)
+    ctx.console.result(doc, render)
+    if plan_out and not ctx.console.json:
+        ctx.console.info(f"plan written to {plan_out} (review {plan_out.with_suffix('.md')}; "
+                         f"apply it with `mlops deploy --plan {plan_out}`)")
     from ..ops import pr_feedback
 
     if result.dry_run and pr_feedback.wanted():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import pass_state
+from . import pass_state, plan_only
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-", "conflict": "!", "stale": "?", "unmanaged": "?"}
 
@@ -18,17 +18,27 @@ _SYMBOL = {"create": "+", "update": "~", "delete": "-", "conflict": "!", "stale"
 @click.option("--commit", metavar="SHA", help="Git folder mode: the commit the folder must be at "
               "(default: $BUILD_SOURCEVERSION).")
 @click.option("--workers", type=click.IntRange(1, 64), default=16, show_default=True, help="Concurrent uploads.")
+@click.option("--plan-out", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Write the plan to FILE (and FILE.md) for review; change nothing.")
+@click.option("--plan", "plan_in", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Apply exactly the plan in FILE; refused when the target changed since.")
 @pass_state
-def command(state, paths, prune, force, commit, workers):
+def command(state, paths, prune, force, commit, workers, plan_out, plan_in):
     """Sync notebooks to the target's workspace folder or Git folder (PATH...: only that part of the
     notebooks folder; nothing outside it is touched or pruned)."""
     from ..errors import CheckFailed
+    from ..ops import plan_apply
     from ..ops.sync import sync
     from ..ops.sync_scope import sync_scope
 
     ctx = state.context()
-    result = sync(ctx, prune=prune, force=force, commit=commit, workers=workers,
-                  scope=sync_scope(ctx.config, list(paths)))
+    if plan_in:
+        plan_only(plan_in, plan_out=plan_out, PATH=paths, **{"--prune": prune, "--force": force, "--commit": commit})
+        result = plan_apply.apply_sync(ctx, plan_in, workers=workers)
+    else:
+        ctx.dry_run = ctx.dry_run or bool(plan_out)
+        scope = sync_scope(ctx.config, list(paths))
+        result = sync(ctx, prune=prune, force=force, commit=commit, workers=workers, scope=scope)
 
     def render():
         head = "plan" if result.dry_run else "synced"
@@ -50,7 +60,16 @@ def command(state, paths, prune, force, commit, workers):
         extra = ", ".join(f"{counts[k]} {k}" for k in ("conflict", "stale", "unmanaged") if counts.get(k))
         yield f"{head} {plan.root} on {result.target}: {summary}" + (f"; {extra}" if extra else "")
 
-    ctx.console.result(result.to_json(), render)
+    doc = result.to_json()
+    if plan_out:
+        plan_apply.save_sync(ctx, result, plan_out, scope=scope, prune=prune, force=force)
+        doc["plan_file"] = str(plan_out)
+    elif plan_in:
+        doc["plan_file"] = str(plan_in)
+    ctx.console.result(doc, render)
+    if plan_out and not ctx.console.json:
+        ctx.console.info(f"plan written to {plan_out} (review {plan_out.with_suffix('.md')}; "
+                         f"apply it with `mlops sync --plan {plan_out}`)")
     if result.conflicts:
         raise CheckFailed(
             f"{len(result.conflicts)} object(s) changed in the workspace were not overwritten: "

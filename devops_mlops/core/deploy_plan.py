@@ -142,6 +142,23 @@ def diff(old: Any, new: Any, path: str = "") -> list[str]:
     return out
 
 
+def added(new: Any, path: str = "") -> list[str]:
+    """The settings of a job to create as readable lines ('+ tasks.first.notebook_task.notebook_path: ...'),
+    one per leaf, lists of keyed objects (tasks by task_key, ...) by their key."""
+    if isinstance(new, list):
+        by = _LISTS_BY.get(path.rsplit(".", 1)[-1])
+        keys = [x.get(by) for x in new if isinstance(x, dict)] if by else []
+        if not (by and len(keys) == len(new) and len(set(keys)) == len(keys)):
+            return [f"+ {path}: {_fmt(new)}"]
+        new = {k: x for k, x in zip(keys, new)}
+    if isinstance(new, dict) and new:
+        out: list[str] = []
+        for k in sorted(new, key=str):
+            out += added(new[k], f"{path}.{k}" if path else str(k))
+        return out
+    return [f"+ {path}: {_fmt(new)}"]
+
+
 def owner_tags(settings: dict[str, Any]) -> tuple[str | None, str | None]:
     tags = settings.get("tags") or {}
     return tags.get("mlops_project"), tags.get("mlops_job_key")

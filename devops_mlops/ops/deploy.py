@@ -25,6 +25,8 @@ class DeployResult:
     job_ids: dict[str, int] = field(default_factory=dict)
     deduplicated: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: (job_id, settings) of every job on the target when the plan was made (for a saved plan)
+    remote: list[tuple[int, dict]] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict:
         doc = {"target": self.target, "dry_run": self.dry_run, **self.plan.to_json(), "job_ids": self.job_ids}
@@ -93,7 +95,7 @@ def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None
             ctx.console.warn("--prune has no effect with --job: a selective deploy deletes nothing")
     remote = [(job.job_id, job.settings) for job in ctx.jobs.list()]
     plan = plan_deploy(ctx.config.project, desired, remote, prune=prune and not only, only=list(only) if only else None)
-    result = DeployResult(ctx.target.name, ctx.dry_run, plan)
+    result = DeployResult(ctx.target.name, ctx.dry_run, plan, remote=remote)
     for action in plan.of("update", "unchanged", "stale"):
         if action.job_id is not None and action.op != "stale":
             result.job_ids[action.key] = action.job_id
@@ -102,6 +104,13 @@ def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None
                          f"for {ctx.config.project}; it is left alone")
     if ctx.dry_run:
         return result
+    apply_plan(ctx, result, workers)
+    return result
+
+
+def apply_plan(ctx, result: DeployResult, workers: int = 8) -> None:
+    """Carry out ``result.plan`` (updates and deletes in parallel, then the creates)."""
+    plan = result.plan
     jobs = ctx.jobs
 
     changes, creates = plan.of("update", "delete"), plan.of("create")
@@ -126,7 +135,6 @@ def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None
     if result.errors:
         raise ServiceError(f"{len(result.errors)} job change(s) failed; first: {result.errors[0]}",
                            hint="run `mlops deploy` again: it only changes what still differs")
-    return result
 
 
 def find_job(ctx, key: str) -> Any:

@@ -34,6 +34,9 @@ class SyncResult:
     plan: sp.SyncPlan | None = None
     git: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    #: what the plan was computed from (workspace mode), for the apply and a saved plan:
+    #: remote objects, remote folders, the manifest, adopted objects, the repo's items by path
+    seen: "Seen | None" = field(default=None, repr=False)
 
     @property
     def conflicts(self) -> list[sp.Action]:
@@ -48,6 +51,15 @@ class SyncResult:
         if self.errors:
             doc["errors"] = self.errors
         return doc
+
+
+@dataclass
+class Seen:
+    remote: dict[str, sp.RemoteItem]
+    folders: set[str]
+    manifest: dict[str, dict]
+    same: set[str]
+    by_rel: dict[str, sp.LocalItem]
 
 
 # ------------------------------------------------------------------ local side
@@ -145,10 +157,18 @@ def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int,
                         scope=scope)
     if not root_exists and plan.of("create"):
         plan.mkdirs.insert(0, "")
-    result = SyncResult(ctx.target.name, "workspace", root, ctx.dry_run, plan)
+    result = SyncResult(ctx.target.name, "workspace", root, ctx.dry_run, plan,
+                        seen=Seen(remote, folders, manifest, same, by_rel))
     if ctx.dry_run:
         return result
+    apply_workspace(ctx, result, workers)
+    return result
 
+
+def apply_workspace(ctx, result: SyncResult, workers: int) -> None:
+    """Carry out ``result.plan``: folders, uploads, deletes, then the manifest."""
+    ws, root, plan = ctx.workspace, result.root, result.plan
+    remote, manifest, same, by_rel = result.seen.remote, result.seen.manifest, result.seen.same, result.seen.by_rel
     for folder in _leaf_folders(plan.mkdirs):
         ws.mkdirs(sp.join(root, folder))
     uploads = plan.of("create", "update")
@@ -191,7 +211,6 @@ def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int,
     if new_manifest != manifest:
         body = json.dumps(sp.manifest_doc(new_manifest), indent=1).encode()
         ws.import_(sp.join(root, sp.MANIFEST_NAME), body, format="RAW", language=None, overwrite=True)
-    return result
 
 
 # ------------------------------------------------------------------ Git folder mode
