@@ -32,6 +32,31 @@ def test_shipped_pipelines_pass(monkeypatch):
     assert result.findings == []
 
 
+def test_release_plans_production_and_applies_the_reviewed_plan_after_approval():
+    import yaml
+
+    doc = yaml.safe_load((EXAMPLE / "azure-pipelines" / "release.yml").read_text())
+    stages = {s["stage"]: s for item in doc["stages"] for key, group in item.items() if "rollback" in key
+              for s in group}
+    plan, prod = stages["PlanProduction"], stages["Production"]
+    plan_steps = plan["jobs"][0]["steps"]
+    scripts = [st["parameters"]["script"] for st in plan_steps if "parameters" in st]
+    assert any("sync" in s and "--plan-out" in s for s in scripts)
+    assert any("deploy --plan-out" in s for s in scripts)
+    publish = next(st for st in plan_steps if st.get("task") == "PublishPipelineArtifact@1")
+    assert publish["inputs"]["artifact"] == "production-plan"
+    assert "PlanProduction" in prod["dependsOn"]
+    job = prod["jobs"][0]
+    assert job["environment"] == "production" and "deployment" in job  # the environment's approvals gate it
+    steps = job["strategy"]["runOnce"]["deploy"]["steps"]
+    tasks = [st.get("task") or st.get("template") or next(iter(st)) for st in steps]
+    download = tasks.index("DownloadPipelineArtifact@2")
+    assert steps[download]["inputs"]["artifactName"] == "production-plan"
+    applied = [st["parameters"]["script"] for st in steps[download:] if "parameters" in st]
+    assert "sync --plan " in applied[0] and "deploy --plan " in applied[1] and "model promote" in applied[2]
+    assert not any("--plan-out" in s or "--commit" in s for s in applied)
+
+
 def test_schema_patches_accept_what_the_service_accepts(tmp_path):
     p = write(tmp_path, "p.yml", (
         "trigger: none\npool: {vmImage: ubuntu-latest}\nsteps:\n"
