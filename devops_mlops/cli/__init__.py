@@ -145,6 +145,18 @@ def plan_only(plan_in, plan_out=None, **others) -> None:
                          hint="write a new plan with these options and --plan-out")
 
 
+def print_planned(ctx, command: str, doc: dict, render, *, plan_out, plan_in, save) -> None:
+    """Print a sync/deploy result; with ``--plan-out`` first write the plan (``save(path)``)."""
+    if plan_out:
+        save(plan_out)
+    if plan_out or plan_in:
+        doc["plan_file"] = str(plan_out or plan_in)
+    ctx.console.result(doc, render)
+    if plan_out and not ctx.console.json:
+        ctx.console.info(f"plan written to {plan_out} (review {plan_out.with_suffix('.md')}; "
+                         f"apply it with `mlops {command} --plan {plan_out}`)")
+
+
 def _report(exc: MlopsError, verbose: bool, fmt: str) -> None:
     from ..console import in_pipeline, mask, vso_command
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import pass_state, plan_only
+from . import pass_state, plan_only, print_planned
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-", "unchanged": "=", "stale": "?"}
 
@@ -48,16 +48,8 @@ def command(state, prune, only, plan_out, plan_in):
             f"{counts.get(k, 0)} {k}" for k in ("create", "update", "delete", "unchanged")) + (
             f", {counts['stale']} stale" if counts.get("stale") else "")
 
-    doc = result.to_json()
-    if plan_out:
-        plan_apply.save_deploy(ctx, result, plan_out, prune=prune)
-        doc["plan_file"] = str(plan_out)
-    elif plan_in:
-        doc["plan_file"] = str(plan_in)
-    ctx.console.result(doc, render)
-    if plan_out and not ctx.console.json:
-        ctx.console.info(f"plan written to {plan_out} (review {plan_out.with_suffix('.md')}; "
-                         f"apply it with `mlops deploy --plan {plan_out}`)")
+    print_planned(ctx, "deploy", result.to_json(), render, plan_out=plan_out, plan_in=plan_in,
+                  save=lambda f: plan_apply.save_deploy(ctx, result, f, prune=prune))
     from ..ops import pr_feedback
 
     if result.dry_run and pr_feedback.wanted():

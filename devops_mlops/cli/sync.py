@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import pass_state, plan_only
+from . import pass_state, plan_only, print_planned
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-", "conflict": "!", "stale": "?", "unmanaged": "?"}
 
@@ -60,16 +60,8 @@ def command(state, paths, prune, force, commit, workers, plan_out, plan_in):
         extra = ", ".join(f"{counts[k]} {k}" for k in ("conflict", "stale", "unmanaged") if counts.get(k))
         yield f"{head} {plan.root} on {result.target}: {summary}" + (f"; {extra}" if extra else "")
 
-    doc = result.to_json()
-    if plan_out:
-        plan_apply.save_sync(ctx, result, plan_out, scope=scope, prune=prune, force=force)
-        doc["plan_file"] = str(plan_out)
-    elif plan_in:
-        doc["plan_file"] = str(plan_in)
-    ctx.console.result(doc, render)
-    if plan_out and not ctx.console.json:
-        ctx.console.info(f"plan written to {plan_out} (review {plan_out.with_suffix('.md')}; "
-                         f"apply it with `mlops sync --plan {plan_out}`)")
+    print_planned(ctx, "sync", result.to_json(), render, plan_out=plan_out, plan_in=plan_in,
+                  save=lambda f: plan_apply.save_sync(ctx, result, f, scope=scope, prune=prune, force=force))
     if result.conflicts:
         raise CheckFailed(
             f"{len(result.conflicts)} object(s) changed in the workspace were not overwritten: "

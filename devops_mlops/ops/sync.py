@@ -168,7 +168,7 @@ def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int,
 def apply_workspace(ctx, result: SyncResult, workers: int) -> None:
     """Carry out ``result.plan``: folders, uploads, deletes, then the manifest."""
     ws, root, plan = ctx.workspace, result.root, result.plan
-    remote, manifest, same, by_rel = result.seen.remote, result.seen.manifest, result.seen.same, result.seen.by_rel
+    manifest, same, by_rel = result.seen.manifest, result.seen.same, result.seen.by_rel
     for folder in _leaf_folders(plan.mkdirs):
         ws.mkdirs(sp.join(root, folder))
     uploads = plan.of("create", "update")
