@@ -8,7 +8,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent / "examples" / "toll-demand"
-TEMPLATE_ITEMS = ("mlops.yaml", "notebooks", "resources", "azure-pipelines", "pyproject.toml", "src")
+TEMPLATE_ITEMS = ("mlops.yaml", "notebooks", "resources", "azure-pipelines", "pyproject.toml", "src", "tests")
 
 
 class BuildWithTemplate(build_py):
@@ -23,7 +23,7 @@ class BuildWithTemplate(build_py):
         for item in TEMPLATE_ITEMS:
             src = ROOT / item
             if src.is_dir():
-                shutil.copytree(src, target / item, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+                shutil.copytree(src, target / item, ignore=shutil.ignore_patterns("__pycache__", ".*", "*.egg-info"))
             elif src.is_file():
                 shutil.copy2(src, target / item)
 

@@ -47,16 +47,16 @@ def main() -> int:
     import pandas as pd
     from deltalake import write_deltalake
 
-    from devops_mlops.lifecycle import sandbox
+    from devops_mlops.testing import project as sandbox
     from devops_mlops.runtime import tables as T
 
     work = Path(tempfile.mkdtemp(prefix="bench-infer-"))
     ctx = sandbox.trained(sandbox.make_project(work / "proj", git=False, data={"drift": []}))
-    base = ctx.tables.read(T.FEATURES, where={"batch_id": 0})
+    base = ctx.tables.read(ctx.config.model.features_table, where={"batch_id": 0})
     reps = -(-args.rows // len(base))
     big = pd.concat([base] * reps, ignore_index=True).iloc[: args.rows].copy()
     big["batch_id"] = 100
-    ctx.tables.append(T.FEATURES, big)
+    ctx.tables.append(ctx.config.model.features_table, big)
     model = ctx.registry.load_model(ctx.config.model.name, 1)
     inputs = model.metadata.get_input_schema().input_names()
     del base

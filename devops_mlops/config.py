@@ -32,6 +32,10 @@ class ModelCfg:
     primary_metric: str = "rmse"
     #: True when a larger primary metric is better
     higher_is_better: bool = False
+    #: the table the model's inputs are read from (key columns, batch_id, features)
+    features_table: str = "features"
+    #: the table the labels arrive in (key columns, batch_id, label)
+    labels_table: str = "labels"
 
 
 @dataclass
@@ -210,6 +214,36 @@ class AdfCfg:
     arm_endpoint: str | None = None
 
 
+_ENTRY_POINT = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
+
+
+@dataclass
+class EntryPointsCfg:
+    """The project's own functions the toolkit calls outside a notebook, as ``module:function``
+    (see docs/config.md for what each is called with)."""
+
+    #: (session, batches) -> dict: a batch arrives (extract, prepare, features); `mlops lifecycle`
+    ingest: str | None = None
+    #: (session, register=True) -> dict: train the first model in process
+    train: str | None = None
+    #: (session, attempt, eval_batch) -> dict: one retrain try in process (no retrain notebook)
+    retrain: str | None = None
+    #: (session, batch=None) -> DataFrame: the labelled rows the gate and the retrain loop evaluate on
+    evaluation_data: str | None = None
+    #: (session) -> dict: the drifts `mlops lifecycle` will meet, and the labels' delay
+    scenario: str | None = None
+
+    def _validate(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is not None and not _ENTRY_POINT.match(value):
+                return ((f.name,), f"expected module:function (e.g. my_project.features:build), got {value!r}")
+        return None
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self) if getattr(self, f.name)]
+
+
 @dataclass
 class Target:
     backend: Literal["local", "databricks"] = "local"
@@ -261,8 +295,11 @@ class Config:
     monitoring: MonitoringCfg = field(factory=MonitoringCfg)
     scm: ScmCfg = field(factory=ScmCfg)
     alerts: list[AlertCfg] = field(factory=list)
-    #: the lifecycle's data source settings (generator seed, batches, drift)
+    #: the project's own settings, handed to its code as ``session.data`` (the toolkit reads none of them)
     data: dict[str, Any] = field(factory=dict)
+    #: folders (relative to this file) put first on sys.path: local kernels and entry points import from them
+    python_path: list[str] = field(factory=lambda: ["src"])
+    entry_points: EntryPointsCfg = field(factory=EntryPointsCfg)
     #: filled in by the loader
     path: Path = dataclasses.field(default=Path(CONFIG_NAME), init=False)
     unresolved: dict[tuple, tuple[str, int | None]] = dataclasses.field(default_factory=dict, init=False)

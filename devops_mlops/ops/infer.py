@@ -1,8 +1,9 @@
 """Use case: batch inference with the production model into the ``predictions`` table.
 
 ``infer(ctx, batches=None, version=None)`` scores the feature table's batches
-that have no predictions yet (or the ones named; those are re-scored) with the
-production version (or the one named). Each batch's rows are written with one
+(``model.features_table``) that have no predictions yet and are newer than the
+data the version was evaluated on (its ``mlops.eval_batch`` tag), or the ones
+named (those are re-scored), with the production version (or the one named). Each batch's rows are written with one
 ``replace_where(batch_id)``, so scoring a batch again replaces its rows: no
 duplicates, and a crash leaves the batch either whole or absent.
 
@@ -45,7 +46,7 @@ class InferResult:
 
     def summary(self) -> str:
         if not self.batches:
-            return f"nothing to score: every batch of {T.FEATURES} has predictions ({self.table})"
+            return f"nothing to score: every new feature batch has predictions ({self.table})"
         verb = "would score" if self.dry_run else "scored"
         rows = "" if self.dry_run else f"{self.rows} rows of "
         return (
@@ -65,9 +66,13 @@ def production_version(ctx, name: str) -> int:
 
 
 def batch_ids(tables, name: str) -> list[int]:
-    from ..lifecycle.stages import table_batches
+    return T.table_batches(tables, name)
 
-    return table_batches(tables, name)
+
+def evaluated_on(ctx, name: str, version: int) -> int | None:
+    """The last batch of the data ``version`` was trained and evaluated on (its ``mlops.eval_batch`` tag)."""
+    tag = str(ctx.registry.get_version(name, version, with_metrics=False).tags.get("mlops.eval_batch") or "")
+    return int(tag) if tag.strip().lstrip("-").isdigit() else None
 
 
 def infer(
@@ -75,22 +80,21 @@ def infer(
     *,
     batches: list[int] | None = None,
     version: int | None = None,
-    source: str = T.FEATURES,
+    source: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     tables: Any = None,
     rescore: bool = False,
 ) -> InferResult:
     """Score ``batches`` (default: those without predictions; ``rescore``: all) into ``predictions``."""
     tables = tables if tables is not None else T.tables_for(ctx)
+    source = source or ctx.config.model.features_table
     name = ctx.config.model.name
     version = int(version) if version is not None else production_version(ctx, name)
     available = batch_ids(tables, source)
-    if batches is None:  # the new ones: after the labelled history, not scored yet
-        from ..lifecycle.data import DataSettings
-
-        history = DataSettings.from_config(ctx.config.data).history_batches
+    if batches is None:  # the new ones: after the data the version was evaluated on, not scored yet
+        seen = evaluated_on(ctx, name, version)
         done = set() if rescore else set(batch_ids(tables, T.PREDICTIONS))
-        batches = [b for b in available if b not in done and b >= history]
+        batches = [b for b in available if b not in done and (seen is None or b > seen)]
     else:
         missing = sorted(set(batches) - set(available))
         if missing:

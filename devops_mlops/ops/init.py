@@ -1,10 +1,17 @@
 """`mlops init`: scaffold a working project from the template shipped with the package.
 
-The template is the repository's example project, ``examples/toll-demand/``
-(mlops.yaml, notebooks/, the job definitions, azure-pipelines/, its
-pyproject.toml): a wheel carries a copy under ``devops_mlops/_template`` (see
-setup.py); a source checkout reads the example folder. So what `mlops init`
-writes is exactly what the toolkit's own CI lints, tests and runs.
+The template is the repository's example project (the folder under
+``examples/`` that holds an mlops.yaml: its mlops.yaml, notebooks/, the job
+definitions, azure-pipelines/, its own package under src/ with its
+pyproject.toml, and its tests/): a wheel carries a copy under
+``devops_mlops/_template`` (see setup.py); a source checkout reads the example
+folder. So what `mlops init` writes is exactly what the toolkit's own CI lints,
+tests and runs.
+
+The project's package is renamed after the project: ``--name fraud-scoring``
+writes ``src/fraud_scoring/`` and rewrites the template package's name in
+every copied text file (imports, the entry points of mlops.yaml, the
+distribution name in pyproject.toml).
 
 API::
 
@@ -22,7 +29,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import UsageError
 
-TEMPLATE_ITEMS = ("mlops.yaml", "notebooks", "resources", "azure-pipelines", "pyproject.toml", "src")
+TEMPLATE_ITEMS = ("mlops.yaml", "notebooks", "resources", "azure-pipelines", "pyproject.toml", "src", "tests")
 GITIGNORE_LINES = (".mlops/", "__pycache__/", ".venv/")
 README_MARKER = "## Next steps (devops-mlops)"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
@@ -51,9 +58,9 @@ def template_root() -> Path:
     bundled = package / "_template"
     if (bundled / "mlops.yaml").is_file():
         return bundled
-    checkout = package.parent / "examples" / "toll-demand"
-    if (checkout / "mlops.yaml").is_file() and (checkout / "notebooks").is_dir():
-        return checkout
+    for example in sorted((package.parent / "examples").glob("*/mlops.yaml")):
+        if (example.parent / "notebooks").is_dir():
+            return example.parent
     raise UsageError("the project template is missing from this installation (reinstall devops-mlops)")
 
 
@@ -66,9 +73,39 @@ def _template_files(root: Path) -> list[tuple[str, Path]]:
         elif src.is_dir():
             for f in sorted(src.rglob("*")):
                 rel = f.relative_to(root)
-                if f.is_file() and "__pycache__" not in rel.parts and not any(p.startswith(".") for p in rel.parts):
+                skipped = any(p.startswith(".") or p == "__pycache__" or p.endswith(".egg-info") for p in rel.parts)
+                if f.is_file() and not skipped:
                     files.append((rel.as_posix(), f))
     return files
+
+
+def template_package(root: Path) -> tuple[str, str] | None:
+    """The template's (distribution name, import name) from its pyproject.toml, None without one."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    import tomllib
+
+    dist = str(tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name") or "")
+    return (dist, python_name(dist)) if dist else None
+
+
+def python_name(name: str) -> str:
+    """The import name of a project name: ``fraud-scoring`` -> ``fraud_scoring``."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name).lower()
+
+
+def _rename(rel: str, data: bytes, old: tuple[str, str], new: tuple[str, str]) -> tuple[str, bytes]:
+    """A template file with the template's package renamed to the project's (path and text)."""
+    parts = [new[1] if p == old[1] else p for p in rel.split("/")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "/".join(parts), data
+    text = re.sub(rf"\b{re.escape(old[1])}\b", new[1], text)
+    if rel == "pyproject.toml":
+        text = re.sub(rf'(?m)^(name\s*=\s*)"{re.escape(old[0])}"', rf'\g<1>"{new[0]}"', text, count=1)
+    return "/".join(parts), text.encode("utf-8")
 
 
 def _render_config(text: str, name: str) -> str:
@@ -82,7 +119,8 @@ def _readme_section(name: str) -> str:
 
 This project was scaffolded by `mlops init` (devops-mlops {__version__}).
 
-1. `pip install -r requirements.txt` (or `pip install devops-mlops`).
+1. `pip install -r requirements.txt` (the toolkit and this project's own package, `src/{python_name(name)}/`;
+   `mlops` itself also finds `src/` without the install, through `python_path` in mlops.yaml).
 2. `mlops lint && mlops test` - lint the notebooks and run the test notebooks locally.
 3. `mlops lifecycle` - run the whole lifecycle of `{name}` on this machine (MLflow on sqlite,
    Delta tables under `.mlops/`).
@@ -94,13 +132,18 @@ This project was scaffolded by `mlops init` (devops-mlops {__version__}).
 def planned_files(name: str) -> dict[str, bytes]:
     """Every file init writes, with its content (gitignore/README handled separately)."""
     root = template_root()
+    old = template_package(root)
+    new = (name, python_name(name))
     out: dict[str, bytes] = {}
     for rel, src in _template_files(root):
         data = src.read_bytes()
         if rel == "mlops.yaml":
             data = _render_config(data.decode("utf-8"), name).encode("utf-8")
+        if old is not None and old != new:
+            rel, data = _rename(rel, data, old, new)
         out[rel] = data
-    out["requirements.txt"] = f"devops-mlops=={__version__}\n".encode()
+    # the toolkit, pinned; then the project's own package (what the pipelines install)
+    out["requirements.txt"] = f"devops-mlops=={__version__}\n.\n".encode()
     return out
 
 

@@ -3,11 +3,11 @@
 Steps: lint, test, sync, deploy, train (the training job: extract -> prepare ->
 features -> train -> validate), validate, promote, infer (the inference job on
 the first new batch). Then monitoring over the later batches as they arrive
-(each: extract/prepare/features, score, `monitor`): in range at first, then a
-demand drift the retrain loop fixes (a new version registered, promoted,
-committed with the skip-ci marker, the waiting batch scored by it), then a
-counting-noise regime it cannot fix (N tries, then the alert). Finally the
-report. Every step's outcome is checked against what the design says should
+(each: the project's ``entry_points.ingest``, score, `monitor`): in range at
+first, then each drift the project's ``entry_points.scenario`` announces: a
+fixable one the retrain loop fixes (a new version registered, promoted,
+committed with the skip-ci marker, the waiting batch scored by it), an
+unfixable one it cannot (N tries, then the alert). Finally the report. Every step's outcome is checked against what the design says should
 happen; the run exits 0 only when all of them behaved.
 
 On the local target the lifecycle starts from a clean ``.mlops`` state (tables,
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..errors import MlopsError, UsageError
+from ..errors import InputError, MlopsError, UsageError
 from ..runtime import tables as T
 
 #: the local state the lifecycle resets before it starts (inside .mlops/)
@@ -143,13 +143,12 @@ class _Stop(Exception):
 
 def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches: int | None = None) -> LifecycleResult:
     """Run the whole flow; the result says what happened and whether it is what the design expects."""
-    from ..lifecycle.data import DataSettings
     from .retrain import retrainer_for
 
     started = time.perf_counter()
     result = LifecycleResult(ctx.target.name)
     head = git_preflight(ctx.root)
-    settings = DataSettings.from_config(ctx.config.data)
+    scenario = project_scenario(ctx)
     if ctx.target.backend == "local" and fresh and not ctx.dry_run:
         removed = reset_local_state(ctx)
         if removed:
@@ -158,11 +157,33 @@ def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches
     retrainer = retrainer if retrainer is not None else retrainer_for(ctx)
     try:
         _main_job(ctx, run)
-        _monitoring(ctx, run, result, settings, retrainer, head, max_batches)
+        _monitoring(ctx, run, result, scenario, retrainer, head, max_batches)
     except _Stop:
         pass
     result.seconds = time.perf_counter() - started
     return result
+
+
+def project_scenario(ctx) -> dict[str, Any]:
+    """The project's entry points, checked before anything runs (ConfigError, exit 2, names the line of
+    mlops.yaml), and the scenario its data source announces: ``history`` (batch ids), ``label_delay``,
+    ``drifts`` (each ``from_batch`` and ``fixable``)."""
+    from ..runtime.api import Session
+    from ..runtime.entry_points import call, check_all, resolve
+
+    check_all(ctx.config)
+    for name in ("ingest", "evaluation_data", "scenario"):
+        resolve(ctx.config, name)
+    doc = call(ctx.config, "scenario", Session(ctx))
+    spec = ctx.config.entry_points.scenario
+    try:
+        drifts = sorted(({"from_batch": int(d["from_batch"]), "fixable": bool(d["fixable"])} for d in doc["drifts"]),
+                        key=lambda d: d["from_batch"])
+        return {"history": [int(b) for b in doc["history"]], "label_delay": int(doc.get("label_delay", 0)),
+                "drifts": drifts}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"entry point scenario ({spec}) returned {str(doc)[:200]!r}: expected history, "
+                         f"label_delay and drifts [{{from_batch, fixable}}] ({exc!r})", path=ctx.config.path) from None
 
 
 def _main_job(ctx, run: _Runner) -> None:
@@ -226,10 +247,9 @@ def _main_job(ctx, run: _Runner) -> None:
     frame = {}
 
     def gate():
-        from ..lifecycle.session import open_session
-        from ..lifecycle.stages import eval_frame
+        from ..runtime.api import Session
 
-        frame["eval"] = eval_frame(open_session(ctx=ctx))
+        frame["eval"] = Session(ctx).evaluation_frame()
         v = validate(ctx, version, frame["eval"])
         frame["validation"] = v
         return v.passed, f"v{version} gate {v.gate.summary()} on {v.rows} rows", {}
@@ -265,18 +285,19 @@ def _metrics(m: dict | None) -> str:
 
 
 def _monitoring(
-    ctx, run: _Runner, result: LifecycleResult, settings, retrainer, head: str, max_batches: int | None
+    ctx, run: _Runner, result: LifecycleResult, scenario, retrainer, head: str, max_batches: int | None
 ) -> None:
-    from ..lifecycle.session import open_session
-    from ..lifecycle.stages import batch_ids, ingest
+    from ..runtime.api import Session
+    from ..runtime.entry_points import resolve
     from .infer import infer
     from .monitor import monitor
 
-    session = open_session(ctx=ctx)
-    drifts = sorted(settings.drift, key=lambda d: d.from_batch)
-    first = (batch_ids(session, T.RAW) or [settings.history_batches - 1])[-1] + 1
+    session = Session(ctx)
+    ingest = resolve(ctx.config, "ingest")
+    drifts = scenario["drifts"]
+    first = (session.batches(session.features_table) or [max(scenario["history"], default=-1)])[-1] + 1
     w = ctx.config.monitoring.windows
-    last = (drifts[-1].from_batch if drifts else first) + w.evaluate + settings.label_delay + 1
+    last = (drifts[-1]["from_batch"] if drifts else first) + w.evaluate + scenario["label_delay"] + 1
     if max_batches is not None:
         last = min(last, first + max_batches - 1)
     outcomes: list[dict[str, Any]] = []
@@ -307,7 +328,7 @@ def _monitoring(
             result.monitoring.append(entry)
             progress.step()
             progress.note(f"   batch {b}: {entry['summary']}")
-            if m.outcome == "alerted" and (not drifts or b > drifts[-1].from_batch):
+            if m.outcome == "alerted" and (not drifts or b > drifts[-1]["from_batch"]):
                 break
         return True, f"batches {first}..{outcomes[-1]['batch'] if outcomes else first}", {}
 
@@ -349,12 +370,12 @@ def _expect(ctx, result: LifecycleResult, outcomes: list[dict[str, Any]], head: 
     retrained = [o for o in outcomes if o["outcome"] == "retrained"]
     alerted = [o for o in outcomes if o["outcome"] == "alerted"]
     expect("monitoring in range before any drift", bool(in_range), f"{len(in_range)} window(s)")
-    fixable = any(d.kind == "demand" for d in drifts)
-    unfixable = any(d.kind == "noise" for d in drifts)
+    fixable = [d["from_batch"] for d in drifts if d["fixable"]]
+    unfixable = [d["from_batch"] for d in drifts if not d["fixable"]]
     if fixable:
         ok = len(retrained) == 1 and retrained[0]["promoted"] is not None
         expect(
-            "the demand drift is fixed by retraining: a new version registered and promoted",
+            f"the drift from batch {fixable[0]} is fixed by retraining: a new version registered and promoted",
             ok,
             f"v{retrained[0]['promoted']} after {len(retrained[0]['tries'])} try(s)" if retrained else "no retrain",
         )
@@ -371,7 +392,7 @@ def _expect(ctx, result: LifecycleResult, outcomes: list[dict[str, Any]], head: 
     if unfixable:
         ok = len(alerted) >= 1 and len(alerted[-1]["tries"]) == cfg.monitoring.max_retrains
         expect(
-            f"the noise regime is not fixable: {cfg.monitoring.max_retrains} tries, then the alert",
+            f"the drift from batch {unfixable[0]} is not fixable: {cfg.monitoring.max_retrains} tries, then the alert",
             ok,
             f"{len(alerted[-1]['tries'])} tries" if alerted else "no alert",
         )

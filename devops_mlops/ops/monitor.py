@@ -93,11 +93,10 @@ def _json_value(v: Any) -> Any:
     return None if isinstance(v, float) and v != v else v  # noqa: PLR0124 - NaN is not JSON
 
 
-def latest_window(tables) -> int | None:
+def latest_window(ctx, tables) -> int | None:
     """The newest batch with both predictions and labels."""
-    from ..lifecycle.stages import table_batches
-
-    both = set(table_batches(tables, T.PREDICTIONS)) & set(table_batches(tables, T.LABELS))
+    labels = ctx.config.model.labels_table
+    both = set(T.table_batches(tables, T.PREDICTIONS)) & set(T.table_batches(tables, labels))
     return max(both) if both else None
 
 
@@ -108,7 +107,7 @@ def window_metrics(ctx, tables, batch: int, *, run_id: str = "") -> list[dict[st
     cfg = ctx.config
     keys = list(cfg.model.keys)
     preds = tables.read(T.PREDICTIONS, where={"batch_id": batch})
-    labels = tables.read(T.LABELS, where={"batch_id": batch})
+    labels = tables.read(cfg.model.labels_table, where={"batch_id": batch})
     for frame in (preds, labels):
         if "date" in frame.columns:
             frame["date"] = pd.to_datetime(frame["date"]).dt.date
@@ -155,7 +154,7 @@ def check_metrics(ctx, *, tables: Any = None, batch: int | None = None, run_id: 
         raise InputError("monitoring.metrics is empty: nothing to monitor", path=cfg.path)
     holder = ctx.registry.holder(cfg.model.name, "production")
     version = int(holder.version) if holder else None
-    batch = latest_window(tables) if batch is None else batch
+    batch = latest_window(ctx, tables) if batch is None else batch
     if batch is None:
         return MetricsCheck(cfg.model.name, version, None, None, None, [], mon.Decision(False, None), ctx.dry_run)
     rows = window_metrics(ctx, tables, batch, run_id=run_id)
@@ -253,15 +252,15 @@ def recheck_candidate(ctx, candidate: str, *, attempt: Any = None) -> Recheck:
     import mlflow.pyfunc
 
     from ..core.promotion import decide, gate_metrics
-    from ..lifecycle import stages
-    from ..lifecycle.session import open_session
+    from ..runtime.api import Session
+    from ..runtime.candidates import parse_candidate
     from .model_validate import evaluate
 
     cfg = ctx.config
-    s = open_session(ctx=ctx)
-    c = stages.parse_candidate(candidate)
-    batch = int(c["eval_batch"]) if c.get("eval_batch") not in (None, "") else stages.labelled_batches(s)[-1]
-    frame = stages.eval_frame(s, batch)
+    s = Session(ctx)
+    c = parse_candidate(candidate)
+    batch = int(c["eval_batch"]) if c.get("eval_batch") not in (None, "") else s.labelled_batches()[-1]
+    frame = s.evaluation_frame(batch)
     names = gate_metrics(cfg.promotion.thresholds, cfg.promotion.min_improvement, cfg.model.primary_metric)
     names += [r.name for r in cfg.monitoring.metrics if r.name not in names]
     kwargs = {"label": cfg.model.label, "keys": list(cfg.model.keys), "names": names}
@@ -529,16 +528,12 @@ class _Loop:
         self.validation = None
 
     def _session(self):
-        from ..lifecycle.session import Session
+        from ..runtime.api import Session
 
-        s = Session(self.ctx)
-        s.__dict__["tables"] = self.tables
-        return s
+        return Session(self.ctx, tables=self.tables)
 
     def _eval_frame(self):
-        from ..lifecycle.stages import eval_frame
-
-        return eval_frame(self._session(), self.log.eval_batch)
+        return self._session().evaluation_frame(self.log.eval_batch)
 
     def _production_metrics(self) -> dict[str, float]:
         if not self.tables.exists(T.METRICS):
@@ -604,22 +599,13 @@ class _Loop:
         )
 
     def _register(self, out: dict[str, Any], attempt: int) -> int:
-        from ..adapters.mlflow_registry import translate
-
-        registry = self.ctx.registry
-        registry.activate()
-        import mlflow
-
-        name = self.cfg.model.name
         tags = {
             "mlops.retrain.loop": self.log.loop_id,
             "mlops.retrain.attempt": str(attempt),
             "mlops.train_batches": ",".join(str(b) for b in out.get("train_batches", [])),
             "mlops.eval_batch": str(out.get("eval_batch", self.log.eval_batch)),
         }
-        with translate(f"registering model {name}", registry.registry_uri):
-            mv = mlflow.register_model(out.get("model_uri") or f"runs:/{out['run_id']}/model", name, tags=tags)
-        return int(mv.version)
+        return self._session().register(out.get("model_uri") or f"runs:/{out['run_id']}/model", tags=tags)
 
     def promote(self, action: mon.Action) -> None:
         from .model import promote
@@ -647,10 +633,10 @@ class _Loop:
             return
         state = self.log.state()
         winner = state.winner
+        from ..runtime.candidates import data_window
+
         production = self._production_metrics()
-        settings = self._session().settings
         trained_on = [int(b) for b in (winner.train_batches.split(",") if winner and winner.train_batches else [])]
-        start, _ = settings.window(min(trained_on) if trained_on else self.log.eval_batch)
         provenance = {
             "model": self.cfg.model.name,
             "version": action.version,
@@ -658,7 +644,7 @@ class _Loop:
                 k: {"candidate": v, "production": production.get(k)}
                 for k, v in (winner.metrics if winner else {}).items()
             },
-            "data_window": {"start": start.isoformat(), "end": self.log.window_end},
+            "data_window": data_window(self.ctx, winner.run_id if winner else None, end=self.log.window_end),
             "retrain_loop": self.log.loop_id,
             "attempt": action.attempt,
             "run_id": winner.run_id if winner else None,
@@ -675,10 +661,9 @@ class _Loop:
         self.log.record("committed", action.attempt or 0, version=action.version, detail=detail)
 
     def score(self, action: mon.Action) -> None:
-        from ..lifecycle.stages import table_batches
         from .infer import infer
 
-        waiting = [b for b in table_batches(self.tables, T.FEATURES) if b > self.log.eval_batch]
+        waiting = [b for b in T.table_batches(self.tables, self.cfg.model.features_table) if b > self.log.eval_batch]
         if waiting:
             infer(self.ctx, batches=waiting, version=int(action.version), tables=self.tables)
         self.result.scored_batches = waiting

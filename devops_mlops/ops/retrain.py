@@ -5,9 +5,9 @@
   through the jobs port, waits, and reads the notebook's exit value.
 - ``NotebookRetrainer`` (local): runs ``monitoring.retrain_notebook`` in a fresh
   local kernel (the runtime ``mlops test`` uses).
-- ``InProcessRetrainer``: calls the library function the notebook calls
-  (:func:`devops_mlops.lifecycle.stages.retrain_try`) in this process; the same
-  training, without a kernel start (tests, and projects with no retrain notebook).
+- ``InProcessRetrainer``: calls the project's own function the notebook calls
+  (``entry_points.retrain`` in mlops.yaml) in this process; the same training,
+  without a kernel start (tests, and projects with no retrain notebook).
 
 Each returns the notebook's result: ``run_id``, ``model_uri``, ``metrics``,
 ``train_batches``, ``eval_batch``, ``window``.
@@ -47,10 +47,10 @@ class InProcessRetrainer:
     name = "in-process"
 
     def run(self, ctx, attempt: int, eval_batch: int) -> dict[str, Any]:
-        from ..lifecycle.session import open_session
-        from ..lifecycle.stages import retrain_try
+        from ..runtime.api import Session
+        from ..runtime.entry_points import call
 
-        return retrain_try(open_session(ctx=ctx), attempt, eval_batch=eval_batch)
+        return call(ctx.config, "retrain", Session(ctx), attempt, eval_batch)
 
 
 class NotebookRetrainer:
@@ -61,13 +61,14 @@ class NotebookRetrainer:
         self.timeout = timeout
 
     def run(self, ctx, attempt: int, eval_batch: int) -> dict[str, Any]:
+        from ..runtime.entry_points import kernel_env
         from ..runtime.runner import run_notebook
 
         result = run_notebook(
             self.path,
             params=_params(ctx, attempt, eval_batch),
             timeout=self.timeout,
-            env={"MLOPS_CONFIG": str(ctx.config.path)},
+            env={"MLOPS_CONFIG": str(ctx.config.path), **kernel_env(ctx.config)},
         )
         if result.status != "passed":
             where = f" (cell {result.cell}, line {result.line})" if getattr(result, "cell", None) else ""
@@ -106,7 +107,7 @@ class JobRetrainer:
 
 def retrainer_for(ctx, mode: str = "auto") -> Retrainer:
     """``auto``: the retrain job on a databricks target; locally the retrain notebook in a kernel
-    (``monitoring.retrain_notebook``), else in process."""
+    (``monitoring.retrain_notebook``), else in process (``entry_points.retrain``)."""
     if mode == "in-process":
         return InProcessRetrainer()
     if mode == "job" or (mode == "auto" and ctx.target.backend == "databricks"):

@@ -120,8 +120,10 @@ def run_tests(
                                         poll_seconds=DEFAULT_POLL_SECONDS if poll_seconds is None else poll_seconds,
                                         on_result=done)
         else:
-            report.results = run_local(notebooks, params=params, jobs=jobs, timeout=timeout,
-                                       env={"MLOPS_DBFS_ROOT": str(ctx.state_dir / "dbfs")}, on_result=done)
+            from ..runtime.entry_points import kernel_env
+
+            env = {"MLOPS_DBFS_ROOT": str(ctx.state_dir / "dbfs"), **kernel_env(cfg)}  # the project's package
+            report.results = run_local(notebooks, params=params, jobs=jobs, timeout=timeout, env=env, on_result=done)
     report.duration = time.perf_counter() - start
     for r in report.results:
         r.path = _shown(r.path, cfg.root)

@@ -192,14 +192,16 @@ def _kill_group(pid: int) -> None:
 
 
 def _kernel_env(extra: dict[str, str] | None) -> dict[str, str]:
+    """The kernel's environment: ours, then ``extra``; a ``PYTHONPATH`` in ``extra`` (the project's
+    own package folders) goes first on the path, before the toolkit's and the inherited one."""
     env = dict(os.environ)
+    extra = {str(k): str(v) for k, v in (extra or {}).items()}
     package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (extra.pop("PYTHONPATH", ""), package_root, env.get("PYTHONPATH")) if p)
     env.setdefault("MPLBACKEND", "agg")
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     env["PYTHONUNBUFFERED"] = "1"
-    if extra:
-        env.update({str(k): str(v) for k, v in extra.items()})
+    env.update(extra)
     return env
 
 

@@ -10,14 +10,28 @@ from __future__ import annotations
 
 from typing import Any
 
-#: the lifecycle's tables
-RAW = "raw_traffic"
-LABELS = "traffic_labels"
-CLEAN = "traffic_clean"
-FEATURES = "traffic_features"
+#: the tables the toolkit writes (the project's own tables are named by its code and by
+#: ``model.features_table`` / ``model.labels_table`` in mlops.yaml)
 PREDICTIONS = "predictions"
 METRICS = "metrics"
 RETRAIN_ATTEMPTS = "retrain_attempts"
+
+
+def table_batches(tables, table: str) -> list[int]:
+    """The batch ids present in ``table`` ([] when it does not exist)."""
+    if not tables.exists(table):
+        return []
+    frame = tables.read(table, columns=["batch_id"]) if _takes_columns(tables) else tables.read(table)
+    return sorted(int(b) for b in frame["batch_id"].unique())
+
+
+def _takes_columns(tables) -> bool:
+    import inspect
+
+    try:
+        return "columns" in inspect.signature(tables.read).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
 
 
 def active_spark():

@@ -523,7 +523,10 @@ class LocalFactory:
         ctx = Context.create(config_path=config_path, target=target)
         self.config, self.target = ctx.config, ctx.target
         self.notebook_params = dict(notebook_params or {})
-        self.env = {"MLOPS_CONFIG": str(Path(config_path).resolve()), **(env or {})}
+        from ..runtime.entry_points import kernel_env
+
+        # the kernels import the project's own package (python_path), as the local jobs do
+        self.env = {"MLOPS_CONFIG": str(Path(config_path).resolve()), **kernel_env(ctx.config), **(env or {})}
         self.notebook_timeout = notebook_timeout
         self.notebook_runner = notebook_runner or self._run_notebook
         self.max_retry_wait = max_retry_wait

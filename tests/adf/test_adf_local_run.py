@@ -18,9 +18,8 @@ import yaml
 
 from devops_mlops.adf.files import export as adf_export
 from devops_mlops.context import Context
-from devops_mlops.lifecycle import sandbox, stages
+from devops_mlops.testing import project as sandbox
 from devops_mlops.runtime import tables as T
-from devops_mlops.lifecycle.session import open_session
 from devops_mlops.ops.infer import infer
 from devops_mlops.ops.monitor import check_metrics
 from devops_mlops.testing.adf_runner import LocalFactory
@@ -66,7 +65,7 @@ def project(base, tmp_path, drift, **monitoring):
 def arrive(ctx, batch, *, check=True):
     """Batch ``batch`` arrives and is scored; the metrics of the window whose labels came with it are
     recorded (in process: the library call the check notebook makes)."""
-    stages.ingest(open_session(ctx=ctx), [batch])
+    sandbox.ingest(ctx, [batch])
     infer(ctx, batches=[batch])
     if check:
         check_metrics(ctx)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from devops_mlops.errors import InputError
-from devops_mlops.lifecycle import sandbox, stages
+from devops_mlops.runtime.api import Session
+from devops_mlops.testing import project as sandbox
 from devops_mlops.runtime import tables as T
-from devops_mlops.lifecycle.session import open_session
 from devops_mlops.ops.infer import infer
 
 
@@ -15,7 +15,7 @@ from devops_mlops.ops.infer import infer
 def ctx(tmp_path_factory):
     folder = sandbox.make_project(tmp_path_factory.mktemp("infer") / "proj", git=False, data={"drift": []})
     ctx = sandbox.trained(folder)
-    stages.ingest(open_session(ctx=ctx), [6, 7])
+    sandbox.ingest(ctx, [6, 7])
     return ctx
 
 
@@ -62,11 +62,11 @@ def test_unknown_batch_and_dry_run(ctx):
 
 
 def test_stages_are_idempotent_per_batch(ctx):
-    s = open_session(ctx=ctx)
+    s = Session(ctx)
     for _ in range(2):
-        stages.ingest(s, [7])
-    for table in (T.RAW, T.CLEAN, T.FEATURES):
+        sandbox.ingest(ctx, [7])
+    for table in ("raw_traffic", "traffic_clean", s.features_table):
         assert len(ctx.tables.read(table, where={"batch_id": 7})) == 420
-    assert stages.labelled_batches(s) == [0, 1, 2, 3, 4, 5, 6]
-    labels = ctx.tables.read(T.LABELS)
+    assert s.labelled_batches() == [0, 1, 2, 3, 4, 5, 6]
+    labels = ctx.tables.read(s.labels_table)
     assert not labels.duplicated(["plaza", "date"]).any()

@@ -1,9 +1,10 @@
 import subprocess
+import sys
 
 import pytest
 
 from devops_mlops.errors import UsageError
-from devops_mlops.ops.init import README_MARKER, init_project, planned_files, template_root
+from devops_mlops.ops.init import README_MARKER, init_project, planned_files, python_name, template_root
 
 
 def test_scaffold_writes_the_template_and_a_git_repo(tmp_path):
@@ -73,3 +74,25 @@ def test_bad_names_are_usage_errors(tmp_path, name):
 def test_template_is_the_example_project():
     root = template_root()
     assert (root / "mlops.yaml").is_file() and (root / "azure-pipelines").is_dir()
+
+
+def test_the_package_is_named_after_the_project(tmp_path):
+    target = tmp_path / "fraud-scoring"
+    init_project(target, name="fraud-scoring")
+    assert (target / "src" / "fraud_scoring" / "features.py").is_file() and not (target / "src" / "toll_demand").exists()
+    texts = {p: p.read_text() for p in target.rglob("*") if p.is_file() and ".git" not in p.parts}
+    assert not [p for p, text in texts.items() if "toll_demand" in text]
+    assert 'name = "fraud-scoring"' in texts[target / "pyproject.toml"]
+    config = texts[target / "mlops.yaml"]
+    assert "ingest: fraud_scoring.pipeline:ingest" in config and "model:\n  name: fraud_scoring" in config
+    assert "from fraud_scoring import training" in texts[target / "notebooks" / "train.py"]
+    assert "from fraud_scoring import" in texts[target / "tests" / "test_data.py"]
+    assert texts[target / "requirements.txt"].splitlines()[1] == "."
+    # the scaffold's own unit tests pass against the renamed package
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=target,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_python_names():
+    assert python_name("fraud-scoring") == "fraud_scoring" and python_name("Churn_2") == "churn_2"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devops_mlops.lifecycle import sandbox
+from devops_mlops.testing import project as sandbox
 
 MLOPS = str(Path(sys.executable).with_name("mlops"))
 

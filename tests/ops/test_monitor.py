@@ -2,8 +2,8 @@
 
 The deterministic seam is the data generator's drift switch (``data.drift``): a mild demand
 shift is fixed by the first try, a strong one only by the third (the freshest window), a
-counting-noise regime by none. Tries run in process (the same library call the retrain
-notebook makes).
+counting-noise regime by none. Tries run in process (the project's ``entry_points.retrain``,
+the same function the retrain notebook calls).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import pytest
 import yaml
 
 from devops_mlops.context import Context
-from devops_mlops.lifecycle import sandbox, stages
+from devops_mlops.testing import project as sandbox
 from devops_mlops.runtime import tables as T
-from devops_mlops.lifecycle.session import open_session
 from devops_mlops.ops.infer import infer
 from devops_mlops.ops.monitor import monitor
 from devops_mlops.ops.retrain import InProcessRetrainer
@@ -43,7 +42,7 @@ def project(base, tmp_path, drift):
 
 
 def advance(ctx, batch, **kw):
-    stages.ingest(open_session(ctx=ctx), [batch])
+    sandbox.ingest(ctx, [batch])
     infer(ctx, batches=[batch])
     return monitor(ctx, retrainer=InProcessRetrainer(), **kw)
 

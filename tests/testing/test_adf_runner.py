@@ -10,7 +10,7 @@ import pytest
 
 from devops_mlops.adf.files import export as adf_export
 from devops_mlops.context import Context
-from devops_mlops.lifecycle import sandbox
+from devops_mlops.testing import project as sandbox
 from devops_mlops.testing.adf_runner import (
     ExpressionError,
     LocalFactory,

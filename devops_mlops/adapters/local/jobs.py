@@ -235,5 +235,8 @@ def _order(tasks: list[dict[str, Any]]) -> list[str]:
 
 
 def from_context(ctx: Any) -> LocalJobs:
+    from ...runtime.entry_points import kernel_env
+
     ws_root = workspace_root(ctx)
-    return LocalJobs(ctx.state_dir / "jobs" / ctx.target.name, LocalWorkspace(ws_root))
+    # the project's own package (python_path) is importable in every task's kernel
+    return LocalJobs(ctx.state_dir / "jobs" / ctx.target.name, LocalWorkspace(ws_root), env=kernel_env(ctx.config) or None)

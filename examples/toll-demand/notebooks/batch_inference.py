@@ -15,16 +15,16 @@ dbutils.widgets.text("version", "")  # empty: the production version
 
 import json
 
-from devops_mlops.lifecycle import stages
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api
 from devops_mlops.ops.infer import infer
+from toll_demand import extraction
 
-s = open_session(dbutils.widgets.get("target"))
+s = api.session(dbutils.widgets.get("target"))
 wanted = dbutils.widgets.get("batches")
 version = dbutils.widgets.get("version")
 result = infer(
     s.ctx,
-    batches=stages.parse_batches(s, wanted) if wanted else None,
+    batches=extraction.parse_batches(s, wanted) if wanted else None,
     version=int(version) if version else None,
     rescore=bool(wanted),
 )

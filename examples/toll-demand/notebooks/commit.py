@@ -13,11 +13,10 @@ dbutils.widgets.text("candidate", "")
 
 import json
 
-from devops_mlops.lifecycle import stages
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api, candidates
 
-s = open_session(dbutils.widgets.get("target"))
-result = stages.commit_candidate(s, dbutils.widgets.get("candidate"))
+s = api.session(dbutils.widgets.get("target"))
+result = candidates.commit_candidate(s, dbutils.widgets.get("candidate"))
 print(f"v{result.get('version')}: commit {result.get('commit') or result.get('detail') or 'no changes'}")
 
 # COMMAND ----------

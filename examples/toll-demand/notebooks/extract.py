@@ -13,12 +13,12 @@ dbutils.widgets.text("batches", "history")  # history | next | latest | N | A-B 
 
 import json
 
-from devops_mlops.lifecycle import stages
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api
+from toll_demand import extraction
 
-s = open_session(dbutils.widgets.get("target"))
-batches = stages.parse_batches(s, dbutils.widgets.get("batches"))
-result = stages.extract(s, batches)
+s = api.session(dbutils.widgets.get("target"))
+batches = extraction.parse_batches(s, dbutils.widgets.get("batches"))
+result = extraction.extract(s, batches)
 dbutils.jobs.taskValues.set("batches", ",".join(str(b) for b in batches))
 print(result)
 

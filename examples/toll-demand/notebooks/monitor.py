@@ -21,10 +21,10 @@ for name in ("model_name", "metrics", "windows_evaluate", "windows_violations"):
 
 import json
 
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api
 from devops_mlops.ops.monitor import check_metrics, check_pipeline_params, recheck_candidate
 
-s = open_session(dbutils.widgets.get("target"))
+s = api.session(dbutils.widgets.get("target"))
 check_pipeline_params(s.ctx, {k: dbutils.widgets.get(k) for k in ("model_name", "metrics", "windows_evaluate", "windows_violations")})
 if dbutils.widgets.get("mode") == "recheck":
     recheck = recheck_candidate(s.ctx, dbutils.widgets.get("candidate"), attempt=dbutils.widgets.get("attempt"))

@@ -12,12 +12,12 @@ dbutils.widgets.text("batches", "")  # empty: the batches the extract task took
 
 import json
 
-from devops_mlops.lifecycle import stages
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api
+from toll_demand import extraction, preparation
 
-s = open_session(dbutils.widgets.get("target"))
-wanted = dbutils.widgets.get("batches") or dbutils.jobs.taskValues.get("extract", "batches", default="", debugValue="")
-result = stages.prepare(s, stages.parse_batches(s, wanted))
+s = api.session(dbutils.widgets.get("target"))
+wanted = api.widget_or_task_value(dbutils, "batches", "extract")
+result = preparation.prepare(s, extraction.parse_batches(s, wanted))
 print(result)
 
 # COMMAND ----------

@@ -13,12 +13,11 @@ dbutils.widgets.dropdown("slot", "production", ["staging", "production"])
 
 import json
 
-from devops_mlops.lifecycle import stages
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api
 
-s = open_session(dbutils.widgets.get("target"))
+s = api.session(dbutils.widgets.get("target"))
 version = dbutils.widgets.get("version") or dbutils.jobs.taskValues.get("validate", "version", default=0, debugValue=0)
-result = stages.promote(s, int(version), dbutils.widgets.get("slot"))
+result = s.promote(int(version), dbutils.widgets.get("slot"))
 print(result["message"])
 
 # COMMAND ----------

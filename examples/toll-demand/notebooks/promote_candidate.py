@@ -13,12 +13,11 @@ dbutils.widgets.text("candidate", "")
 
 import json
 
-from devops_mlops.lifecycle import stages
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api, candidates
 
-s = open_session(dbutils.widgets.get("target"))
+s = api.session(dbutils.widgets.get("target"))
 candidate = dbutils.widgets.get("candidate")
-result = stages.promote(s, stages.candidate_version(s, candidate), batch=stages.parse_candidate(candidate).get("eval_batch"))
+result = s.promote(candidates.candidate_version(s, candidate), batch=candidates.parse_candidate(candidate).get("eval_batch"))
 print(result["message"])
 
 # COMMAND ----------

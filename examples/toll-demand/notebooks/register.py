@@ -14,11 +14,10 @@ dbutils.widgets.text("attempt", "")
 
 import json
 
-from devops_mlops.lifecycle import stages
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api, candidates
 
-s = open_session(dbutils.widgets.get("target"))
-result = stages.register_candidate(s, dbutils.widgets.get("candidate"), attempt=dbutils.widgets.get("attempt"))
+s = api.session(dbutils.widgets.get("target"))
+result = candidates.register_candidate(s, dbutils.widgets.get("candidate"), attempt=dbutils.widgets.get("attempt"))
 print(f"registered {s.model_name} v{result['version']} from {result['candidate']}: gate passed")
 
 # COMMAND ----------

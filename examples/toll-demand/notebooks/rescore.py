@@ -13,13 +13,12 @@ dbutils.widgets.text("candidate", "")
 
 import json
 
-from devops_mlops.lifecycle import stages
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api, candidates
 
-s = open_session(dbutils.widgets.get("target"))
+s = api.session(dbutils.widgets.get("target"))
 candidate = dbutils.widgets.get("candidate")
-result = stages.rescore_waiting(
-    s, stages.candidate_version(s, candidate), after=stages.parse_candidate(candidate).get("eval_batch")
+result = candidates.rescore_waiting(
+    s, candidates.candidate_version(s, candidate), after=candidates.parse_candidate(candidate).get("eval_batch")
 )
 print(f"re-scored batch(es) {result['batches'] or '-'} with v{result['version']}")
 

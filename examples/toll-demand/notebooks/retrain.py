@@ -16,12 +16,12 @@ dbutils.widgets.text("eval_batch", "")  # empty: the latest labelled batch
 
 import json
 
-from devops_mlops.lifecycle import stages
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api
+from toll_demand import training
 
-s = open_session(dbutils.widgets.get("target"))
+s = api.session(dbutils.widgets.get("target"))
 eval_batch = dbutils.widgets.get("eval_batch")
-result = stages.retrain_try(
+result = training.retrain(
     s, int(dbutils.widgets.get("attempt")), eval_batch=int(eval_batch) if eval_batch else None
 )
 print({k: result[k] for k in ("attempt", "window", "train_batches", "eval_batch", "metrics")})

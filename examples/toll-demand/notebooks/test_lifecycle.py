@@ -1,13 +1,13 @@
 # Databricks notebook source
 # MAGIC %md
-# MAGIC # Tests of the lifecycle library on small data
+# MAGIC # Tests of the project's own package (toll_demand) on small data
 # MAGIC Runs with `mlops test` (each `test_*` function is a test case) and on Databricks.
 
 # COMMAND ----------
 
 import pandas as pd
 
-from devops_mlops.lifecycle import data, features, train
+from toll_demand import data, evaluation, features, preparation, training
 
 SMALL = data.DataSettings.from_config(
     {"plazas": 6, "days_per_batch": 14, "drift": [{"from_batch": 4, "kind": "demand"}, {"from_batch": 6, "kind": "noise"}]}
@@ -17,7 +17,7 @@ SMALL = data.DataSettings.from_config(
 def frame(batch):
     raw = data.generate_batch(SMALL, batch)
     feats, labels = data.split_labels(raw)
-    return features.training_frame(features.build_features(features.prepare(feats)), labels)
+    return features.training_frame(features.build_features(preparation.clean(feats)), labels)
 
 
 # COMMAND ----------
@@ -44,9 +44,9 @@ def test_features_have_the_model_inputs():
 
 
 def test_model_learns_and_drift_hurts():
-    model = train.fit(pd.concat([frame(b) for b in range(3)]))
-    ok = train.evaluate_model(model, frame(3))
-    demand = train.evaluate_model(model, frame(4))
+    model = training.fit(pd.concat([frame(b) for b in range(3)]))
+    ok = evaluation.evaluate_model(model, frame(3))
+    demand = evaluation.evaluate_model(model, frame(4))
     assert ok["mape"] < 0.15, ok
     assert demand["mape"] > ok["mape"] * 2, (ok, demand)
 
@@ -57,4 +57,4 @@ test_generator_is_deterministic()
 test_validation_catches_bad_rows()
 test_features_have_the_model_inputs()
 test_model_learns_and_drift_hurts()
-print("lifecycle library: ok")
+print("toll_demand: ok")

@@ -13,11 +13,11 @@ dbutils.widgets.dropdown("register", "true", ["true", "false"])
 
 import json
 
-from devops_mlops.lifecycle import stages
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api
+from toll_demand import training
 
-s = open_session(dbutils.widgets.get("target"))
-result = stages.train(s, register=dbutils.widgets.get("register") == "true")
+s = api.session(dbutils.widgets.get("target"))
+result = training.train(s, register=dbutils.widgets.get("register") == "true")
 if result.get("version"):
     dbutils.jobs.taskValues.set("version", result["version"])
 print({k: result[k] for k in ("run_id", "version", "metrics", "train_batches", "eval_batch")})

@@ -13,12 +13,11 @@ dbutils.widgets.text("version", "")  # empty: the version the train task registe
 
 import json
 
-from devops_mlops.lifecycle import stages
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api
 
-s = open_session(dbutils.widgets.get("target"))
+s = api.session(dbutils.widgets.get("target"))
 version = dbutils.widgets.get("version") or dbutils.jobs.taskValues.get("train", "version", default=0, debugValue=0)
-result = stages.gate(s, int(version))
+result = s.gate(int(version))
 dbutils.jobs.taskValues.set("version", int(version))
 print(result["gate"])
 

@@ -1,4 +1,4 @@
-"""The lifecycle's data: daily traffic per toll plaza, generated deterministically.
+"""The synthetic data source: daily traffic per toll plaza, generated deterministically.
 
 A *batch* is ``days_per_batch`` consecutive days for every plaza. Batch ``b``
 is a pure function of the settings and ``b`` (its random numbers come from
@@ -42,7 +42,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CheckFailed, ConfigError
+from devops_mlops.runtime.api import CheckFailed, ConfigError
 
 #: the record key and the label
 KEYS = ["plaza", "date"]
@@ -150,6 +150,23 @@ def _drift(value: Any, index: int) -> Drift:
         return Drift(int(value["from_batch"]), str(value["kind"]), float(value.get("strength", 1.0)))
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: from_batch must be an integer and strength a number") from None
+
+
+def settings_of(session) -> DataSettings:
+    """The ``data:`` settings of the session's mlops.yaml, validated."""
+    return DataSettings.from_config(session.data)
+
+
+def scenario(session) -> dict[str, Any]:
+    """Entry point ``scenario``: what `mlops lifecycle` will meet in this data (the labelled history,
+    the labels' delay, and each drift with whether retraining on fresh data can fix it)."""
+    s = settings_of(session)
+    drifts = [d for d in sorted(s.drift, key=lambda d: d.from_batch) if d.kind in DRIFT_KINDS]
+    return {
+        "history": list(range(s.history_batches)),
+        "label_delay": s.label_delay,
+        "drifts": [{"from_batch": d.from_batch, "kind": d.kind, "fixable": d.kind == "demand"} for d in drifts],
+    }
 
 
 def plazas(settings: DataSettings):

@@ -1,12 +1,12 @@
-"""The data generator, validation, preparation and features (no I/O)."""
+"""The project's own package: the data generator, validation, preparation, features, training (no I/O)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from devops_mlops.errors import CheckFailed, ConfigError
-from devops_mlops.lifecycle import data, features, train
+from devops_mlops.runtime.api import CheckFailed, ConfigError
+from toll_demand import data, evaluation, features, preparation, training
 
 
 def small(**kw):
@@ -16,7 +16,7 @@ def small(**kw):
 def labelled(settings, batch):
     raw = data.generate_batch(settings, batch)
     feats, labels = data.split_labels(raw)
-    return features.training_frame(features.build_features(features.prepare(feats)), labels)
+    return features.training_frame(features.build_features(preparation.clean(feats)), labels)
 
 
 def test_batches_are_deterministic_and_independent_of_order():
@@ -70,7 +70,7 @@ def test_prepare_dedupes_and_features_are_complete():
     raw = data.generate_batch(small(), 0, with_labels=False)
     messy = pd.concat([raw, raw.head(3)], ignore_index=True)
     messy["plaza"] = " " + messy["plaza"].str.lower()
-    clean = features.prepare(messy)
+    clean = preparation.clean(messy)
     assert len(clean) == len(raw) and clean["plaza"].str.match(r"^P\d{3}$").all()
     feats = features.build_features(clean)
     assert feats[features.FEATURES].notna().all().all()
@@ -80,10 +80,19 @@ def test_prepare_dedupes_and_features_are_complete():
 def test_retraining_on_fresh_data_fixes_demand_drift_but_not_noise():
     s = small(plazas=12, drift=[{"from_batch": 4, "kind": "demand"}, {"from_batch": 6, "kind": "noise"}])
     frames = {b: labelled(s, b) for b in range(8)}
-    old = train.fit(pd.concat([frames[b] for b in range(3)]))
-    assert train.evaluate_model(old, frames[3])["mape"] < 0.12
-    assert train.evaluate_model(old, frames[5])["mape"] > 0.25
-    fresh = train.fit(frames[4])
-    assert train.evaluate_model(fresh, frames[5])["mape"] < 0.15
-    noisy = train.fit(pd.concat([frames[6]]))
-    assert train.evaluate_model(noisy, frames[7])["mape"] > 0.3
+    old = training.fit(pd.concat([frames[b] for b in range(3)]))
+    assert evaluation.evaluate_model(old, frames[3])["mape"] < 0.12
+    assert evaluation.evaluate_model(old, frames[5])["mape"] > 0.25
+    fresh = training.fit(frames[4])
+    assert evaluation.evaluate_model(fresh, frames[5])["mape"] < 0.15
+    noisy = training.fit(pd.concat([frames[6]]))
+    assert evaluation.evaluate_model(noisy, frames[7])["mape"] > 0.3
+
+
+def test_the_scenario_names_each_drift_and_whether_retraining_fixes_it():
+    class Session:
+        data = {"history_batches": 4, "drift": [{"from_batch": 9, "kind": "noise"}, {"from_batch": 6, "kind": "demand"}]}
+
+    doc = data.scenario(Session())
+    assert doc["history"] == [0, 1, 2, 3] and doc["label_delay"] == 1
+    assert [(d["from_batch"], d["fixable"]) for d in doc["drifts"]] == [(6, True), (9, False)]

@@ -1,14 +1,19 @@
-"""Data preparation and feature engineering (pure pandas, no I/O).
+"""Feature engineering: the model's inputs.
 
-``prepare`` cleans a raw extract (types, duplicates, impossible values);
-``build_features`` turns clean rows into the feature table's rows: the record
-key, the ``batch_id`` and the model's input columns :data:`FEATURES`.
+``build_features`` (pure pandas) turns prepared rows into the feature table's
+rows: the record key, the ``batch_id`` and the model's input columns
+:data:`FEATURES` (edit that list, or the columns below, to change what the
+model is trained on). ``build`` is the notebook's stage: prepared batches in,
+the feature table (``model.features_table`` in mlops.yaml) out.
 ``training_frame`` joins features with the labels that have arrived.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from .data import KEYS, LABEL, WEATHER
+from .preparation import CLEAN, as_date
 
 #: the model's input columns, in order
 FEATURES = [
@@ -29,34 +34,6 @@ FEATURES = [
     "event",
 ]
 _REGION_CODES = {"north": 0, "coast": 1, "valley": 2}
-
-
-def _as_date(series):
-    import pandas as pd
-
-    return pd.to_datetime(series).dt.date
-
-
-def prepare(raw):
-    """Clean a raw extract: typed columns, one row per key (the last wins), sane ranges."""
-    import pandas as pd
-
-    frame = raw.copy()
-    frame["date"] = _as_date(frame["date"])
-    frame["plaza"] = frame["plaza"].astype(str).str.strip().str.upper()
-    frame["weather"] = frame["weather"].astype(str).str.strip().str.lower()
-    for col in ("urban", "holiday", "event"):
-        frame[col] = frame[col].astype(bool)
-    for col in ("lanes_total", "lanes_open", "weekday", "batch_id"):
-        frame[col] = pd.to_numeric(frame[col]).astype("int64")
-    for col in ("base_price", "price", "temp_c"):
-        frame[col] = pd.to_numeric(frame[col]).astype("float64")
-    frame = frame.drop_duplicates(subset=KEYS, keep="last")
-    frame["lanes_open"] = frame["lanes_open"].clip(lower=1)
-    frame["lanes_open"] = frame[["lanes_open", "lanes_total"]].min(axis=1)
-    frame["temp_c"] = frame["temp_c"].clip(-40, 50)
-    frame = frame[frame["price"] > 0]
-    return frame.sort_values(KEYS).reset_index(drop=True)
 
 
 def build_features(clean):
@@ -98,13 +75,20 @@ def build_features(clean):
     return out
 
 
+def build(s, batches: list[int]) -> dict[str, Any]:
+    """Stage: the feature rows of ``batches`` from the prepared table into the feature table."""
+    _, feats = s.transform(CLEAN, s.features_table, build_features, batches,
+                           missing=f"features: no prepared rows for batch(es) {batches} (run the preparation first)")
+    return {"stage": "features", "batches": list(batches), "rows": len(feats), "table": s.tables.location(s.features_table)}
+
+
 def training_frame(features, labels):
     """Features joined with their labels (rows without a label yet are left out)."""
     import pandas as pd
 
     feats = features.copy()
     labs = labels[KEYS + [LABEL]].copy()
-    feats["date"] = _as_date(feats["date"])
-    labs["date"] = _as_date(labs["date"])
+    feats["date"] = as_date(feats["date"])
+    labs["date"] = as_date(labs["date"])
     joined = pd.merge(feats, labs, on=KEYS, how="inner")
     return joined.sort_values(KEYS).reset_index(drop=True)
