@@ -121,7 +121,9 @@ This project was scaffolded by `mlops init` (devops-mlops {__version__}).
 
 1. `pip install -r requirements.txt` (the toolkit and this project's own package, `src/{python_name(name)}/`;
    `mlops` itself also finds `src/` without the install, through `python_path` in mlops.yaml).
-2. `mlops lint && mlops test` - lint the notebooks and run the test notebooks locally.
+2. `mlops lint && mlops test && pytest` - lint the notebooks, run the test notebooks locally, and
+   the unit tests of the project's own ML code (`src/{python_name(name)}/`: data, features, training,
+   evaluation; the notebooks and the `entry_points:` of mlops.yaml call it).
 3. `mlops lifecycle` - run the whole lifecycle of `{name}` on this machine (MLflow on sqlite,
    Delta tables under `.mlops/`).
 4. Fill in the `staging` and `production` targets in `mlops.yaml`, then

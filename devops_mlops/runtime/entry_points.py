@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..yamlload import line_of
 
 #: what each entry point is for, in the messages
 PURPOSE = {
@@ -59,8 +58,7 @@ def kernel_env(config) -> dict[str, str]:
 
 
 def _error(config, name: str, message: str) -> ConfigError:
-    line = line_of(getattr(config, "lines", {}) or {}, ("entry_points", name))
-    return ConfigError(f"entry_points.{name}: {message}", path=config.path, line=line,
+    return ConfigError(f"entry_points.{name}: {message}", path=config.path, line=config.line("entry_points", name),
                        hint=f"the entry point {PURPOSE.get(name, name)}; see docs/config.md")
 
 

@@ -8,23 +8,7 @@ the working directory): parameters, metrics, the tags the toolkit reads later
 
 from __future__ import annotations
 
-import os
-import subprocess
 from typing import Any
-
-
-def git_commit(root) -> str | None:
-    """The commit the code was trained from (None outside a git repository)."""
-    sha = os.environ.get("BUILD_SOURCEVERSION")
-    if sha:
-        return sha
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], check=False, cwd=root, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def ensure_experiment(session) -> str:
@@ -75,6 +59,8 @@ def log_sklearn_model(session, model, *, sample, metrics: dict[str, float], para
     if eval_batch is not None:
         run_tags["mlops.eval_batch"] = str(eval_batch)
     run_tags.update(tags)
+    from ..ops.model_promote import git_commit
+
     commit = git_commit(session.root)
     if commit:
         run_tags["mlops.git_commit"] = commit
