@@ -261,10 +261,14 @@ class Target:
     variables: dict[str, Any] = field(factory=dict)
     tables: TablesCfg = field(factory=TablesCfg)
     adf: AdfCfg = field(factory=AdfCfg)
+    #: seconds to keep retrying one request to Databricks or Azure DevOps (429, 503, resets)
+    retry_timeout: int | None = None
     #: filled in by the loader
     name: str = dataclasses.field(default="", init=False)
 
     def _validate(self):
+        if self.retry_timeout is not None and self.retry_timeout < 1:
+            return (("retry_timeout",), "must be a number of seconds, 1 or more")
         if self.backend == "databricks":
             if self.workspace_dir and self.repo_path:
                 return "give workspace_dir or repo_path, not both"

@@ -100,6 +100,8 @@ def setup_logging(verbose: bool) -> None:
     logging.getLogger("devops_mlops").setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("urllib3", "git", "mlflow", "azure", "msrest", "databricks", "alembic", "traitlets"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # urllib3 warns about every retried dropped connection; the outcome is reported once, by us
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.ERROR)
     # mlflow configures its own loggers when imported, from this variable (default INFO)
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if verbose else "WARNING")
     # library warnings (pandas, mlflow, matplotlib) are for developers: shown with -v only

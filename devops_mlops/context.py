@@ -55,10 +55,13 @@ def _build(port: str, ctx: "Context") -> Any:
 
 
 class Context:
-    def __init__(self, config: Config, target: Target, *, dry_run: bool = False, fmt: str = "text", verbose: bool = False):
+    def __init__(self, config: Config, target: Target, *, dry_run: bool = False, fmt: str = "text",
+                 verbose: bool = False, timeout: float | None = None):
         self.config = config
         self.target = target
         self.dry_run = dry_run
+        #: --timeout: seconds of retrying an outside service (over the target's retry_timeout)
+        self.timeout = timeout
         self.console = Console(fmt, verbose)
 
     @classmethod
@@ -71,9 +74,10 @@ class Context:
         fmt: str = "text",
         verbose: bool = False,
         need_config: bool = True,
+        timeout: float | None = None,
     ) -> "Context":
         config = load_config(config_path)
-        return cls(config, config.target(target), dry_run=dry_run, fmt=fmt, verbose=verbose)
+        return cls(config, config.target(target), dry_run=dry_run, fmt=fmt, verbose=verbose, timeout=timeout)
 
     @property
     def root(self) -> Path:

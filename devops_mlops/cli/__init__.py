@@ -85,7 +85,9 @@ def with_dry_run(command: click.Command) -> click.Command:
 class State:
     """What the global options chose; commands turn it into a Context."""
 
-    def __init__(self, config: str | None, target: str | None, dry_run: bool, fmt: str, verbose: bool):
+    def __init__(self, config: str | None, target: str | None, dry_run: bool, fmt: str, verbose: bool,
+                 timeout: float | None = None):
+        self.timeout = timeout
         self.config_path = config
         self.target_name = target
         self.dry_run = dry_run
@@ -105,6 +107,7 @@ class State:
                 fmt=self.fmt,
                 verbose=self.verbose,
                 need_config=need_config,
+                timeout=self.timeout,
             )
         return self._context
 
@@ -121,14 +124,17 @@ class State:
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logs; tracebacks for bugs.")
+@click.option("--timeout", "timeout", type=click.FloatRange(min=1), metavar="SECONDS",
+              help="How long to keep retrying a throttled or unavailable service (default: the target's "
+                   "retry_timeout, else 120).")
 @click.version_option(package_name="devops-mlops", prog_name="mlops")
 @click.pass_context
-def cli(ctx: click.Context, config, target, dry_run, fmt, verbose) -> None:
+def cli(ctx: click.Context, config, target, dry_run, fmt, verbose, timeout) -> None:
     """devops-mlops: the MLOps lifecycle of a data squad, as pipelines on Databricks."""
     from ..console import setup_logging
 
     setup_logging(verbose)
-    ctx.obj = State(config, target, dry_run, fmt, verbose)
+    ctx.obj = State(config, target, dry_run, fmt, verbose, timeout)
 
 
 pass_state = click.make_pass_decorator(State)

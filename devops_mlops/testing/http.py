@@ -219,16 +219,21 @@ class Emulator:
         if fault == "slow":
             time.sleep(self.faults.slow_seconds)
         elif fault == "throttle":
-            return self._send(h, Response(429, {"error_code": "REQUEST_LIMIT_EXCEEDED", "message": "rate limited"},
-                                          {"Retry-After": str(self.faults.retry_after)}))
+            return self._send(h, self.fault_response(429, {"Retry-After": str(self.faults.retry_after)}))
         elif fault in ("500", "503"):
-            return self._send(h, Response(int(fault), {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "try again"}))
+            return self._send(h, self.fault_response(int(fault), {}))
         elif fault == "reset":
             return self._reset(h)
         response = self._call(req)
         if fault == "lost":
             return self._reset(h)  # the write happened; its answer never arrives
         self._send(h, response)
+
+    def fault_response(self, status: int, headers: dict[str, str]) -> Response:
+        """The answer of an injected 429/500/503 (emulators answer the way their service does)."""
+        if status == 429:
+            return Response(429, {"error_code": "REQUEST_LIMIT_EXCEEDED", "message": "rate limited"}, headers)
+        return Response(status, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "try again"}, headers)
 
     def _call(self, req: Request) -> Response:
         if not self.authorized(req):

@@ -28,12 +28,15 @@ Resolution, first found wins:
 
 Missing organization or token: :class:`devops_mlops.errors.UsageError` (exit 2)
 saying what to set. Retries: GET/PUT/DELETE/OPTIONS on 429/500/502/503/504
-and connection errors, honouring ``Retry-After``; POST/PATCH are not retried on
-an answer (a lost create must not be created twice).
+and dropped connections, honouring ``Retry-After``, within the retry budget
+(``--timeout`` / the target's ``retry_timeout``); POST/PATCH are not retried on
+an answer (a lost create must not be created twice). A refused connection, an
+unknown host name or a failed TLS handshake is not retried.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -125,21 +128,64 @@ def resolve(
     )
 
 
-def _configure(client: Any, retries: int, backoff: float, timeout: float) -> None:
-    """Our retry policy and timeout on an SDK client (the Retry object is changed in place:
-    msrest may already have handed it to the requests session's adapters)."""
+@functools.cache
+def _retry_class() -> type:
+    """urllib3's Retry that gives up at once on an unreachable host and after ``budget`` seconds otherwise."""
+    import time
+
+    from urllib3.exceptions import MaxRetryError, ResponseError
+    from urllib3.util.retry import Retry
+
+    from ..net import unreachable
+
+    class BudgetRetry(Retry):
+        budget: float | None = None
+        started: float | None = None
+
+        def new(self, **kw: Any) -> Retry:
+            out = super().new(**kw)
+            out.budget, out.started = self.budget, self.started
+            return out
+
+        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+            if error is not None and unreachable(error):
+                raise MaxRetryError(_pool, url, error) from error  # another try cannot succeed
+            now = time.monotonic()
+            if self.started is None:
+                self.started = now
+            elif self.budget is not None and now - self.started >= self.budget:
+                spent = ResponseError(f"still failing after retrying for {self.budget:g} s")
+                raise MaxRetryError(_pool, url, error or spent) from error
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    return BudgetRetry
+
+
+def _configure(client: Any, retries: int, backoff: float, timeout: float, budget: float | None) -> None:
+    """Our retry policy and timeouts on a new SDK client. msrest hands its Retry object to the
+    requests session it builds with the client, so the object itself becomes a
+    :func:`_retry_class` one and is changed in place."""
+    from ..net import CONNECT_TIMEOUT, DEFAULT_RETRY_BUDGET
+
     policy = client.config.retry_policy.policy
-    policy.total = policy.connect = policy.read = policy.status = retries
+    policy.__class__ = _retry_class()
+    policy.total = policy.connect = policy.read = policy.status = policy.other = retries
     policy.backoff_factor = backoff
+    policy.backoff_max = 10
     policy.status_forcelist = {429, 500, 502, 503, 504}
     policy.allowed_methods = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
     policy.respect_retry_after_header = True
     policy.raise_on_status = False
-    client.config.connection.timeout = timeout
+    policy.budget = budget or DEFAULT_RETRY_BUDGET
+    client.config.connection.timeout = (CONNECT_TIMEOUT, timeout)
 
 
-def connect(target: AzureDevOpsTarget, *, retries: int = 4, backoff: float = 0.5, timeout: float = 60.0):
-    """An ``azure.devops.connection.Connection`` for ``target`` (clients: ``conn.clients_v7_1.get_*_client()``)."""
+def connect(target: AzureDevOpsTarget, *, retries: int = 50, backoff: float = 0.5, timeout: float = 60.0,
+            budget: float | None = None):
+    """An ``azure.devops.connection.Connection`` for ``target`` (clients: ``conn.clients_v7_1.get_*_client()``).
+
+    A request is retried (back-off up to 10 s, ``Retry-After`` honoured) at most ``retries`` times
+    and for at most ``budget`` seconds (default 120); an unreachable host is not retried."""
     from azure.devops.connection import Connection
     from msrest.authentication import BasicAuthentication, BasicTokenAuthentication
 
@@ -151,7 +197,7 @@ def connect(target: AzureDevOpsTarget, *, retries: int = 4, backoff: float = 0.5
     class _Connection(Connection):
         def _get_client_instance(self, client_class):  # every client: our retry policy and timeout
             client = super()._get_client_instance(client_class)
-            _configure(client, retries, backoff, timeout)
+            _configure(client, retries, backoff, timeout, budget)
             return client
 
         def _get_resource_areas(self, force=False):  # the SDK's, with our retry policy on its location client
@@ -160,7 +206,7 @@ def connect(target: AzureDevOpsTarget, *, retries: int = 4, backoff: float = 0.5
                 from azure.devops.v7_1.location.location_client import LocationClient
 
                 location_client = LocationClient(self.base_url, self._creds)
-                _configure(location_client, retries, backoff, timeout)
+                _configure(location_client, retries, backoff, timeout, budget)
                 cached = RESOURCE_CACHE[location_client.normalized_url] if not force else None
                 if cached:
                     try:
@@ -232,4 +278,8 @@ def from_context(ctx: Context, *, need_repository: bool = False, **overrides: An
     target = resolve(cfg, **{k: v for k, v in overrides.items() if k in ("organization_url", "project", "repository")})
     if need_repository:
         target.require(project=True, repository=True)
-    return AzureDevOps(target, **{k: v for k, v in overrides.items() if k in ("retries", "backoff", "timeout")})
+    from ..net import retry_budget
+
+    kwargs = {k: v for k, v in overrides.items() if k in ("retries", "backoff", "timeout", "budget")}
+    kwargs.setdefault("budget", retry_budget(ctx))
+    return AzureDevOps(target, **kwargs)

@@ -89,8 +89,10 @@ def translate(exc: BaseException, *, action: str, target: AzureDevOpsTarget | No
     status = re.search(r"returned a (\d{3}) status code", message)
     if status:
         st = status.group(1)
-        if st.startswith("5"):
-            return err(ServiceError, f"Azure DevOps answered {st} at {org_url}", "the service is having trouble; try again later", "server")
+        if st.startswith("5") or st == "429":
+            return err(ServiceError, f"Azure DevOps answered {st} at {org_url}, also after retrying",
+                       "the service is busy or having trouble; try again later, or give it longer with "
+                       "--timeout SECONDS or the target's retry_timeout", "server")
         if st == "403":
             return err(ServiceError, "the token has no right to do this (403)",
                        "use a token with the needed scope and permissions", "403")
@@ -98,7 +100,10 @@ def translate(exc: BaseException, *, action: str, target: AzureDevOpsTarget | No
             return err(ServiceError, f"not found at {org_url} (404)", "check scm.azure_devops.organization_url", "404")
         return err(ServiceError, first, None, st)
     if isinstance(exc, ClientRequestError):
-        return err(ServiceError, f"cannot reach Azure DevOps at {org_url}",
+        from ..net import unreachable
+
+        reason = unreachable(exc)
+        return err(ServiceError, f"cannot reach Azure DevOps at {org_url}" + (f": {reason}" if reason else ""),
                    "check scm.azure_devops.organization_url / SYSTEM_COLLECTIONURI and the network", "unreachable")
     if isinstance(exc, ValueError) and "is not registered on" in message:
         return err(ServiceError, f"{org_url} does not offer this API ({first})",

@@ -38,21 +38,24 @@ def _auth_conflict_hint(message: str) -> str:
             "oauth-m2m, azure-devops-oidc)")
 
 
-def build_client(target: Any) -> Any:
-    """A ``WorkspaceClient`` for ``target`` (host, profile); our errors on bad auth settings."""
+def build_client(target: Any, *, budget: int | None = None) -> Any:
+    """A ``WorkspaceClient`` for ``target`` (host, profile); our errors on bad auth settings.
+
+    ``budget``: seconds the SDK may spend retrying one request (429, 503, resets); a refused
+    connection, an unknown host name or a failed TLS handshake is not retried at all.
+    """
     from databricks.sdk import WorkspaceClient
-    from databricks.sdk.config import Config
+
+    from ..net import DEFAULT_RETRY_BUDGET
 
     kwargs: dict[str, Any] = {"product": "devops-mlops", "product_version": "0.1.0"}
     if target.host:
         kwargs["host"] = target.host
     if target.profile:
         kwargs["profile"] = target.profile
-    # the SDK retries throttling and unreachable hosts for 300 s by default; a mistyped
-    # host should not hold a pipeline agent that long
-    kwargs["retry_timeout_seconds"] = _retry_timeout()
+    kwargs["retry_timeout_seconds"] = budget or DEFAULT_RETRY_BUDGET
     try:
-        client = WorkspaceClient(config=Config(**kwargs))
+        client = WorkspaceClient(config=_config_class()(**kwargs))
     except ValueError as exc:
         text = str(exc)
         if "more than one authorization method" in text:
@@ -66,16 +69,65 @@ def build_client(target: Any) -> Any:
                      "a workload identity service connection",
             ) from None
         raise ServiceError(f"Databricks client for target {target.name!r}: {text}") from None
+    _fail_fast(client)
     _widen_pool(client)
     return client
 
 
-def _retry_timeout() -> int:
-    value = os.environ.get("MLOPS_DATABRICKS_RETRY_TIMEOUT", "120")
+def _config_class() -> type:
+    """The SDK's ``Config`` whose host-metadata probe cannot hold a command for minutes.
+
+    While building the config the SDK asks ``/.well-known/databricks-config``, with the whole
+    retry budget, before any real call. The answer only feeds OAuth/OIDC discovery, so with a
+    PAT the probe is skipped; otherwise it gets one quick try (on failure the SDK falls back to
+    the explicit settings, and the first real call reports the unreachable host).
+    """
+    import logging
+
+    from databricks.sdk.config import Config
+
+    class FailFastConfig(Config):
+        @classmethod
+        def attributes(cls):  # the SDK reads them from the class's own __dict__
+            return Config.attributes()
+
+        def _resolve_host_metadata(self) -> None:
+            if self.token or self.auth_type == "pat":
+                return
+            saved = dict(self._inner)
+            log = logging.getLogger("databricks.sdk")
+            level = log.level
+            if not log.isEnabledFor(logging.DEBUG):
+                log.setLevel(logging.ERROR)  # its "falling back" warning is noise before our own error
+            self.retry_timeout_seconds, self.http_timeout_seconds = 1, 5
+            try:
+                super()._resolve_host_metadata()
+            finally:
+                for key in ("retry_timeout_seconds", "http_timeout_seconds"):
+                    if key in saved:
+                        self._inner[key] = saved[key]
+                    else:
+                        self._inner.pop(key, None)
+                log.setLevel(level)
+
+    return FailFastConfig
+
+
+def _fail_fast(client: Any) -> None:
+    """No retries when the host cannot be reached at all; a bounded wait for a TCP connection."""
+    from databricks.sdk._base_client import _BaseClient
+
+    from ..net import CONNECT_TIMEOUT, unreachable
+
+    def is_retryable(err: BaseException) -> str | None:
+        return None if unreachable(err) else _BaseClient._is_retryable(err)
+
     try:
-        return max(1, int(value))
-    except ValueError:
-        raise ServiceError(f"MLOPS_DATABRICKS_RETRY_TIMEOUT must be a number of seconds, got {value!r}") from None
+        base = client.api_client._api_client
+        base._is_retryable = is_retryable
+        base._http_timeout_seconds = (CONNECT_TIMEOUT, base._http_timeout_seconds)
+    except AttributeError:  # pragma: no cover - private attributes moved: the SDK's own retries apply
+        pass
 
 
 def _widen_pool(client: Any) -> None:
@@ -93,7 +145,9 @@ def client_for(ctx: Any) -> Any:
     """One client per Context (the workspace and jobs adapters share it)."""
     client = getattr(ctx, "_databricks_client", None)
     if client is None:
-        client = build_client(ctx.target)
+        from ..net import retry_budget
+
+        client = build_client(ctx.target, budget=retry_budget(ctx))
         ctx._databricks_client = client
     return client
 
@@ -124,23 +178,48 @@ def is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, (NotFound, ResourceDoesNotExist)) or error_code(exc) == "RESOURCE_DOES_NOT_EXIST"
 
 
+def gave_up(exc: BaseException) -> bool:
+    """The SDK spent its retry budget on this request (``TimeoutError: Timed out after ...``)."""
+    return isinstance(exc, TimeoutError) and str(exc).startswith("Timed out after")
+
+
 def is_transient(exc: BaseException) -> bool:
+    """Worth another try: throttling, 5xx, a dropped connection; not an unreachable host, not a spent budget."""
     import requests
 
+    from ..net import unreachable
+
+    if gave_up(exc) or unreachable(exc):
+        return False
     if isinstance(exc, (requests.ConnectionError, requests.Timeout, TimeoutError, ConnectionError)):
         return True
-    if isinstance(exc, RuntimeError) and "retry" in str(exc).lower():
+    if isinstance(exc, RuntimeError) and "retry" in str(exc).lower():  # the Files API's attempt cap
         return True
     status = status_of(exc)
     return status is not None and (status == 429 or status >= 500)
+
+
+_HOST_HINT = "check the target's host in mlops.yaml or DATABRICKS_HOST, the network, the proxy and the certificates"
 
 
 def translate(exc: BaseException, what: str) -> MlopsError:
     """An SDK / transport exception as one of our errors, with a hint a person can act on."""
     from databricks.sdk.errors import DatabricksError
 
+    from ..net import host_of, unreachable, unreachable_error
+
     if isinstance(exc, MlopsError):
         return exc
+    reason = unreachable(exc)
+    if reason:
+        return unreachable_error(what, host_of(exc), reason, hint=_HOST_HINT)
+    if gave_up(exc):
+        last = exc.__cause__
+        spent = str(exc).removeprefix("Timed out after ").strip()
+        detail = f"{type(last).__name__}: {str(last).splitlines()[0]}" if last is not None and str(last) else "no answer"
+        return ServiceError(f"{what}: still failing after retrying for {spent} (last: {detail})",
+                            hint="the workspace is throttling or unavailable; try later, or give it longer with "
+                                 "--timeout SECONDS or the target's retry_timeout")
     status = status_of(exc)
     message = str(exc).split("\n")[0]
     if status == 401 or error_code(exc) == "UNAUTHENTICATED":

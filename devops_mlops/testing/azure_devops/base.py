@@ -124,6 +124,11 @@ class AzureDevOpsBase(Emulator):
         self._install_base_locations()
 
     # ------------------------------------------------------------ plumbing
+    def fault_response(self, status: int, headers: dict[str, str]) -> Response:
+        """Throttling and outages come from the service's front end as plain text, not a WrappedException."""
+        text = {429: b"Too Many Requests", 500: b"Internal Server Error"}.get(status, b"Service Unavailable")
+        return Response(status, text, {"Content-Type": "text/plain", **headers})
+
     @property
     def org_url(self) -> str:
         """What a client uses as organization URL: ``http://127.0.0.1:PORT/<org>``."""
