@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import console
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, InputError, UsageError
 from .schema import build, field
 from .yamlload import dotted, line_of, load_with_lines
 
@@ -394,7 +394,7 @@ def load_config(path: str | Path | None = None) -> Config:
     data, lines = load_with_lines(cfg_path)
     source = str(cfg_path)
     if data is None:
-        raise ConfigError("the file is empty", path=source, line=1)
+        raise InputError("the file is empty", path=source, line=1)
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping", path=source, line=1)
     unresolved: dict = {}

@@ -18,11 +18,34 @@ from .errors import InputError
 Lines = dict[tuple, int]
 
 
+#: limits that keep a hostile file (an alias-expansion bomb, thousands of nested levels, a
+#: huge file) to one clear error within seconds and bounded memory; real files are far below
+MAX_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 100
+MAX_VALUES = 200_000
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.values = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        # PyYAML composes recursively: stop before Python's recursion limit does
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise InputError(f"nested deeper than {MAX_DEPTH} levels", line=self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _walk(loader: _Loader, node: yaml.Node, path: tuple, lines: Lines) -> Any:
+    loader.values += 1
+    if loader.values > MAX_VALUES:  # aliases (&a / *a) let a few lines stand for billions of values
+        raise InputError(f"expands to more than {MAX_VALUES:,} values (YAML aliases?)", line=node.start_mark.line + 1)
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
@@ -67,15 +90,23 @@ def parse_with_lines(text: str, source: str | Path) -> tuple[Any, Lines]:
 def load_with_lines(path: str | Path) -> tuple[Any, Lines]:
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(f"{size / 1024 / 1024:.1f} MB is too large for a YAML file (at most {MAX_BYTES // 1024 // 1024} MB)",
+                             path=p)
         raw = p.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", path=p) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a YAML file", path=p) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=p) from None
+    if b"\x00" in raw:
+        raise InputError("binary file, not YAML text", path=p)
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", path=p) from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", path=p, line=raw[: exc.start].count(b"\n") + 1) from None
     return parse_with_lines(text, p)
 
 

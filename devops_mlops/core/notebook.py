@@ -11,6 +11,7 @@ changed one; :func:`to_ipynb` / :func:`to_source` convert between formats.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,17 @@ def is_candidate_name(name: str) -> bool:
     return dot > 0 and (name[dot:].lower() in SOURCE_LANGUAGES or name[dot:].lower() == ".ipynb")
 
 
+#: a larger file is refused before it is read: the size Databricks' workspace import accepts
+MAX_BYTES = 10 * 1024 * 1024
+
+
+def too_large(path: Path, size: int) -> InputError | None:
+    if size <= MAX_BYTES:
+        return None
+    return InputError(f"{size / 1024 / 1024:.1f} MB is larger than the {MAX_BYTES // 1024 // 1024} MB a notebook "
+                      "or workspace file may be", path=path, hint="move data out of the notebooks folder")
+
+
 def read(path: str | Path) -> Notebook:
     p = Path(path)
     return loads(read_bytes(p), p)
@@ -154,7 +166,11 @@ def read(path: str | Path) -> Notebook:
 def read_bytes(p: Path) -> bytes:
     """The bytes of a notebook file (InputError naming it when it cannot be read)."""
     try:
-        return p.read_bytes()
+        with open(p, "rb") as fh:
+            big = too_large(p, os.fstat(fh.fileno()).st_size)
+            if big:
+                raise big
+            return fh.read()
     except FileNotFoundError:
         raise InputError("file not found", path=p) from None
     except IsADirectoryError:
@@ -293,10 +309,14 @@ def _parse_chunk(chunk: list[str], first_line: int, language: str, c: str, magic
 
 
 def _parse_ipynb(text: str, raw: bytes, p: Path) -> Notebook:
+    if not text.strip():
+        raise InputError("the file is empty, not a Jupyter notebook", path=p)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", path=p, line=exc.lineno) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply for a notebook", path=p) from None
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise InputError("not a Jupyter notebook (no cells)", path=p)
     major = data.get("nbformat")

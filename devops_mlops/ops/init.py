@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 
 TEMPLATE_ITEMS = ("mlops.yaml", "notebooks", "resources", "azure-pipelines", "pyproject.toml", "src", "tests")
 GITIGNORE_LINES = (".mlops/", "__pycache__/", ".venv/")
@@ -149,6 +149,22 @@ def planned_files(name: str) -> dict[str, bytes]:
     return out
 
 
+def _existing_text(path: Path) -> str:
+    """A file init appends to (.gitignore, README.md): text it can extend, or InputError."""
+    if not path.is_file():
+        raise InputError("exists and is not a file; init appends to it", path=path)
+    if path.stat().st_size > 1024 * 1024:
+        raise InputError("is over 1 MB; init appends a few lines to it and expects a text file", path=path)
+    raw = path.read_bytes()
+    try:
+        if b"\x00" in raw:
+            raise UnicodeDecodeError("utf-8", raw, raw.index(b"\x00"), raw.index(b"\x00") + 1, "NUL byte")
+        return raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text; init appends to it (fix or remove it first; nothing was written)",
+                         path=path, line=raw[: exc.start].count(b"\n") + 1) from None
+
+
 def init_project(target: Path, *, name: str | None = None, force: bool = False, dry_run: bool = False) -> InitResult:
     target = target.resolve()
     if target.exists() and not target.is_dir():
@@ -162,7 +178,7 @@ def init_project(target: Path, *, name: str | None = None, force: bool = False, 
     for rel, data in files.items():
         path = target / rel
         if path.exists():
-            if path.read_bytes() == data:
+            if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
                 result.unchanged.append(rel)
                 continue
             if not force:
@@ -170,7 +186,7 @@ def init_project(target: Path, *, name: str | None = None, force: bool = False, 
                 continue
         writes[path] = data
     gitignore = target / ".gitignore"
-    current = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    current = _existing_text(gitignore) if gitignore.exists() else ""
     missing = [ln for ln in GITIGNORE_LINES if ln not in current.splitlines()]
     if missing:
         sep = "" if not current or current.endswith("\n") else "\n"
@@ -178,7 +194,7 @@ def init_project(target: Path, *, name: str | None = None, force: bool = False, 
     else:
         result.unchanged.append(".gitignore")
     readme = target / "README.md"
-    readme_text = readme.read_text(encoding="utf-8") if readme.exists() else f"# {name}\n"
+    readme_text = _existing_text(readme) if readme.exists() else f"# {name}\n"
     if README_MARKER not in readme_text:
         writes[readme] = (readme_text.rstrip("\n") + "\n\n" + _readme_section(name)).encode()
     else:

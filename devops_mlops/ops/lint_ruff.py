@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -111,6 +112,7 @@ class RuffRun:
         self.direct_ok = not path_dependent and chosen is not None and all(c.startswith(LAYOUT_FREE) for c in chosen)
         self._proc: subprocess.Popen | None = None
         self._scratch: str | None = None
+        self._given: tuple[list[str], dict[str, str]] = ([], {})
 
     def command(self, inputs: list[str]) -> list[str]:
         cmd = [ruff_bin(), "check", "--output-format", "json", "--no-cache", "--exit-zero", "--no-fix"]
@@ -136,8 +138,20 @@ class RuffRun:
                 with open(os.path.join(self._scratch, name), "w", encoding="utf-8") as out:
                     out.write(text)
             inputs.append(self._scratch)
-        self._proc = subprocess.Popen(self.command(inputs), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._given = (list(paths), modules)
+        # ruff's worker threads get small stacks, which deeply nested code overflows
+        env = {**os.environ, "RUST_MIN_STACK": os.environ.get("RUST_MIN_STACK", str(64 * 1024 * 1024))}
+        self._proc = subprocess.Popen(self.command(inputs), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         return True
+
+    def _deepest(self) -> InputError:
+        """The error for a ruff crash on nesting: the most deeply nested input, named."""
+        paths, modules = self._given
+        texts = {p: Path(p).read_text(encoding="utf-8", errors="replace") for p in paths}
+        texts.update({f"a notebook (as {name})": text for name, text in modules.items()})
+        depth = {where: _nesting(text) for where, text in texts.items()}
+        where = max(depth, key=depth.__getitem__)
+        return InputError(f"code nested {depth[where]} brackets deep: ruff crashed on it", path=where)
 
     def wait(self) -> list[dict]:
         """ruff's diagnostics; a virtual module's filename is its bare name, a file's its path
@@ -148,6 +162,8 @@ class RuffRun:
             out, err = self._proc.communicate()
             if self._proc.returncode != 0:
                 message = (err.decode(errors="replace").strip().splitlines() or ["ruff failed"])[-1]
+                if "stack overflow" in message:
+                    raise self._deepest()
                 raise InputError(f"ruff could not run: {message}", path=self.config)
             try:
                 diagnostics = json.loads(out or b"[]")
@@ -173,6 +189,14 @@ class RuffRun:
                 os.unlink(os.path.join(self._scratch, name))
             os.rmdir(self._scratch)
             self._scratch = None
+
+
+def _nesting(text: str) -> int:
+    depth = deepest = 0
+    for m in re.finditer(r"[\[({\])}]", text):
+        depth = depth + 1 if m.group() in "[({" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _tmp() -> str:

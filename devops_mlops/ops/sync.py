@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core import notebook as nbm
 from ..core import sync_plan as sp
 from ..errors import CheckFailed, ConfigError, InputError, MlopsError, ServiceError, UsageError
 
@@ -63,6 +64,17 @@ class Seen:
 
 
 # ------------------------------------------------------------------ local side
+def _check_notebook(fmt: str, data: bytes, path: Path) -> None:
+    """A notebook the workspace would refuse stops the sync before anything is written."""
+    if fmt == "JUPYTER":
+        nbm.loads(data, path)
+    elif fmt == "SOURCE":
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError("not UTF-8 text", path=path, line=data[: exc.start].count(b"\n") + 1) from None
+
+
 def local_items(config) -> list[sp.LocalItem]:
     folder = config.notebooks_dir
     if not folder.is_dir():
@@ -75,9 +87,13 @@ def local_items(config) -> list[sp.LocalItem]:
             if name.startswith(".") or name.endswith((".pyc", "~")):
                 continue
             path = Path(dirpath) / name
+            big = nbm.too_large(path, path.stat().st_size)
+            if big:
+                raise big
             data = path.read_bytes()
             rel_file = path.relative_to(folder).as_posix()
             rel, fmt, lang = sp.classify(rel_file, data[:64])
+            _check_notebook(fmt, data, path)
             source = path.relative_to(config.root).as_posix()
             if rel in seen:
                 raise InputError(f"{source} and {seen[rel]} would both become {rel!r} in the workspace",
