@@ -151,8 +151,9 @@ def _leaf_folders(folders: list[str]) -> list[str]:
 
 def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int,
                    scope: list[str] | None = None) -> SyncResult:
-    ws = ctx.workspace
+    # bad input stops the sync before the workspace is touched
     items = [i for i in local_items(ctx.config) if sp.in_scope(i.rel, scope)]
+    ws = ctx.workspace
     by_rel = {i.rel: i for i in items}
     remote, folders, root_exists = scan_remote(ws, root, workers)
     manifest = _read_manifest(ws, root, ctx) if sp.MANIFEST_NAME in remote else {}
