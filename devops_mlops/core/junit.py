@@ -131,6 +131,8 @@ def write_junit(path: str | Path, suites: list[Suite], name: str = "mlops") -> P
     if target.parent and not target.parent.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(to_xml(suites, name), encoding="utf-8")
+    from ..console import mask  # test output can echo a token: the file is masked like the console
+
+    tmp.write_text(mask(to_xml(suites, name)), encoding="utf-8")
     tmp.replace(target)
     return target

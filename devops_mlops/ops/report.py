@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..console import mask
 from ..runtime import tables as T
 
 
@@ -140,7 +141,7 @@ def write_report(ctx, *, output: str | Path | None = None, tables: Any = None) -
     fig.savefig(png, dpi=100)
     plt.close(fig)
     tmp = page.with_suffix(".tmp")
-    tmp.write_text(_html(cfg, metrics, events), encoding="utf-8")
+    tmp.write_text(mask(_html(cfg, metrics, events)), encoding="utf-8")
     tmp.replace(page)
     return result
 
