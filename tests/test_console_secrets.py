@@ -159,7 +159,7 @@ def test_no_command_output_or_file_contains_a_secret(tmp_path, shim, monkeypatch
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(root)
-    monkeypatch.setattr(subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: (_ for _ in ()).throw(
         RuntimeError(f"ruff exploded near {SECRETS['DATABRICKS_TOKEN']} and {SECRETS['ARM_CLIENT_SECRET']}")))
     with pytest.raises(SystemExit) as exit_:
         main(["-v", "lint"])
