@@ -147,6 +147,18 @@ def _retry_class() -> type:
             out.budget, out.started = self.budget, self.started
             return out
 
+        def _left(self) -> float:
+            if self.budget is None or self.started is None:
+                return float("inf")
+            return max(0.0, self.budget - (time.monotonic() - self.started))
+
+        def get_backoff_time(self) -> float:  # no sleep past the budget
+            return min(super().get_backoff_time(), self._left())
+
+        def get_retry_after(self, response: Any) -> float | None:
+            wait = super().get_retry_after(response)
+            return None if wait is None else min(wait, self._left())
+
         def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
             if error is not None and unreachable(error):
                 raise MaxRetryError(_pool, url, error) from error  # another try cannot succeed
