@@ -26,6 +26,18 @@ PAT = "net-pat-4242"
 PIPE = "steps:\n- script: x\n"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _imported():
+    """The clocks below time the error, not Python importing the SDKs (seconds on a busy machine)."""
+    import azure.devops.connection  # noqa: F401
+    import databricks.sdk  # noqa: F401
+
+    import devops_mlops.adapters.databricks.workspace  # noqa: F401
+    import devops_mlops.cli.azure_devops  # noqa: F401
+    import devops_mlops.cli.sync  # noqa: F401
+    import devops_mlops.ops.azure_devops_setup  # noqa: F401
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
