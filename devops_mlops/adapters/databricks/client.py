@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from ...errors import ConflictError, MlopsError, ServiceError
 
@@ -58,6 +59,12 @@ def build_client(target: Any, *, budget: int | None = None) -> Any:
         client = WorkspaceClient(config=_config_class()(**kwargs))
     except ValueError as exc:
         text = str(exc)
+        reason = _unreachable(target.host) if target.host and "more than one" not in text else None
+        if reason:  # OAuth and Entra ID logins ask the host first; a dead host is the real story
+            from ..net import unreachable_error
+
+            raise unreachable_error(f"Databricks login for target {target.name!r}", urlsplit(target.host).netloc,
+                                    reason, hint=_HOST_HINT) from None
         if "more than one authorization method" in text:
             raise ServiceError(f"Databricks auth for target {target.name!r}: {text.split(': ', 1)[-1]}",
                                hint=_auth_conflict_hint(text)) from None
@@ -72,6 +79,19 @@ def build_client(target: Any, *, budget: int | None = None) -> Any:
     _fail_fast(client)
     _widen_pool(client)
     return client
+
+
+def _unreachable(host: str) -> str | None:
+    """Why ``host`` cannot be reached at all (one quick request), or None."""
+    import requests
+
+    from ..net import CONNECT_TIMEOUT, unreachable
+
+    try:
+        requests.get(host, timeout=(CONNECT_TIMEOUT, 10), allow_redirects=False).close()
+    except Exception as exc:  # noqa: BLE001 - only the unreachable kinds matter here
+        return unreachable(exc)
+    return None
 
 
 def _config_class() -> type:
