@@ -23,14 +23,18 @@ _CANDIDATE = re.compile(
     r"^\s*(?:[!%]|[A-Za-z_][\w.]*\?\??\s*$|[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*[!%])"
 )
 _ASSIGN = re.compile(r"^(\s*[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=)\s*[!%]")
-#: three cheap searches that together find every candidate line (and a few other lines)
-_QUICK = (re.compile(r"^[ \t]*[!%]", re.MULTILINE), re.compile(r"=[ \t]*[!%]"), re.compile(r"\?[ \t]*$", re.MULTILINE))
+#: cheap searches that together find every candidate line (and a few other lines); each starts
+#: with a literal character, which the regex engine scans for quickly (a ``^`` in MULTILINE mode
+#: would be tried at every position)
+_QUICK = (re.compile(r"\n[ \t]*[!%]"), re.compile(r"=[ \t]*[!%]"), re.compile(r"\?[ \t]*(?:\n|$)"))
 #: compile errors that mean "the lines so far end inside a statement"
 _OPEN = ("was never closed", "unterminated triple-quoted", "unexpected EOF")
 
 
 def may_have_escapes(code: str) -> bool:
     """A cheap test: False means :func:`mask_escapes` would change nothing."""
+    if code.lstrip(" \t")[:1] in ("!", "%"):
+        return True
     return any(rx.search(code) is not None for rx in _QUICK)
 
 

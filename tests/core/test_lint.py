@@ -114,3 +114,10 @@ def test_secrets_in_text_outputs_are_found_and_images_are_not_scanned(tmp_path):
     path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     found = [(f.code, f.cell) for f in check_notebook(nbm.read(path), "o.ipynb", lambda n, t: None)]
     assert sorted(found) == [("MLO101", 1), ("MLO101", 2), ("SEC002", 1)]
+
+
+def test_the_secret_pre_scan_knows_every_word():
+    from devops_mlops.core.lint import _SECRET_WORDS, _may_hold_secret
+
+    assert all(_may_hold_secret(f"x {word.upper()} y") for word in _SECRET_WORDS)
+    assert not _may_hold_secret("print(spark.table('main.sales'))")
