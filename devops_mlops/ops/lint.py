@@ -68,14 +68,21 @@ class LintResult:
         }
 
 
-def display_path(path: Path) -> str:
+def display_path(path: Path, cwd: str | None = None) -> str:
+    """``path`` relative to the current folder (a relative path only normalised: relpath would
+    ask the system for the current folder twice per file)."""
+    text = os.fspath(path)
+    if not os.path.isabs(text):
+        norm = os.path.normpath(text)
+        if not norm.startswith(".."):
+            return norm
     try:
-        return os.path.relpath(path)
+        return os.path.relpath(text, cwd or os.getcwd())
     except ValueError:  # another drive
-        return str(path)
+        return text
 
 
-def _collect_run_names(nb: nbm.Notebook, cache: dict, known: dict, stack: tuple = ()) -> set[str]:
+def _collect_run_names(nb: nbm.Notebook, cache: dict, known: dict, cwd: str, stack: tuple = ()) -> set[str]:
     """Names the notebook's ``%run`` targets define (recursively); ``known`` holds the notebooks
     already read, by absolute path."""
     names: set[str] = set()
@@ -83,7 +90,7 @@ def _collect_run_names(nb: nbm.Notebook, cache: dict, known: dict, stack: tuple 
         target = cell.run_target
         if target is None:
             continue
-        path = resolve_run_target(nb.path, target)
+        path = resolve_run_target(os.path.join(cwd, nb.path), target)
         if path is None or path in stack:
             continue
         if path not in cache:
@@ -94,7 +101,7 @@ def _collect_run_names(nb: nbm.Notebook, cache: dict, known: dict, stack: tuple 
                     child = nbm.read(path)
                 except InputError:
                     continue
-            cache[path] = defined_names(child) | _collect_run_names(child, cache, known, stack + (path,))
+            cache[path] = defined_names(child) | _collect_run_names(child, cache, known, cwd, stack + (path,))
         names |= cache[path]
     return names
 
@@ -135,6 +142,7 @@ def lint_paths(
     ignore = list(ignore or [])
     files = nbm.iter_notebook_files(paths, exclude)
     raws = [nbm.read_bytes(f) for f in files]  # InputError (exit 2) before anything else
+    cwd = os.getcwd()
     result = LintResult(files=[])
     ruff = RuffRun(select, ignore, root)
 
@@ -149,20 +157,21 @@ def lint_paths(
         if way == "virtual":
             notebooks[index] = nb = nbm.loads(raw, path)
             if not (nb.format == "plain" and nb.language != "python"):
-                _add_source(nb, index, modules, maps, findings, display_path(path), isolate=False)
+                _add_source(nb, index, modules, maps, findings, display_path(path, cwd), isolate=False)
         else:
             later.append(index)
             if way == "direct":
                 direct[os.path.abspath(path)] = index
     try:
         ruff.start(list(direct), modules)
-        result.files = [display_path(f) for f in files]  # the rest while ruff works
+        result.files = [display_path(f, cwd) for f in files]  # the rest while ruff works
         for index in later:
             notebooks[index] = nbm.loads(raws[index], files[index])
         for path, index in direct.items():
             maps[path] = maps[os.path.realpath(path)] = (index, direct_map(notebooks[index]))
         for index, nb in enumerate(notebooks):
-            findings += check_notebook(nb, result.files[index], lambda n, t: resolve_run_target(n.path, t))
+            findings += check_notebook(nb, result.files[index],
+                                       lambda n, t: resolve_run_target(os.path.join(cwd, n.path), t))
         diagnostics = ruff.wait()
     finally:
         ruff.close()
@@ -177,7 +186,7 @@ def lint_paths(
             _add_source(notebooks[index], index, again, maps, findings, result.files[index], isolate=True)
         diagnostics += run_ruff(again, select, ignore, root)
 
-    findings += _ruff_findings(diagnostics, maps, notebooks, result.files)
+    findings += _ruff_findings(diagnostics, maps, notebooks, result.files, cwd)
     chosen: dict[str, bool] = {}
     for f in findings:
         if f.code not in chosen:
@@ -193,7 +202,7 @@ def lint_paths(
     return result
 
 
-def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, shown: list[str]) -> list[Finding]:
+def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, shown: list[str], cwd: str) -> list[Finding]:
     out: list[Finding] = []
     run_names: dict[int, set[str]] = {}
     cache: dict = {}
@@ -207,8 +216,8 @@ def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, shown: 
         if code in _NAME_CODES:
             if index not in run_names:
                 if not known:
-                    known.update((os.path.abspath(n.path), n) for n in notebooks)
-                run_names[index] = _collect_run_names(nb, cache, known)
+                    known.update((os.path.normpath(os.path.join(cwd, n.path)), n) for n in notebooks)
+                run_names[index] = _collect_run_names(nb, cache, known, cwd)
             m = _NAME_IN_MESSAGE.search(d["message"]) if run_names[index] else None
             if m and m.group(1) in run_names[index]:
                 continue  # defined by a notebook this one %runs
