@@ -168,13 +168,17 @@ def lint_paths(
         for index in later:
             notebooks[index] = nbm.loads(raws[index], files[index])
         for path, index in direct.items():
-            maps[path] = maps[os.path.realpath(path)] = (index, direct_map(notebooks[index]))
+            maps[path] = (index, direct_map(notebooks[index]))
         for index, nb in enumerate(notebooks):
             findings += check_notebook(nb, result.files[index],
                                        lambda n, t: resolve_run_target(os.path.join(cwd, n.path), t))
         diagnostics = ruff.wait()
     finally:
         ruff.close()
+    if any(d["filename"] not in maps for d in diagnostics):  # ruff named a file by its real path
+        real = {os.path.realpath(path): path for path in direct}
+        for d in diagnostics:
+            d["filename"] = real.get(d["filename"], d["filename"])
 
     # a syntax error hides a module's other findings: lint those notebooks again
     # with the broken cells left out (and reported), in one more ruff run
