@@ -33,6 +33,8 @@ _OPEN = ("was never closed", "unterminated triple-quoted", "unexpected EOF")
 
 def may_have_escapes(code: str) -> bool:
     """A cheap test: False means :func:`mask_escapes` would change nothing."""
+    if "!" not in code and "%" not in code and "?" not in code:
+        return False
     if code.lstrip(" \t")[:1] in ("!", "%"):
         return True
     return any(rx.search(code) is not None for rx in _QUICK)

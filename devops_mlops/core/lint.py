@@ -176,7 +176,7 @@ def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Findin
         cell_no = index
         for line, msg in nb.problems + cell.problems:
             add(line, 1, cell_no, "MLO002", "error", msg)
-        target = cell.run_target
+        target = cell.run_target if cell.language == "run" else None
         if target is not None and run_resolver(nb, target) is None and not target.startswith("/"):
             line, col = _cell_pos(nb, cell, 1)
             add(line, col, cell_no, "MLO001", "error", f"%run target '{target}' does not exist",

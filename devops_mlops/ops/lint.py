@@ -87,7 +87,7 @@ def _collect_run_names(nb: nbm.Notebook, cache: dict, known: dict, cwd: str, sta
     already read, by absolute path."""
     names: set[str] = set()
     for cell in nb.cells:
-        target = cell.run_target
+        target = cell.run_target if cell.language == "run" else None
         if target is None:
             continue
         path = resolve_run_target(os.path.join(cwd, nb.path), target)

@@ -135,8 +135,8 @@ class RuffRun:
             self._scratch = os.path.join(scratch_parent() or _tmp(), f"mlops-lint-{os.getpid()}-{time.monotonic_ns()}")
             os.mkdir(self._scratch, 0o700)
             for name, text in modules.items():
-                with open(os.path.join(self._scratch, name), "w", encoding="utf-8") as out:
-                    out.write(text)
+                with open(os.path.join(self._scratch, name), "wb") as out:
+                    out.write(text.encode("utf-8"))
             inputs.append(self._scratch)
         self._given = (list(paths), modules)
         # ruff's worker threads get small stacks, which deeply nested code overflows
