@@ -27,15 +27,12 @@ from ..core import notebook as nbm
 from ..core.escapes import may_have_escapes
 from ..core.lint import (
     Finding,
-    LineMap,
     check_notebook,
     code_selected,
-    defined_names,
-    python_cells,
     python_source,
     resolve_run_target,
 )
-from ..errors import InputError
+from . import lint_worker
 from .lint_ruff import RuffRun, run_ruff
 
 DEFAULT_SELECT = ["E4", "E7", "E9", "F", "MLO", "SEC"]
@@ -82,30 +79,6 @@ def display_path(path: Path, cwd: str | None = None) -> str:
         return text
 
 
-def _collect_run_names(nb: nbm.Notebook, cache: dict, known: dict, cwd: str, stack: tuple = ()) -> set[str]:
-    """Names the notebook's ``%run`` targets define (recursively); ``known`` holds the notebooks
-    already read, by absolute path."""
-    names: set[str] = set()
-    for cell in nb.cells:
-        target = cell.run_target if cell.language == "run" else None
-        if target is None:
-            continue
-        path = resolve_run_target(os.path.join(cwd, nb.path), target)
-        if path is None or path in stack:
-            continue
-        if path not in cache:
-            cache[path] = set()  # cycle guard while computing
-            child = known.get(str(path))
-            if child is None:
-                try:
-                    child = nbm.read(path)
-                except InputError:
-                    continue
-            cache[path] = defined_names(child) | _collect_run_names(child, cache, known, cwd, stack + (path,))
-        names |= cache[path]
-    return names
-
-
 def _way(path: Path, raw: bytes, direct_ok: bool) -> str:
     """How a file reaches ruff: "direct" (read in place), "virtual" (its Python cells as a
     module, so parsed before ruff starts) or "none" (no Python: parsed while ruff runs)."""
@@ -118,15 +91,6 @@ def _way(path: Path, raw: bytes, direct_ok: bool) -> str:
         text = raw.decode("utf-8", "replace")
         return "virtual" if "%python" in text or may_have_escapes(text) else "direct"
     return "virtual" if b"%python" in raw else "none"
-
-
-def direct_map(nb: nbm.Notebook) -> LineMap:
-    """The map of a file ruff read in place: each Python cell's own lines, where they are."""
-    line_map = LineMap(nb)
-    for cell_no, cell, start in python_cells(nb):
-        if start == 1 and cell.line_map:
-            line_map.add(cell.line_map[0], len(cell.line_map), cell_no, cell, 1, 0)
-    return line_map
 
 
 def lint_paths(
@@ -143,37 +107,39 @@ def lint_paths(
     files = nbm.iter_notebook_files(paths, exclude)
     raws = [nbm.read_bytes(f) for f in files]  # InputError (exit 2) before anything else
     cwd = os.getcwd()
-    result = LintResult(files=[])
+    result = LintResult(files=[display_path(f, cwd) for f in files])
     ruff = RuffRun(select, ignore, root)
 
     notebooks: list = [None] * len(files)
+    ways = [_way(path, raw, ruff.direct_ok) for path, raw in zip(files, raws)]
+    direct = {os.path.abspath(files[i]): i for i, way in enumerate(ways) if way == "direct"}
+    # the files ruff reads in place (and those without Python) are parsed and checked in a
+    # second process meanwhile (ops/lint_worker.py)
+    worker = lint_worker.start([(i, files[i], raws[i], ways[i] == "direct") for i, way in enumerate(ways)
+                                if way != "virtual"], result.files, cwd)
     modules: dict[str, str] = {}
-    maps: dict[str, tuple[int, LineMap]] = {}
+    maps: dict[str, tuple[int, object]] = {}
     findings: list[Finding] = []
-    direct: dict[str, int] = {}
-    later: list[int] = []
-    for index, (path, raw) in enumerate(zip(files, raws)):
-        way = _way(path, raw, ruff.direct_ok)
-        if way == "virtual":
-            notebooks[index] = nb = nbm.loads(raw, path)
-            if not (nb.format == "plain" and nb.language != "python"):
-                _add_source(nb, index, modules, maps, findings, display_path(path, cwd), isolate=False)
-        else:
-            later.append(index)
-            if way == "direct":
-                direct[os.path.abspath(path)] = index
+    checked: dict[int, lint_worker.Checked] = {}
     try:
+        for index, way in enumerate(ways):
+            if way == "virtual":
+                notebooks[index] = nb = nbm.loads(raws[index], files[index])
+                if not (nb.format == "plain" and nb.language != "python"):
+                    _add_source(nb, index, modules, maps, findings, result.files[index], isolate=False)
         ruff.start(list(direct), modules)
-        result.files = [display_path(f, cwd) for f in files]  # the rest while ruff works
-        for index in later:
-            notebooks[index] = nbm.loads(raws[index], files[index])
+        for index, nb in enumerate(notebooks):  # while ruff works
+            if nb is not None:
+                findings += check_notebook(nb, result.files[index],
+                                           lambda n, t: resolve_run_target(os.path.join(cwd, n.path), t))
+        checked = worker.result()
         for path, index in direct.items():
-            maps[path] = (index, direct_map(notebooks[index]))
-        for index, nb in enumerate(notebooks):
-            findings += check_notebook(nb, result.files[index],
-                                       lambda n, t: resolve_run_target(os.path.join(cwd, n.path), t))
+            maps[path] = (index, lint_worker.SegmentMap(checked[index].segments))
+        for item in checked.values():
+            findings += item.findings
         diagnostics = ruff.wait()
     finally:
+        worker.close()
         ruff.close()
     if any(d["filename"] not in maps for d in diagnostics):  # ruff named a file by its real path
         real = {os.path.realpath(path): path for path in direct}
@@ -187,17 +153,19 @@ def lint_paths(
         diagnostics = [d for d in diagnostics if maps[d["filename"]][0] not in broken]
         again: dict[str, str] = {}
         for index in broken:
+            if notebooks[index] is None:
+                notebooks[index] = nbm.loads(raws[index], files[index])
             _add_source(notebooks[index], index, again, maps, findings, result.files[index], isolate=True)
         diagnostics += run_ruff(again, select, ignore, root)
 
-    findings += _ruff_findings(diagnostics, maps, notebooks, result.files, cwd)
+    findings += _ruff_findings(diagnostics, maps, notebooks, checked, result.files, cwd)
     chosen: dict[str, bool] = {}
     for f in findings:
         if f.code not in chosen:
             chosen[f.code] = code_selected(f.code, select, ignore)
     findings = [f for f in findings if chosen[f.code]]
     if fix:
-        changed = [nb for nb in notebooks if nb.format == "ipynb" and nbm.strip_outputs(nb)]
+        changed = [nb for nb in notebooks if nb is not None and nb.format == "ipynb" and nbm.strip_outputs(nb)]
         for nb in changed:
             nbm.write(nb)
         result.fixed = sum(1 for f in findings if f.fixable)
@@ -206,24 +174,29 @@ def lint_paths(
     return result
 
 
-def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, shown: list[str], cwd: str) -> list[Finding]:
+def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, checked: dict, shown: list[str],
+                   cwd: str) -> list[Finding]:
     out: list[Finding] = []
-    run_names: dict[int, set[str]] = {}
+    names: dict[int, set[str]] = {}
     cache: dict = {}
     known: dict = {}
     for d in diagnostics:
         index, line_map = maps[d["filename"]]
         nb = notebooks[index]
+        is_notebook = nb.is_notebook if nb is not None else checked[index].is_notebook
         code = "E999" if _is_syntax(d) else d["code"]
-        if code == "E402" and nb.is_notebook:
+        if code == "E402" and is_notebook:
             continue  # imports in later cells are how notebooks are written
         if code in _NAME_CODES:
-            if index not in run_names:
-                if not known:
-                    known.update((os.path.normpath(os.path.join(cwd, n.path)), n) for n in notebooks)
-                run_names[index] = _collect_run_names(nb, cache, known, cwd)
-            m = _NAME_IN_MESSAGE.search(d["message"]) if run_names[index] else None
-            if m and m.group(1) in run_names[index]:
+            if index not in names:
+                if index in checked:
+                    names[index] = checked[index].run_names
+                else:
+                    if not known:
+                        known.update((os.path.normpath(os.path.join(cwd, n.path)), n) for n in notebooks if n)
+                    names[index] = lint_worker.run_names(nb, cache, known, cwd)
+            m = _NAME_IN_MESSAGE.search(d["message"]) if names[index] else None
+            if m and m.group(1) in names[index]:
                 continue  # defined by a notebook this one %runs
         where = line_map.lookup(d["location"]["row"])
         if where is None:
@@ -231,7 +204,7 @@ def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, shown: 
         message = d["message"] if code != "E999" else f"syntax error: {d['message']}"
         severity = "error" if code.startswith(("F", "E9")) else "warning"
         out.append(Finding(shown[index], where.line, d["location"]["column"] + where.col_offset,
-                           where.cell if nb.is_notebook else None, code, severity, message))
+                           where.cell if is_notebook else None, code, severity, message))
     return out
 
 

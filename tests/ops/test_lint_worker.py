@@ -1,0 +1,66 @@
+"""The second process of `mlops lint` (ops/lint_worker.py) finds what this one would, and a
+malformed file it reads still stops the run with nothing left running."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from devops_mlops.errors import InputError
+from devops_mlops.ops import lint_worker
+from devops_mlops.ops.lint import lint_paths
+
+CORPUS = Path(__file__).parent.parent / "corpus" / "notebooks"
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the second process is a fork")
+
+
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "nb"
+    shutil.copytree(CORPUS / "good", root)
+    for name in ("magic_mess.py", "no_header.py"):
+        shutil.copy(CORPUS / "bad" / name, root / name)
+    (root / "uses.py").write_text("# Databricks notebook source\n# MAGIC %run ./00_setup\n\n# COMMAND ----------\n\n"
+                                  "print(table_name('x'), CATALOG, nowhere)\n")
+    (root / "q.sql").write_text("-- Databricks notebook source\nSELECT 1\n")
+    return root
+
+
+def test_the_second_process_finds_the_same(tmp_path, monkeypatch):
+    root = tree(tmp_path)
+    here = lint_paths([root])
+    monkeypatch.setattr(lint_worker, "MIN_PARALLEL", 1)
+    forked = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forked.append(1) or real_fork())
+    there = lint_paths([root])
+    assert forked == [1]
+    assert there.findings == here.findings and there.files == here.files
+    assert ("F821", "uses.py") in {(f.code, Path(f.path).name) for f in there.findings}
+    assert "nowhere" in " ".join(f.message for f in there.findings) and "table_name" not in " ".join(
+        f.message for f in there.findings)
+
+
+def test_a_malformed_file_read_there_stops_the_run(tmp_path, monkeypatch):
+    root = tree(tmp_path)
+    (root / "zz.py").write_text("-- Databricks notebook source\nSELECT 1\n")
+    monkeypatch.setattr(lint_worker, "MIN_PARALLEL", 1)
+    with pytest.raises(InputError) as err:
+        lint_paths([root])
+    assert err.value.path.endswith("zz.py") and err.value.line == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # nothing left behind
+
+
+def test_a_failure_here_first_stops_the_second_process(tmp_path, monkeypatch):
+    root = tree(tmp_path)
+    (root / "bad.ipynb").write_text(json.dumps({"cells": "no"}))  # read by this process
+    monkeypatch.setattr(lint_worker, "MIN_PARALLEL", 1)
+    with pytest.raises(InputError) as err:
+        lint_paths([root])
+    assert err.value.path.endswith("bad.ipynb")
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
