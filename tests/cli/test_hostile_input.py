@@ -60,6 +60,11 @@ CONFIG_COMMANDS = {
     "deploy": ["--dry-run", "deploy"],
     "pipelines": ["pipelines", "validate"],
     "adf-export": ["adf", "export", "--out", "adf-out"],
+    "run": ["run", "job0"],
+    "infer": ["infer"],
+    "monitor": ["monitor"],
+    "model": ["model", "status"],
+    "report": ["report"],
 }
 
 #: (file made hostile, command) -> the kinds it is tried with
@@ -67,7 +72,8 @@ CASES: list[tuple[str, str, list[str], str]] = []
 for _kind in HOSTILE:
     for _name, _cmd in CONFIG_COMMANDS.items():
         CASES.append((_kind, "mlops.yaml", _cmd, _name))
-    for _name, _cmd in {"deploy": ["--dry-run", "deploy"], "adf-export": ["adf", "export", "--out", "adf-out"]}.items():
+    for _name, _cmd in {"deploy": ["--dry-run", "deploy"], "adf-export": ["adf", "export", "--out", "adf-out"],
+                        "run": ["run", "job0"]}.items():
         if _kind != "empty":  # an empty job-definition file defines no jobs
             CASES.append((_kind, "resources/jobs.yml", _cmd, _name))
     if _kind != "empty":  # an empty pipeline is a finding (exit 1), test_empty_files_are_documented
