@@ -151,10 +151,11 @@ def plan_only(plan_in, plan_out=None, **others) -> None:
                          hint="write a new plan with these options and --plan-out")
 
 
-def print_planned(ctx, command: str, doc: dict, render, *, plan_out, plan_in, save) -> None:
+def print_planned(ctx, command: str, result, render, *, plan_out, plan_in, save) -> None:
     """Print a sync/deploy result; with ``--plan-out`` first write the plan (``save(path)``)."""
     if plan_out:
         save(plan_out)
+    doc = result.to_json()
     if plan_out or plan_in:
         doc["plan_file"] = str(plan_out or plan_in)
     ctx.console.result(doc, render)

@@ -48,7 +48,7 @@ def command(state, prune, only, plan_out, plan_in):
             f"{counts.get(k, 0)} {k}" for k in ("create", "update", "delete", "unchanged")) + (
             f", {counts['stale']} stale" if counts.get("stale") else "")
 
-    print_planned(ctx, "deploy", result.to_json(), render, plan_out=plan_out, plan_in=plan_in,
+    print_planned(ctx, "deploy", result, render, plan_out=plan_out, plan_in=plan_in,
                   save=lambda f: plan_apply.save_deploy(ctx, result, f, prune=prune))
     from ..ops import pr_feedback
 

@@ -60,7 +60,7 @@ def command(state, paths, prune, force, commit, workers, plan_out, plan_in):
         extra = ", ".join(f"{counts[k]} {k}" for k in ("conflict", "stale", "unmanaged") if counts.get(k))
         yield f"{head} {plan.root} on {result.target}: {summary}" + (f"; {extra}" if extra else "")
 
-    print_planned(ctx, "sync", result.to_json(), render, plan_out=plan_out, plan_in=plan_in,
+    print_planned(ctx, "sync", result, render, plan_out=plan_out, plan_in=plan_in,
                   save=lambda f: plan_apply.save_sync(ctx, result, f, scope=scope, prune=prune, force=force))
     if result.conflicts:
         raise CheckFailed(

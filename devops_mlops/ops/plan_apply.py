@@ -35,8 +35,8 @@ def identity(ctx) -> dict[str, Any]:
     t = ctx.target
     if t.backend == "databricks":
         host = t.host or os.environ.get("DATABRICKS_HOST") or (f"profile {t.profile}" if t.profile else None)
-    else:
-        host = "local"
+    else:  # the embedded default: this checkout's state folder is the "workspace"
+        host = f"local {ctx.state_dir.resolve()}"
     out: dict[str, Any] = {"name": t.name, "backend": t.backend, "host": host.rstrip("/") if host else None,
                            "project": ctx.config.project}
     if t.backend == "databricks" and t.repo_path:
@@ -126,10 +126,15 @@ def save_deploy(ctx, result, path: Path, *, prune: bool) -> dict:
     from ..core.deploy_plan import added, normalize
 
     plan = result.plan
+    remote = dict(result.remote)
     actions = []
     for a in plan.actions:
-        changes = a.diff or (added(normalize(a.settings, a.settings)) if a.op == "create" else [])
-        actions.append({"op": a.op, "key": a.key, "job_id": a.job_id, "reason": a.reason, "diff": changes,
+        # like a terraform plan: a create lists every setting, a delete every setting it removes
+        if a.op == "create" and not a.diff:
+            a.diff = added(normalize(a.settings, a.settings))
+        elif a.op == "delete" and not a.diff and a.job_id in remote:
+            a.diff = ["-" + line[1:] for line in added(normalize(remote[a.job_id]))]
+        actions.append({"op": a.op, "key": a.key, "job_id": a.job_id, "reason": a.reason, "diff": a.diff,
                         "settings": a.settings})
     shipped = getattr(result, "shipped", None)
     return write(ctx, path, "deploy",

@@ -111,6 +111,7 @@ def test_plan_review_apply_through_the_cli(tmp_path, emu):
     assert emu.writes() == []
     dep = dev("--format", "json", "deploy", "--plan-out", "plan/deploy.json", cwd=tmp_path)
     assert dep.returncode == 0 and json.loads(dep.stdout)["plan_file"] == "plan/deploy.json"
+    assert '+ name: "demo-job0-dev"' in json.loads(dep.stdout)["actions"][0]["diff"]
     assert emu.writes() == []
     assert dev("sync", "--plan", "plan/sync.json", cwd=tmp_path).returncode == 0
     applied = dev("deploy", "--plan", "plan/deploy.json", cwd=tmp_path)

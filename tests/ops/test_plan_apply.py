@@ -133,6 +133,21 @@ def test_selective_plan_records_its_selection_and_ignores_other_jobs(tmp_path, e
     assert emu.jobs[ids["job0"]]["tasks"][1]["notebook_task"]["base_parameters"] == {"n": "0"}
 
 
+def test_prune_plan_lists_what_a_delete_removes_and_applies_it(tmp_path, emu):
+    planning, applying = contexts(tmp_path, emu, jobs=2)
+    ids = deploy(applying).job_ids
+    yml = tmp_path / "resources" / "jobs.yml"
+    yml.write_text(yml.read_text()[: yml.read_text().index("    job1:")])
+    plan_file = tmp_path / "deploy.json"
+    result = plan_deploy_to(planning, plan_file, prune=True)
+    [delete] = result.plan.of("delete")
+    assert delete.job_id == ids["job1"] and '- name: "demo-job1-dev"' in delete.diff
+    assert json.loads(plan_file.read_text())["selection"] == {"only": None, "prune": True}
+    plan_apply.apply_deploy(applying, plan_file)
+    assert sorted(emu.jobs) == [ids["job0"]]
+    assert deploy(planning, prune=True).plan.counts() == {"unchanged": 1}
+
+
 def test_deploy_plan_applies_what_was_reviewed_not_a_replan(tmp_path, emu):
     planning, applying = contexts(tmp_path, emu, jobs=1)
     plan_file = tmp_path / "deploy.json"
@@ -271,10 +286,14 @@ def test_tampered_foreign_and_other_target_plans_exit_2_naming_file_and_field(tm
     assert plan_apply.apply_deploy(applying, plan_file).plan.counts() == {"create": 2}
 
 
-def test_toolkit_version_and_format_version_are_checked(tmp_path, monkeypatch):
+def test_toolkit_version_and_local_checkout_are_checked(tmp_path, monkeypatch):
     planning, applying = contexts(tmp_path, None, "local", notebooks=1)
     plan_file = tmp_path / "sync.json"
     plan_sync_to(planning, plan_file)
+    _, elsewhere = contexts(tmp_path / "other-checkout", None, "local", notebooks=1)
+    with pytest.raises(InputError) as exc:
+        plan_apply.apply_sync(elsewhere, plan_file)
+    assert "field target.host:" in exc.value.message
     monkeypatch.setattr(plan_apply, "__version__", "9.9.9")
     with pytest.raises(InputError) as exc:
         plan_apply.apply_sync(applying, plan_file)
