@@ -154,6 +154,9 @@ def test_deploy_plan_applies_what_was_reviewed_not_a_replan(tmp_path, emu):
     plan_deploy_to(planning, plan_file)
     jobs_yml = tmp_path / "resources" / "jobs.yml"
     jobs_yml.write_text(jobs_yml.read_text().replace('n: "0"', 'n: "after the review"'))
+    emu.reset_log()
+    checked = plan_apply.apply_deploy(planning, plan_file)  # --dry-run --plan: checked and printed only
+    assert checked.plan.counts() == {"create": 1} and emu.writes() == []
     job_id = plan_apply.apply_deploy(applying, plan_file).job_ids["job0"]
     assert emu.jobs[job_id]["tasks"][1]["notebook_task"]["base_parameters"] == {"n": "0"}
 
