@@ -245,6 +245,37 @@ class EntryPointsCfg:
 
 
 @dataclass
+class ArtifactsCfg:
+    """Where `mlops deploy` uploads the wheels the jobs install (databricks targets)."""
+
+    #: a Unity Catalog volume folder (/Volumes/<catalog>/<schema>/<volume>/...) or a workspace folder
+    path: str | None = None
+    #: how the toolkit reaches the tasks: a pinned requirement, its own uploaded wheel, or not at all
+    toolkit: Literal["pin", "wheel", "none"] = "pin"
+    #: false: build and upload nothing, wire nothing (the jobs bring their own libraries)
+    enabled: bool = True
+
+    def _validate(self):
+        if self.path is not None and not self.path.startswith("/"):
+            return (("path",), "must be an absolute path (/Volumes/<catalog>/<schema>/<volume>/... or a workspace folder)")
+        if self.path and self.path.startswith("/Volumes/") and len([p for p in self.path.split("/") if p]) < 4:
+            return (("path",), "a volume path needs /Volumes/<catalog>/<schema>/<volume>")
+        return None
+
+
+@dataclass
+class PackageCfg:
+    """The project's own Python package, built as a wheel by `mlops deploy`."""
+
+    #: the folder holding its pyproject.toml, relative to mlops.yaml
+    path: str = "."
+    #: the distribution name (default: [project].name of that pyproject.toml)
+    name: str | None = None
+    #: false: the project ships no package of its own
+    enabled: bool = True
+
+
+@dataclass
 class Target:
     backend: Literal["local", "databricks"] = "local"
     default: bool = False
@@ -263,6 +294,7 @@ class Target:
     adf: AdfCfg = field(factory=AdfCfg)
     #: seconds to keep retrying one request to Databricks or Azure DevOps (429, 503, resets)
     retry_timeout: int | None = None
+    artifacts: ArtifactsCfg = field(factory=ArtifactsCfg)
     #: filled in by the loader
     name: str = dataclasses.field(default="", init=False)
 
@@ -304,6 +336,7 @@ class Config:
     #: folders (relative to this file) put first on sys.path: local kernels and entry points import from them
     python_path: list[str] = field(factory=lambda: ["src"])
     entry_points: EntryPointsCfg = field(factory=EntryPointsCfg)
+    package: PackageCfg = field(factory=PackageCfg)
     #: filled in by the loader
     path: Path = dataclasses.field(default=Path(CONFIG_NAME), init=False)
     unresolved: dict[tuple, tuple[str, int | None]] = dataclasses.field(default_factory=dict, init=False)

@@ -34,6 +34,12 @@ def command(state, prune, only, plan_out, plan_in):
         result = deploy(ctx, prune=prune, only=list(only) or None)
 
     def render():
+        shipped = result.shipped
+        for art in (shipped.artifacts if shipped else []):
+            verb = {"upload": "+ upload   ", "present": "= present  "}.get(art.op, "  artifact ")
+            yield f"{verb}{art.filename} sha256:{art.sha256[:16]} ({art.size} bytes) -> {art.remote}"
+        if shipped and shipped.toolkit_pin:
+            yield f"  require  {shipped.toolkit_pin}"
         for a in result.plan.actions:
             jid = result.job_ids.get(a.key, a.job_id)
             yield f"{_SYMBOL[a.op]} {a.op:9} {a.key}" + (f" (job {jid})" if jid else "") + (

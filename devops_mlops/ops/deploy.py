@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import artifacts
 from ..core.deploy_plan import DeployPlan, JobAction, owner_tags, plan_deploy, select_jobs
 from ..core.jobdefs import load_job_definitions
 from ..errors import MlopsError, ServiceError
@@ -27,9 +28,13 @@ class DeployResult:
     errors: list[str] = field(default_factory=list)
     #: (job_id, settings) of every job on the target when the plan was made (for a saved plan)
     remote: list[tuple[int, dict]] = field(default_factory=list, repr=False)
+    #: the wheels shipped with the jobs (databricks targets with artifacts.path)
+    shipped: Any = None
 
     def to_json(self) -> dict:
         doc = {"target": self.target, "dry_run": self.dry_run, **self.plan.to_json(), "job_ids": self.job_ids}
+        if self.shipped is not None:
+            doc["artifacts"] = self.shipped.to_json()
         if self.deduplicated:
             doc["deleted_duplicates"] = self.deduplicated
         if self.errors:
@@ -88,6 +93,7 @@ def _create_all(ctx, creates: list[JobAction], result: DeployResult, workers: in
 def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None = None) -> DeployResult:
     """``only``: the job keys of a selective deploy (``--job``); the other jobs are left alone."""
     definitions = load_job_definitions(ctx.config, ctx.target)
+    shipped = artifacts.prepare(ctx, definitions)  # builds first: a package that fails changes nothing
     desired = {key: d.settings for key, d in definitions.items()}
     if only:
         desired = select_jobs(desired, only)
@@ -95,7 +101,7 @@ def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None
             ctx.console.warn("--prune has no effect with --job: a selective deploy deletes nothing")
     remote = [(job.job_id, job.settings) for job in ctx.jobs.list()]
     plan = plan_deploy(ctx.config.project, desired, remote, prune=prune and not only, only=list(only) if only else None)
-    result = DeployResult(ctx.target.name, ctx.dry_run, plan, remote=remote)
+    result = DeployResult(ctx.target.name, ctx.dry_run, plan, remote=remote, shipped=shipped)
     for action in plan.of("update", "unchanged", "stale"):
         if action.job_id is not None and action.op != "stale":
             result.job_ids[action.key] = action.job_id
@@ -104,6 +110,7 @@ def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None
                          f"for {ctx.config.project}; it is left alone")
     if ctx.dry_run:
         return result
+    artifacts.upload(ctx, shipped)  # before any job names them
     apply_plan(ctx, result, workers)
     return result
 

@@ -103,6 +103,16 @@ def local_items(config) -> list[sp.LocalItem]:
     return items
 
 
+def runtime_items(config, items: list[sp.LocalItem]) -> list[sp.LocalItem]:
+    """What the notebooks' runtime reads besides the notebooks: mlops.yaml, at the sync root, where
+    the session finds it from a notebook's folder upwards (workspace mode on Databricks)."""
+    if any(i.rel == config.path.name for i in items):
+        return []
+    data = config.path.read_bytes()
+    return [sp.LocalItem(config.path.name, config.path.relative_to(config.root).as_posix(), "RAW", None,
+                         hashlib.sha256(data).hexdigest(), len(data))]
+
+
 # ------------------------------------------------------------------ remote side
 def _relative(root: str, path: str) -> str:
     root = root.rstrip("/")
@@ -152,7 +162,10 @@ def _leaf_folders(folders: list[str]) -> list[str]:
 def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int,
                    scope: list[str] | None = None) -> SyncResult:
     # bad input stops the sync before the workspace is touched
-    items = [i for i in local_items(ctx.config) if sp.in_scope(i.rel, scope)]
+    items = local_items(ctx.config)
+    if ctx.target.backend == "databricks":
+        items += runtime_items(ctx.config, items)
+    items = [i for i in items if sp.in_scope(i.rel, scope)]
     ws = ctx.workspace
     by_rel = {i.rel: i for i in items}
     remote, folders, root_exists = scan_remote(ws, root, workers)

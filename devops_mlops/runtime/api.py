@@ -206,6 +206,9 @@ class Session:
 
 def session(target: str | None = None, *, config: str | None = None, ctx: Any = None) -> Session:
     """The session of ``target`` (empty or None: the default target)."""
+    from .libraries import install_task_libraries
+
+    install_task_libraries()  # serverless notebook tasks: what deploy shipped (no-op elsewhere)
     if ctx is None:
         from ..context import Context
 

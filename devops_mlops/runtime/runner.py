@@ -19,6 +19,9 @@ the lifecycle)::
 - ``cwd``: the kernel's working directory (default: the notebook's folder).
 - ``env``: extra environment variables for the kernel (e.g. ``MLOPS_SECRET_<SCOPE>__<KEY>``,
   ``MLOPS_DBFS_ROOT``, ``MLFLOW_TRACKING_URI``).
+- ``python``: the kernel's interpreter, for an isolated runtime (the Databricks emulator's
+  clusters): neither this checkout nor ``PYTHONPATH`` reaches the kernel, and the stdlib-only
+  shim is loaded from its file, so only what that interpreter has installed is importable.
 
 Never raises for a notebook problem: the :class:`NotebookResult` says
 ``status`` = ``passed`` | ``failed`` | ``timeout`` | ``error`` (``error``: the
@@ -118,10 +121,11 @@ def run_notebook(
     timeout: float | None = None,
     cwd: str | Path | None = None,
     env: dict[str, str] | None = None,
+    python: str | None = None,
 ) -> NotebookResult:
     """Run one notebook in a fresh kernel; see the module docstring."""
     kwargs = dict(params=params, job_params=job_params, task_key=task_key, task_values_file=task_values_file,
-                  timeout=timeout, cwd=cwd, env=env)
+                  timeout=timeout, cwd=cwd, env=env, python=python)
     return _run_sync(run_notebook_async(path, **kwargs))
 
 
@@ -191,13 +195,22 @@ def _kill_group(pid: int) -> None:
             pass
 
 
-def _kernel_env(extra: dict[str, str] | None) -> dict[str, str]:
+def _kernel_env(extra: dict[str, str] | None, isolated: bool = False) -> dict[str, str]:
     """The kernel's environment: ours, then ``extra``; a ``PYTHONPATH`` in ``extra`` (the project's
-    own package folders) goes first on the path, before the toolkit's and the inherited one."""
+    own package folders) goes first on the path, before the toolkit's and the inherited one.
+    ``isolated``: neither the toolkit's folder nor the inherited ``PYTHONPATH`` (see ``python``)."""
     env = dict(os.environ)
     extra = {str(k): str(v) for k, v in (extra or {}).items()}
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (extra.pop("PYTHONPATH", ""), package_root, env.get("PYTHONPATH")) if p)
+    if isolated:
+        env.pop("PYTHONPATH", None)
+        env.pop("VIRTUAL_ENV", None)
+        env["PYTHONNOUSERSITE"] = "1"
+        if extra.get("PYTHONPATH"):
+            env["PYTHONPATH"] = extra.pop("PYTHONPATH")
+    else:
+        package_root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (extra.pop("PYTHONPATH", ""), package_root,
+                                                        env.get("PYTHONPATH")) if p)
     env.setdefault("MPLBACKEND", "agg")
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     env["PYTHONUNBUFFERED"] = "1"
@@ -233,6 +246,7 @@ async def run_notebook_async(
     timeout: float | None = None,
     cwd: str | Path | None = None,
     env: dict[str, str] | None = None,
+    python: str | None = None,
 ) -> NotebookResult:
     start = time.perf_counter()
     shown = str(path)
@@ -250,7 +264,7 @@ async def run_notebook_async(
         result.duration = time.perf_counter() - start
         return result
     result.skipped_cells = [s.to_json() for s in plan.skipped]
-    kernel_env = _kernel_env(env)
+    kernel_env = _kernel_env(env, isolated=python is not None)
     _mask_secrets(kernel_env)
     state_dir = Path(tempfile.mkdtemp(prefix="mlops-nb-"))
     try:
@@ -266,7 +280,7 @@ async def run_notebook_async(
             "units": [u.to_json() for u in plan.units],
         }
         (state_dir / "config.json").write_text(json.dumps(config), encoding="utf-8")
-        session = _Session(plan, state_dir, workdir, kernel_env, result)
+        session = _Session(plan, state_dir, workdir, kernel_env, result, python)
         task = asyncio.ensure_future(session.run())
         try:
             done, _ = await asyncio.wait({task}, timeout=timeout or None)
@@ -334,8 +348,10 @@ def _collect_state(result: NotebookResult, state_dir: Path) -> None:
 class _Session:
     """One kernel running one plan."""
 
-    def __init__(self, plan: Plan, state_dir: Path, cwd: Path, env: dict[str, str], result: NotebookResult):
+    def __init__(self, plan: Plan, state_dir: Path, cwd: Path, env: dict[str, str], result: NotebookResult,
+                 python: str | None = None):
         self.plan, self.state_dir, self.cwd, self.env, self.result = plan, state_dir, cwd, env, result
+        self.python = python
         self.client = None
         self.pid: int | None = None
         self.current: Unit | None = None
@@ -352,9 +368,19 @@ class _Session:
         from nbclient import NotebookClient
 
         nb = nbformat.v4.new_notebook()
-        self.client = NotebookClient(nb, timeout=None, allow_errors=True, kernel_name="python3",
+        self.client = NotebookClient(nb, timeout=None, allow_errors=True,
+                                     kernel_name="mlops-isolated" if self.python else "python3",
                                      startup_timeout=_STARTUP_TIMEOUT, shutdown_kernel="immediate")
         self.client.create_kernel_manager()
+        if self.python:
+            from jupyter_client.kernelspec import KernelSpecManager
+
+            spec_dir = self.state_dir / "kernels" / "mlops-isolated"
+            spec_dir.mkdir(parents=True)
+            argv = [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+            (spec_dir / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "isolated",
+                                                              "language": "python"}), encoding="utf-8")
+            self.client.km.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(spec_dir.parent)])
         self.client.km.transport = "ipc"  # unix sockets: no TCP ports, no plain-text warning
         self.client.km.ip = str(self.state_dir / "kernel")
         self.client.km.connection_file = str(self.state_dir / "kernel.json")  # nothing in ~/.local
@@ -387,10 +413,15 @@ class _Session:
         from nbclient.exceptions import DeadKernelError
 
         await self.start()
-        setup = (
-            "import devops_mlops.runtime.shim as _mlops_shim\n"
-            f"_mlops_shim.install(get_ipython(), {str(self.state_dir / 'config.json')!r})"
-        )
+        if self.python:  # the toolkit may not be installed there: the shim file alone (stdlib only)
+            shim = str(Path(__file__).with_name("shim.py"))
+            load = ("import importlib.util as _u, sys as _s\n"
+                    f"_spec = _u.spec_from_file_location('_mlops_shim', {shim!r})\n"
+                    "_mlops_shim = _s.modules['_mlops_shim'] = _u.module_from_spec(_spec)\n"
+                    "_spec.loader.exec_module(_mlops_shim)\n")
+        else:
+            load = "import devops_mlops.runtime.shim as _mlops_shim\n"
+        setup = load + f"_mlops_shim.install(get_ipython(), {str(self.state_dir / 'config.json')!r})"
         error = await self.execute(setup, 0)
         if error is not None:
             self._fail(None, f"the runtime could not start in the kernel: {error.get('ename')}: {error.get('evalue')}", error)

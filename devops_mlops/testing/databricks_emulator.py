@@ -11,6 +11,7 @@ Emulated (request and response shapes after the public REST reference):
 * workspace 2.0: ``list``, ``get-status``, ``mkdirs``, ``import`` (SOURCE / JUPYTER / RAW / AUTO,
   base64 content, ``overwrite``), ``export``, ``delete`` (``recursive``)
 * repos 2.0 (Git folders): list (``path_prefix``), create, get, update (PATCH branch/tag), delete
+* files 2.0 (Unity Catalog volumes): see :mod:`devops_mlops.testing.databricks_files` (``emu.volumes``)
 * jobs 2.1 and 2.2: create, reset, get, list (``name``, ``expand_tasks``, pagination), delete,
   run-now, runs/submit (``idempotency_token``), runs/get, runs/get-output, runs/cancel
 
@@ -86,6 +87,9 @@ class EmuRun:
     polls: int = 0
     canceled: bool = False
     task_runs: dict[str, dict[str, Any]] = field(default_factory=dict)  # task_key -> state
+    #: executed runs (``emu.execute``): task_key -> how the task ended
+    outputs: dict[str, TaskOutcome] = field(default_factory=dict)
+    executed: bool = False
 
 
 class DatabricksEmulator(Emulator):
@@ -111,10 +115,16 @@ class DatabricksEmulator(Emulator):
         self.git_heads: dict[tuple[str, str], str] = {}
         self.git_credentials = True
         self.dirty_repos: set[int] = set()
+        #: set by :meth:`execute`: runs execute their notebook tasks (see databricks_runtime)
+        self.executor = None
         self._mk("/", "DIRECTORY")
         for p in ("/Users", "/Shared", "/Repos", f"/Users/{user}"):
             self._mk(p, "DIRECTORY")
         self._routes_init()
+        from .databricks_files import VolumeStore
+
+        #: Unity Catalog volumes through the Files API (see databricks_files)
+        self.volumes = VolumeStore(self)
 
     def _send(self, h, response) -> None:
         # headers and body leave in two writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms each
@@ -163,6 +173,15 @@ class DatabricksEmulator(Emulator):
                     error_trace: str | None = None, output: str | None = None) -> None:
         """``key``: a task_key or a notebook path; later runs of that task end this way."""
         self.outcomes[key] = TaskOutcome(result, error, error_trace, output)
+
+    def execute(self, runtime=None) -> None:
+        """From now on, ``run-now`` and ``runs/submit`` execute notebook tasks for real, from the
+        emulated workspace, in a fresh environment holding only the tasks' libraries
+        (:class:`devops_mlops.testing.databricks_runtime.ClusterRuntime`)."""
+        from .databricks_runtime import ClusterRuntime, Executor
+
+        self.runtime = runtime or ClusterRuntime()
+        self.executor = Executor(self, self.runtime)
 
     def add_repo(self, path: str, url: str, branch: str = "main", head: str = "0" * 40) -> int:
         with self.lock:
@@ -502,7 +521,10 @@ class DatabricksEmulator(Emulator):
             run.task_runs[t["task_key"]] = {"run_id": trid, "life_cycle_state": "PENDING", "result_state": None}
             self.task_run_index[trid] = (rid, t["task_key"])
         self.runs[rid] = run
-        if self.run_steps == 0:
+        if self.executor is not None:
+            run.executed = True
+            self.executor.start(run)
+        elif self.run_steps == 0:
             self._advance(run, 10_000)
         return rid
 
@@ -533,7 +555,9 @@ class DatabricksEmulator(Emulator):
             self.idempotency[token] = rid
         return {"run_id": rid}
 
-    def _outcome(self, task: dict) -> TaskOutcome:
+    def _outcome(self, task: dict, run: EmuRun | None = None) -> TaskOutcome:
+        if run is not None and task["task_key"] in run.outputs:
+            return run.outputs[task["task_key"]]
         nb = (task.get("notebook_task") or {}).get("notebook_path")
         return self.outcomes.get(task["task_key"]) or (self.outcomes.get(nb) if nb else None) or TaskOutcome()
 
@@ -611,7 +635,7 @@ class DatabricksEmulator(Emulator):
     def _runs_get(self, q: Request) -> dict:
         run = self._get_run(q.arg("run_id"))
         run.polls += 1
-        if self.run_steps:
+        if self.run_steps and not run.executed:
             self._advance(run, self.run_steps)
         return self._run_doc(run)
 
@@ -636,7 +660,7 @@ class DatabricksEmulator(Emulator):
                                             "state": {"life_cycle_state": state["life_cycle_state"]}}}
         if state["life_cycle_state"] != "TERMINATED":
             return doc
-        out = self._outcome(task)
+        out = self._outcome(task, run)
         if state["result_state"] in ("FAILED", "TIMEDOUT"):
             doc["error"] = out.error or "Notebook failed"
             if out.error_trace:
@@ -648,7 +672,8 @@ class DatabricksEmulator(Emulator):
     def _runs_cancel(self, q: Request) -> dict:
         run = self._get_run((q.json or {}).get("run_id"))
         run.canceled = True
-        self._advance(run, 10_000)
+        if not run.executed:  # an executed run cancels its tasks that have not started
+            self._advance(run, 10_000)
         return {}
 
 
