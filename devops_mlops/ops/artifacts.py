@@ -82,6 +82,9 @@ def prepare(ctx, definitions: dict[str, Any]) -> ShipPlan | None:
     if folder is not None:
         built = build_wheel(folder, cache)
         plan.build_seconds += built.seconds
+        if config.package.name and _norm(config.package.name) != _norm(built.name):
+            raise ConfigError(f"package.name: {config.package.name!r}, but {folder / 'pyproject.toml'} builds "
+                              f"{built.name!r}", path=config.path)
         if _norm(built.name) != TOOLKIT:  # the toolkit's own checkout: shipped by artifacts.toolkit below
             plan.artifacts.append(_artifact("project", built, cfg.path))
     if cfg.toolkit == "pin":

@@ -83,7 +83,13 @@ def source_hash(folder: Path) -> str:
 
 
 def _last_line(text: str) -> str:
+    """The build's own last line: inside pip's "[N lines of output] ... [end of output]" box, else
+    the last line that is not one of pip's notes."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if "[end of output]" in lines:
+        end = len(lines) - 1 - lines[::-1].index("[end of output]")
+        if end > 0 and not lines[end - 1].endswith("lines of output]"):
+            return lines[end - 1]
     useful = [ln for ln in lines if not ln.startswith(("note:", "hint:", "╰─>", "[end of output]"))]
     return (useful or lines or ["the build failed without a message"])[-1]
 

@@ -32,7 +32,7 @@ def test_sync_deploy_run_through_the_cli(tmp_path, emu):
     assert emu.writes() == []
     out = mlops("--target", "dev", "--format", "json", "sync", cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["counts"] == {"create": 3}
+    assert json.loads(out.stdout)["counts"] == {"create": 4}  # 3 notebooks and mlops.yaml
     dep = mlops("--target", "dev", "deploy", cwd=tmp_path, env=env)
     assert dep.returncode == 0 and "+ create" in dep.stdout
     emu.set_outcome("second", error="KeyError: 'label'", error_trace="Traceback\nKeyError: 'label'")

@@ -26,18 +26,19 @@ def test_first_sync_then_nothing_then_one_change(tmp_path, emu):
     ctx = ctx_for(tmp_path, emu, notebooks=6, folders=3)
     (tmp_path / "notebooks" / "readme.md").write_text("# hi\n")
     result = sync(ctx)
-    assert result.plan.counts() == {"create": 7}
+    assert result.plan.counts() == {"create": 8}  # 6 notebooks, readme.md, and mlops.yaml at the root
+    assert emu.files["/Shared/demo/mlops.yaml"] == (tmp_path / "mlops.yaml").read_bytes()
     assert emu.files["/Shared/demo/f1/nb1"].startswith(b"# Databricks notebook source")
     assert emu.objects["/Shared/demo/f1/nb1"].language == "PYTHON"
     assert emu.objects["/Shared/demo/readme.md"].object_type == "FILE"
     emu.reset_log()
-    assert sync(ctx).plan.counts() == {"unchanged": 7}
+    assert sync(ctx).plan.counts() == {"unchanged": 8}
     assert emu.writes() == []
     # reads: one list per folder (root + 3) and the manifest
     assert len(emu.api_requests()) == 1 + 4
     (tmp_path / "notebooks" / "f0" / "nb3.py").write_text("# Databricks notebook source\nprint('new')\n")
     emu.reset_log()
-    assert sync(ctx).plan.counts() == {"update": 1, "unchanged": 6}
+    assert sync(ctx).plan.counts() == {"update": 1, "unchanged": 7}
     notebook_imports = [r for r in emu.imports() if not r.json["path"].endswith(".mlops-sync.json")]
     assert [r.json["path"] for r in notebook_imports] == ["/Shared/demo/f0/nb3"]
 
@@ -45,7 +46,7 @@ def test_first_sync_then_nothing_then_one_change(tmp_path, emu):
 def test_dry_run_changes_nothing(tmp_path, emu):
     ctx = ctx_for(tmp_path, emu, dry_run=True)
     result = sync(ctx)
-    assert result.plan.counts() == {"create": 3}
+    assert result.plan.counts() == {"create": 4}
     assert emu.writes() == []
 
 
@@ -84,7 +85,7 @@ def test_existing_identical_content_is_adopted(tmp_path, emu):
         emu._mk("/Shared/demo/nb0", "NOTEBOOK", language="PYTHON",
                 content=(tmp_path / "notebooks" / "nb0.py").read_bytes())
     result = sync(ctx)
-    assert result.plan.counts() == {"create": 2, "unchanged": 1}
+    assert result.plan.counts() == {"create": 3, "unchanged": 1}
 
 
 def test_sync_converges_under_faults(tmp_path, emu):
@@ -96,9 +97,9 @@ def test_sync_converges_under_faults(tmp_path, emu):
         pass  # a 500 may exhaust nothing, but a second run must finish the job
     result = sync(ctx)
     assert not result.errors
-    assert len([p for p in emu.files if not p.endswith(".json")]) == 8
+    assert len([p for p in emu.files if not p.endswith((".json", ".yaml"))]) == 8
     emu.reset_log()
-    assert sync(ctx).plan.counts() == {"unchanged": 8}
+    assert sync(ctx).plan.counts() == {"unchanged": 9}
     assert emu.writes() == []
 
 
