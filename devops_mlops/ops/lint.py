@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import lint_shipped
 from ..core import notebook as nbm
 from ..core.escapes import may_have_escapes
 from ..core.lint import (
@@ -132,6 +133,9 @@ def lint_paths(
             if nb is not None:
                 findings += check_notebook(nb, result.files[index],
                                            lambda n, t: resolve_run_target(os.path.join(cwd, n.path), t))
+        # MLO201 (only a project with a package of its own: else nothing is parsed again)
+        findings += lint_shipped.check(notebooks, result.files, root,
+                                       load=lambda i: nbm.loads(raws[i], files[i]))
         checked = worker.result()
         for path, index in direct.items():
             maps[path] = (index, lint_worker.SegmentMap(checked[index].segments))
