@@ -120,3 +120,22 @@ def test_toolkit_wheel_mode_ships_the_toolkit_built_from_its_checkout(tmp_path, 
     assert result.shipped.toolkit_pin is None
     libs = emu.jobs[1]["tasks"][0]["libraries"]
     assert libs == [{"whl": kinds["project"].remote}, {"whl": kinds["toolkit"].remote}]
+
+
+def test_the_example_ships_its_package_to_every_serverless_notebook_task(tmp_path, emu, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "toll-demand"
+    shutil.copytree(example, tmp_path / "ex", ignore=shutil.ignore_patterns(".mlops", "__pycache__"))
+    monkeypatch.setenv("DATABRICKS_HOST", emu.url)
+    cfg = load_config(tmp_path / "ex" / "mlops.yaml")
+    result = deploy(Context(cfg, cfg.target("staging"), dry_run=True))
+    [art] = result.shipped.artifacts
+    assert art.filename == "toll_demand-0.1.0-py3-none-any.whl" and art.op == "upload"
+    assert art.remote.startswith("/Volumes/mlops_staging/toll_demand/artifacts/")
+    notebook_tasks = [t for a in result.plan.actions for t in a.settings["tasks"] if "notebook_task" in t]
+    assert notebook_tasks
+    for task in notebook_tasks:  # serverless: the runtime API installs them, once per task
+        assert task["notebook_task"]["base_parameters"]["mlops_libraries"] == f"{art.remote} devops-mlops==0.1.0"
+    assert emu.writes() == []

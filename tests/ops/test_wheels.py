@@ -9,24 +9,11 @@ import pytest
 
 from devops_mlops.errors import InputError
 from devops_mlops.ops.wheels import build_wheel, source_hash
-
-PYPROJECT = """[build-system]
-requires = ["setuptools>=61", "wheel"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "tiny-pkg"
-version = "1.2.0"
-
-[tool.setuptools.packages.find]
-where = ["src"]
-"""
-
+from devops_mlops.testing.shipping_project import shipping_project
 
 def tiny(root):
-    (root / "src" / "tiny_pkg").mkdir(parents=True)
-    (root / "pyproject.toml").write_text(PYPROJECT)
-    (root / "src" / "tiny_pkg" / "__init__.py").write_text("VALUE = 1\n")
+    """The shipping project: a pyproject.toml and src/ship_demo/ (and notebooks, which the wheel leaves out)."""
+    shipping_project(root, host="http://127.0.0.1:1", tracking_uri="sqlite:///x.db")
     return root
 
 
@@ -34,21 +21,21 @@ def test_same_sources_same_bytes_whatever_the_times_and_stale_build_output(tmp_p
     a = tiny(tmp_path / "a")
     b = tiny(tmp_path / "b")
     old = time.time() - 86400 * 30
-    os.utime(b / "src" / "tiny_pkg" / "__init__.py", (old, old))
+    os.utime(b / "src" / "ship_demo" / "__init__.py", (old, old))
     # stale output of an earlier build in the source tree must not leak into the wheel
-    (b / "build" / "lib" / "tiny_pkg").mkdir(parents=True)
-    (b / "build" / "lib" / "tiny_pkg" / "removed.py").write_text("GONE = True\n")
+    (b / "build" / "lib" / "ship_demo").mkdir(parents=True)
+    (b / "build" / "lib" / "ship_demo" / "removed.py").write_text("GONE = True\n")
     wa = build_wheel(a, tmp_path / "cache-a")
     wb = build_wheel(b, tmp_path / "cache-b")
-    assert wa.path.name == "tiny_pkg-1.2.0-py3-none-any.whl"
+    assert wa.path.name == "ship_demo-0.1.0-py3-none-any.whl"
     assert wa.path.read_bytes() == wb.path.read_bytes()
     assert wa.sha256 == hashlib.sha256(wa.path.read_bytes()).hexdigest() == wb.sha256
     names = zipfile.ZipFile(wa.path).namelist()
-    assert "tiny_pkg/__init__.py" in names and not any("removed" in n for n in names)
+    assert "ship_demo/__init__.py" in names and not any("removed" in n for n in names)
     assert {i.date_time for i in zipfile.ZipFile(wa.path).infolist()} == {(1980, 1, 1, 0, 0, 0)}
     again = build_wheel(a, tmp_path / "cache-a")  # nothing changed: reused, not rebuilt
     assert again.cached and again.sha256 == wa.sha256
-    (a / "src" / "tiny_pkg" / "__init__.py").write_text("VALUE = 2\n")
+    (a / "src" / "ship_demo" / "__init__.py").write_text("VALUE = 2\n")
     changed = build_wheel(a, tmp_path / "cache-a")
     assert not changed.cached and changed.sha256 != wa.sha256
 
@@ -58,8 +45,8 @@ def test_source_hash_ignores_caches_and_vcs(tmp_path):
     before = source_hash(root)
     (root / ".git").mkdir()
     (root / ".git" / "HEAD").write_text("ref: x\n")
-    (root / "src" / "tiny_pkg" / "__pycache__").mkdir()
-    (root / "src" / "tiny_pkg" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    (root / "src" / "ship_demo" / "__pycache__").mkdir()
+    (root / "src" / "ship_demo" / "__pycache__" / "x.pyc").write_bytes(b"\0")
     assert source_hash(root) == before
 
 
