@@ -139,3 +139,15 @@ def test_the_example_ships_its_package_to_every_serverless_notebook_task(tmp_pat
     for task in notebook_tasks:  # serverless: the runtime API installs them, once per task
         assert task["notebook_task"]["base_parameters"]["mlops_libraries"] == f"{art.remote} devops-mlops==0.1.0"
     assert emu.writes() == []
+
+
+def test_uploads_survive_throttling_errors_and_lost_answers(tmp_path, emu):
+    from devops_mlops.testing.http import Faults
+
+    emu.faults = Faults(script=["throttle", "503", "reset", "lost"], path_pattern=r"^/api/2\.0/fs/files/",
+                        retry_after=0)
+    result = deploy(ctx_for(tmp_path, emu))
+    [art] = result.shipped.artifacts
+    assert len(emu.faults_injected) == 4
+    assert emu.volumes.files[art.remote] == open(art.local, "rb").read()
+    assert len(emu.jobs) == 1
