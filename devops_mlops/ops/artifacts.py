@@ -127,3 +127,41 @@ def _store(ctx):
 
         store = ctx._artifact_store = from_context(ctx)
     return store
+
+
+def upload_planned(ctx, planned: list[dict]) -> int:
+    """A saved deploy plan's artifacts (``--plan FILE``): the wheels it names, with its hashes, are
+    put on the target before its job settings are applied. The bytes come from the wheels built
+    here (``.mlops/artifacts/``), else from a new build, which must give the planned hash (the
+    build is reproducible): a package whose sources changed since the plan is exit 1, nothing
+    written. Returns the bytes uploaded."""
+    import hashlib
+
+    from ..errors import CheckFailed
+
+    if not planned or ctx.dry_run:
+        return 0
+    datas: dict[str, bytes] = {}
+    for entry in planned:
+        found = None
+        for path in sorted((ctx.state_dir / "artifacts").glob(f"*/{entry['file']}")):
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() == entry["sha256"]:
+                found = data
+                break
+        if found is None:
+            folder = toolkit_source() if entry.get("kind") == "toolkit" else project_folder(ctx.config)
+            built = build_wheel(folder, ctx.state_dir / "artifacts") if folder is not None else None
+            if built is None or built.sha256 != entry["sha256"]:
+                raise CheckFailed(f"the plan ships {entry['file']} sha256:{entry['sha256'][:16]}, but its sources "
+                                  "build something else now", hint="write a new plan and review it")
+            found = built.path.read_bytes()
+        datas[entry["path"]] = found
+    store = _store(ctx)
+    sent = 0
+    for path, data in datas.items():
+        if store.size(path) != len(data):
+            store.put(path, data)
+            sent += len(data)
+            ctx.console.progress(f"uploaded {path.rsplit('/', 1)[-1]} ({len(data)} bytes) to {path}")
+    return sent

@@ -164,6 +164,9 @@ def apply_deploy(ctx, path: Path, workers: int = 8):
     for a in plan.of("update", "unchanged"):
         result.job_ids[a.key] = a.job_id
     if not ctx.dry_run:
+        from .artifacts import upload_planned
+
+        upload_planned(ctx, doc.get("artifacts") or [])  # the wheels the planned jobs install, first
         apply_plan(ctx, result, workers)
     return result
 

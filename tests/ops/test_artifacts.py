@@ -151,3 +151,20 @@ def test_uploads_survive_throttling_errors_and_lost_answers(tmp_path, emu):
     assert len(emu.faults_injected) == 4
     assert emu.volumes.files[art.remote] == open(art.local, "rb").read()
     assert len(emu.jobs) == 1
+
+
+def test_a_saved_plan_ships_the_wheels_it_names_rebuilt_to_the_same_hash(tmp_path, emu):
+    import shutil
+
+    from devops_mlops.ops import plan_apply
+
+    planned = deploy(ctx_for(tmp_path, emu, dry_run=True))
+    plan_apply.save_deploy(again(tmp_path, dry_run=True), planned, tmp_path / "plan.json", prune=False)
+    [art] = planned.shipped.artifacts
+    shutil.rmtree(tmp_path / ".mlops" / "artifacts")  # another agent: the wheel is built again
+    plan_apply.apply_deploy(again(tmp_path), tmp_path / "plan.json")
+    import hashlib
+
+    assert hashlib.sha256(emu.volumes.files[art.remote]).hexdigest() == art.sha256
+    assert len(emu.volumes.files[art.remote]) == art.size
+    assert emu.jobs[1]["tasks"][0]["libraries"][0] == {"whl": art.remote}

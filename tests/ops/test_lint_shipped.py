@@ -7,7 +7,7 @@ import json
 import os.path
 import sklearn.linear_model
 import pyspark.sql.functions as F
-from devops_mlops.lifecycle.session import open_session
+from devops_mlops.runtime import api
 from my_pkg.features import build
 from helpers import util
 import requests
