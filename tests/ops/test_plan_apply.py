@@ -171,11 +171,12 @@ def test_sync_plan_then_apply_and_replan_empty(tmp_path, backend, request):
     plan_file = tmp_path / "sync.json"
     plan_sync_to(planning, plan_file)
     doc = json.loads(plan_file.read_text())
+    config = [("create", "mlops.yaml")] if emu else []  # a Databricks workspace also gets mlops.yaml
     assert sorted((a["op"], a["rel"]) for a in doc["sync"]["actions"]) == [
-        ("create", "f1/nb1"), ("create", "f1/nb3"), ("update", "f0/nb0")]
+        ("create", "f1/nb1"), ("create", "f1/nb3"), *config, ("update", "f0/nb0")]
     result = plan_apply.apply_sync(applying, plan_file)
-    assert result.plan.counts() == {"create": 2, "update": 1}
-    assert sync(planning).plan.counts() == {"unchanged": 4}
+    assert result.plan.counts() == {"create": 2 + len(config), "update": 1}
+    assert sync(planning).plan.counts() == {"unchanged": 4 + len(config)}
     data = applying.workspace.export("/Shared/demo/f0/nb0" if emu else "/f0/nb0", format="SOURCE")
     assert b"print('v2')" in data
 
