@@ -10,10 +10,11 @@ Everything is read and parsed before anything is written: a malformed file stops
 the run (exit 2) with nothing changed; ``fix`` rewrites .ipynb files atomically.
 
 The run is ordered for speed: the notebooks ruff needs as virtual modules (.ipynb, and
-those with escapes or ``%python`` cells) are parsed first and ruff starts; the rest
+those with escapes or ``%python`` cells) are parsed here and ruff starts; the rest
 (Databricks source notebooks ruff reads in place, SQL and Scala notebooks) are parsed
-and checked by our rules while ruff works (see ops/lint_ruff.py). Names a ``%run``
-brings in are known by dropping ruff's undefined-name findings for them.
+and checked by our rules in a second process meanwhile (ops/lint_ruff.py,
+ops/lint_worker.py). Names a ``%run`` brings in are known by dropping ruff's
+undefined-name findings for them.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def lint_paths(
 
     notebooks: list = [None] * len(files)
     ways = [_way(path, raw, ruff.direct_ok) for path, raw in zip(files, raws)]
-    direct = {os.path.abspath(files[i]): i for i, way in enumerate(ways) if way == "direct"}
+    direct = {os.path.normpath(os.path.join(cwd, files[i])): i for i, way in enumerate(ways) if way == "direct"}
     # the files ruff reads in place (and those without Python) are parsed and checked in a
     # second process meanwhile (ops/lint_worker.py)
     worker = lint_worker.start([(i, files[i], raws[i], ways[i] == "direct") for i, way in enumerate(ways)
