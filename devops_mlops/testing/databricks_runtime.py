@@ -12,7 +12,9 @@ of its own (the run goes PENDING -> RUNNING -> TERMINATED with a result state), 
    without this checkout or ``PYTHONPATH``;
 3. the task's ``libraries`` are installed there: ``whl`` from the bytes stored in the emulated
    volume or workspace (a missing file fails the task, as a library installation would),
-   ``pypi`` requirements from ``package_index`` (a folder of wheels standing in for PyPI);
+   ``pypi`` requirements from ``package_index`` (a folder of wheels standing in for PyPI); what
+   they require must be in the base runtime or the index (a requirement found nowhere fails the
+   library installation);
 4. the notebook runs in a Jupyter kernel of that environment through the local runtime
    (:mod:`devops_mlops.runtime.runner`, ``dbutils`` emulated), cwd = its workspace folder,
    with ``DATABRICKS_HOST``/``DATABRICKS_TOKEN`` pointing at the emulator and ``env`` added
@@ -219,7 +221,8 @@ class Executor:
                 return f"Library installation failed: library type {sorted(lib)} is not supported by the emulator"
         if not args:
             return None
-        cmd = [str(venv), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", "--disable-pip-version-check"]
+        # their requirements must be met by the base runtime or the package index: nothing is downloaded
+        cmd = [str(venv), "-m", "pip", "install", "--no-index", "--quiet", "--disable-pip-version-check"]
         if self.rt.package_index:
             cmd += ["--find-links", self.rt.package_index]
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}

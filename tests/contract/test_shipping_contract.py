@@ -110,3 +110,14 @@ def test_the_examples_training_job_runs_from_its_shipped_wheel(tmp_path, emu):
         assert any(line.split() == [task, "SUCCESS"] for line in run.stdout.splitlines()), run.stdout
     name = cfg["model"]["name"]
     assert MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").search_model_versions(f"name='{name}'")
+
+
+def test_a_requirement_the_runtime_cannot_satisfy_fails_the_library_installation(tmp_path, emu):
+    shipping_project(tmp_path, host=emu.url, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"mlflow"]', '"mlflow", "no-such-dependency-anywhere"]'))
+    ok(mlops(tmp_path, "sync"))
+    ok(mlops(tmp_path, "deploy"))
+    run = mlops(tmp_path, "run", "training")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Library installation failed" in run.stdout and "no-such-dependency-anywhere" in run.stdout
