@@ -278,6 +278,8 @@ class PackageCfg:
 @dataclass
 class Target:
     backend: Literal["local", "databricks"] = "local"
+    #: local targets: pandas + deltalake (the default), or a local SparkSession (pyspark)
+    engine: Literal["pandas", "spark"] = "pandas"
     default: bool = False
     host: str | None = None
     profile: str | None = None
@@ -301,6 +303,8 @@ class Target:
     def _validate(self):
         if self.retry_timeout is not None and self.retry_timeout < 1:
             return (("retry_timeout",), "must be a number of seconds, 1 or more")
+        if self.backend == "databricks" and self.engine != "pandas":
+            return (("engine",), "applies to local targets only (a Databricks target always runs on Spark)")
         if self.backend == "databricks":
             if self.workspace_dir and self.repo_path:
                 return "give workspace_dir or repo_path, not both"

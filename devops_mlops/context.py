@@ -31,7 +31,9 @@ ADAPTERS: dict[str, dict[str, str]] = {
     },
     "tables": {
         "local": "devops_mlops.adapters.local.tables:from_context",
-        "databricks": "devops_mlops.adapters.databricks.tables:from_context",
+        "databricks": "devops_mlops.adapters.spark.tables:from_context",
+        # a local target with `engine: spark`
+        "spark": "devops_mlops.adapters.spark.tables:from_context",
     },
     "git": {
         "local": "devops_mlops.adapters.local.git:from_context",
@@ -49,7 +51,9 @@ ADAPTERS: dict[str, dict[str, str]] = {
 
 
 def _build(port: str, ctx: "Context") -> Any:
-    spec = ADAPTERS[port][ctx.target.backend]
+    choices = ADAPTERS[port]
+    engine = getattr(ctx.target, "engine", "pandas")
+    spec = choices[engine] if engine in choices else choices[ctx.target.backend]
     module_name, factory = spec.split(":")
     return getattr(importlib.import_module(module_name), factory)(ctx)
 

@@ -80,3 +80,17 @@ def _isolated_env(tmp_path_factory, monkeypatch):
     for var in CREDENTIAL_VARS:
         monkeypatch.delenv(var, raising=False)
     yield
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The suite's one SparkSession: this process's local Spark engine (started once, ~10 s)."""
+    from devops_mlops.adapters.spark import engine
+
+    return engine.session()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)

@@ -9,8 +9,8 @@ duplicates, and a crash leaves the batch either whole or absent.
 
 On this machine the feature rows are streamed from the Delta table in chunks of
 ``chunk_rows`` and scored with pandas, so memory follows the chunk, not the
-batch; only the compact predictions accumulate. Inside a Databricks notebook
-(an active SparkSession) the batch is scored by ``mlflow.pyfunc.spark_udf``.
+batch; only the compact predictions accumulate. On Spark tables (the local Spark
+engine, a Databricks notebook) the batch is scored by ``mlflow.pyfunc.spark_udf``.
 
 ``predictions`` columns: the model's key columns (``model.keys``),
 ``prediction``, ``model_name``, ``model_version``, ``scored_at`` (UTC),
@@ -19,6 +19,7 @@ batch; only the compact predictions accumulate. Inside a Databricks notebook
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -106,10 +107,11 @@ def infer(
     if not batches or ctx.dry_run:
         return result
     started = time.perf_counter()
-    spark = T.active_spark()
-    if spark is not None and isinstance(tables, T.SparkTables):
+    from ..adapters.spark.tables import SparkTables
+
+    if isinstance(tables, SparkTables):
         result.engine = "spark_udf"
-        result.rows = _infer_spark(ctx, spark, tables, name, version, batches, source)
+        result.rows = _infer_spark(ctx, tables, name, version, batches, source)
     else:
         model = ctx.registry.load_model(name, version)
         for b in batches:
@@ -173,28 +175,38 @@ def score_batch(ctx, tables, model, name: str, version: int, batch: int, *, sour
     return n
 
 
-def _infer_spark(
-    ctx, spark, tables, name: str, version: int, batches: list[int], source: str
-) -> int:  # pragma: no cover - needs Databricks
+def _infer_spark(ctx, tables, name: str, version: int, batches: list[int], source: str) -> int:
+    """Score with ``mlflow.pyfunc.spark_udf`` over the Spark feature table; each batch replaced at once."""
     import mlflow.pyfunc
     from pyspark.sql import functions as F  # type: ignore[import-not-found]
 
+    spark = tables.spark
     ctx.registry.activate()
     uri = ctx.registry.model_uri(name, version)
     model_inputs = input_columns(mlflow.pyfunc.load_model(uri))
-    udf = mlflow.pyfunc.spark_udf(spark, uri, result_type="double", env_manager="local")
+    # env_manager="local": the engine's Python is the one the model was trained in (mlflow warns anyway)
+    log = logging.getLogger("mlflow.pyfunc")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        udf = mlflow.pyfunc.spark_udf(spark, uri, result_type="double", env_manager="local")
+    finally:
+        log.setLevel(level)
     keys = list(ctx.config.model.keys)
+    features = tables.frame(source)
+    inputs = model_inputs or [c for c in features.columns if c not in keys + ["batch_id"]]
     rows = 0
     for b in batches:
-        df = spark.table(tables.location(source)).where(F.col("batch_id") == b)
+        ctx.console.progress(f"scoring batch {b} with {name} v{version} (spark_udf)")
+        df = features.where(F.col("batch_id") == b)
         scored = df.select(
             *keys,
-            udf(F.struct(*[F.col(c) for c in model_inputs])).alias("prediction"),
+            udf(F.struct(*[F.col(c) for c in inputs])).alias("prediction"),
             F.lit(name).alias("model_name"),
             F.lit(int(version)).cast("long").alias("model_version"),
             F.current_timestamp().alias("scored_at"),
-            F.col("batch_id").cast("long"),
+            F.col("batch_id").cast("long").alias("batch_id"),
         )
         tables.replace_where(T.PREDICTIONS, scored, column="batch_id", value=int(b))
-        rows += spark.table(tables.location(T.PREDICTIONS)).where(F.col("batch_id") == b).count()
+        rows += tables.frame(T.PREDICTIONS).where(F.col("batch_id") == b).count()
     return rows

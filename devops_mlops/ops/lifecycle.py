@@ -30,7 +30,7 @@ from ..errors import InputError, MlopsError, UsageError
 from ..runtime import tables as T
 
 #: the local state the lifecycle resets before it starts (inside .mlops/)
-LOCAL_STATE = ("tables", "mlflow.db", "mlartifacts", "jobs", "workspace", "alerts.jsonl", "report", "dbfs", "monitor")
+LOCAL_STATE = ("tables", "spark-tables", "mlflow.db", "mlartifacts", "jobs", "workspace", "alerts.jsonl", "report", "dbfs", "monitor")
 
 
 @dataclass

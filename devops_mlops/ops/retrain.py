@@ -61,6 +61,7 @@ class NotebookRetrainer:
         self.timeout = timeout
 
     def run(self, ctx, attempt: int, eval_batch: int) -> dict[str, Any]:
+        from ..adapters.spark.engine import kernel_env as engine_env
         from ..runtime.entry_points import kernel_env
         from ..runtime.runner import run_notebook
 
@@ -68,7 +69,7 @@ class NotebookRetrainer:
             self.path,
             params=_params(ctx, attempt, eval_batch),
             timeout=self.timeout,
-            env={"MLOPS_CONFIG": str(ctx.config.path), **kernel_env(ctx.config)},
+            env={"MLOPS_CONFIG": str(ctx.config.path), **kernel_env(ctx.config), **engine_env(ctx)},
         )
         if result.status != "passed":
             where = f" (cell {result.cell}, line {result.line})" if getattr(result, "cell", None) else ""

@@ -120,9 +120,11 @@ def run_tests(
                                         poll_seconds=DEFAULT_POLL_SECONDS if poll_seconds is None else poll_seconds,
                                         on_result=done)
         else:
+            from ..adapters.spark.engine import kernel_env as engine_env
             from ..runtime.entry_points import kernel_env
 
             env = {"MLOPS_DBFS_ROOT": str(ctx.state_dir / "dbfs"), **kernel_env(cfg)}  # the project's package
+            env.update(engine_env(ctx) if notebooks else {})  # the target's engine (local Spark)
             report.results = run_local(notebooks, params=params, jobs=jobs, timeout=timeout, env=env, on_result=done)
     report.duration = time.perf_counter() - start
     for r in report.results:

@@ -3,7 +3,8 @@
 :func:`expand` reads a notebook (Databricks source or .ipynb) and returns a
 :class:`Plan`: the python units to execute in order (each remembering the file,
 the cell number and the file line of every source line), the cells that are not
-executed locally (``%sql``, ``%sh``, ``%pip``, ``%scala``, ``%r``, ``%fs``), and
+executed locally (``%sql`` unless the kernel has Spark, ``%sh``, ``%pip``, ``%scala``,
+``%r``, ``%fs``), and
 where papermill parameters go. ``%run ./other`` is replaced by the units of
 ``other`` (recursively, relative to the including notebook, with or without
 extension); a missing target or a cycle raises :class:`PlanError`, which names the
@@ -42,7 +43,7 @@ class PlanError(Exception):
 class Unit:
     """One piece of code sent to the kernel."""
 
-    kind: str  # code | params (papermill injection point) | push | pop (%run arguments)
+    kind: str  # code | sql (spark.sql) | params (papermill injection point) | push | pop (%run arguments)
     path: Path
     cell: int  # 1-based cell number in ``path``
     source: str = ""
@@ -103,11 +104,12 @@ def parse_run_args(first_line: str) -> dict[str, str]:
     return args
 
 
-def expand(path: str | Path) -> Plan:
-    """The plan of ``path``; raises InputError (unreadable) or PlanError (%run)."""
+def expand(path: str | Path, *, sql: bool = False) -> Plan:
+    """The plan of ``path``; raises InputError (unreadable) or PlanError (%run).
+    ``sql``: SQL cells become ``sql`` units (run through ``spark.sql``) instead of skipped."""
     top = Path(path).resolve()
     plan = Plan(path=top)
-    _expand(top, plan, stack=[])
+    _expand(top, plan, stack=[], sql=sql)
     return plan
 
 
@@ -123,7 +125,7 @@ def _code_language(cell: nbmod.Cell, nb_language: str) -> str:
     return lang
 
 
-def _expand(path: Path, plan: Plan, stack: list[Path]) -> None:
+def _expand(path: Path, plan: Plan, stack: list[Path], sql: bool = False) -> None:
     nb = nbmod.read(path)
     plan.files.append(path)
     stack = stack + [path]
@@ -146,9 +148,14 @@ def _expand(path: Path, plan: Plan, stack: list[Path]) -> None:
             args = parse_run_args(cell.body.split("\n", 1)[0])
             if args:
                 plan.units.append(Unit("push", path, index, args=args))
-            _expand(resolved, plan, stack)
+            _expand(resolved, plan, stack, sql)
             if args:
                 plan.units.append(Unit("pop", path, index))
+            continue
+        if lang == "sql" and sql:
+            body, lines = (cell.body, line_map[1:]) if cell.magic == "sql" else (cell.source, line_map)
+            if body.strip():
+                plan.units.append(Unit("sql", path, index, source=body, line_map=lines))
             continue
         if lang != "python":
             plan.skipped.append(Skipped(path, index, line_map[0] if line_map else None, lang))

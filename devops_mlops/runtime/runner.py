@@ -18,7 +18,10 @@ the lifecycle)::
   and the status is ``timeout``.
 - ``cwd``: the kernel's working directory (default: the notebook's folder).
 - ``env``: extra environment variables for the kernel (e.g. ``MLOPS_SECRET_<SCOPE>__<KEY>``,
-  ``MLOPS_DBFS_ROOT``, ``MLFLOW_TRACKING_URI``).
+  ``MLOPS_DBFS_ROOT``, ``MLFLOW_TRACKING_URI``). With ``MLOPS_SPARK_REMOTE`` (the local
+  Spark engine's :func:`~devops_mlops.adapters.spark.engine.kernel_env`) the kernel's
+  ``spark`` is a client of that engine and ``%sql`` cells run through ``spark.sql``;
+  without it they are skipped and reported.
 - ``python``: the kernel's interpreter, for an isolated runtime (the Databricks emulator's
   clusters): neither this checkout nor ``PYTHONPATH`` reaches the kernel, and the stdlib-only
   shim is loaded from its file, so only what that interpreter has installed is importable.
@@ -45,6 +48,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..adapters.spark.engine import REMOTE_ENV as _REMOTE_ENV
 from ..errors import InputError
 from .plan import Plan, PlanError, Unit, expand
 
@@ -229,6 +233,8 @@ def _mask_secrets(env: dict[str, str]) -> None:
 def _unit_code(unit: Unit) -> str:
     if unit.kind == "code":
         return unit.source
+    if unit.kind == "sql":
+        return f"_mlops_shim.run_sql({unit.source!r})"
     if unit.kind == "params":
         return "_mlops_shim.inject_parameters()"
     if unit.kind == "push":
@@ -251,8 +257,9 @@ async def run_notebook_async(
     start = time.perf_counter()
     shown = str(path)
     result = NotebookResult(path=shown, status="passed")
+    kernel_env = _kernel_env(env, isolated=python is not None)
     try:
-        plan = expand(path)
+        plan = expand(path, sql=bool(kernel_env.get(_REMOTE_ENV)))
     except InputError as exc:
         result.status, result.error = "error", exc.message
         result.line = exc.line
@@ -264,7 +271,6 @@ async def run_notebook_async(
         result.duration = time.perf_counter() - start
         return result
     result.skipped_cells = [s.to_json() for s in plan.skipped]
-    kernel_env = _kernel_env(env, isolated=python is not None)
     _mask_secrets(kernel_env)
     state_dir = Path(tempfile.mkdtemp(prefix="mlops-nb-"))
     try:

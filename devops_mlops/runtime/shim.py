@@ -415,20 +415,30 @@ class DBUtils:
 
 
 class _LazySpark:
-    """`spark`: a local SparkSession when pyspark is installed, else a clear error on first use."""
+    """`spark`: the local Spark engine's session (a client of the engine that started this kernel,
+    when there is one) when pyspark is installed, else a clear error on first use."""
 
     _session = None
 
     def _get(self):
         if _LazySpark._session is None:
             try:
-                from pyspark.sql import SparkSession  # type: ignore
+                import pyspark.sql  # type: ignore  # noqa: F401
             except ImportError:
                 raise SparkNotAvailable(
                     "this notebook needs Spark: `spark` is not available locally because pyspark is not installed "
                     "(pip install pyspark, or run it on Databricks with `mlops --target <databricks target> test`)"
                 ) from None
-            _LazySpark._session = SparkSession.builder.master("local[*]").appName("mlops-test").getOrCreate()
+            try:
+                from devops_mlops.adapters.spark import engine
+            except ImportError:  # an isolated runtime without the toolkit: pyspark alone
+                from pyspark.sql import SparkSession  # type: ignore
+
+                url = os.environ.get("MLOPS_SPARK_REMOTE")
+                builder = SparkSession.builder
+                _LazySpark._session = (builder.remote(url) if url else builder.master("local[2]")).getOrCreate()
+            else:
+                _LazySpark._session = engine.session()
         return _LazySpark._session
 
     def __getattr__(self, name):
@@ -438,6 +448,46 @@ class _LazySpark:
 
     def __repr__(self):
         return "<spark: local SparkSession, created on first use>"
+
+
+def split_sql(text: str) -> list[str]:
+    """The statements of a SQL cell (split on ``;`` outside quotes and ``--`` comments)."""
+    out, buf, quote, i = [], [], None, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            buf.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"', "`"):
+            quote = ch
+            buf.append(ch)
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        elif ch == ";":
+            out.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    out.append("".join(buf))
+    return [s.strip() for s in out if s.strip()]
+
+
+def run_sql(text: str):
+    """A ``%sql`` cell: each statement through ``spark.sql``; the last one's rows are shown."""
+    spark = _ip.user_ns.get("spark") if _ip is not None else None
+    spark = spark if spark is not None else _LazySpark()
+    result = None
+    for statement in split_sql(text):
+        result = spark.sql(statement)
+    if result is not None:
+        _ip.user_ns["_sqldf"] = result  # as on Databricks: the last SQL cell's DataFrame
+        if result.columns:
+            result.show(20, truncate=False)
+    return None
 
 
 def display(*objs, **kwargs):

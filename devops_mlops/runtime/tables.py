@@ -1,9 +1,8 @@
-"""Which tables the lifecycle writes, and the Spark seam (the notebooks' runtime).
+"""Which tables the lifecycle writes (the notebooks' runtime).
 
-On this machine the tables are the target's tables port (``ctx.tables``: Delta
-through ``deltalake``). Inside a Databricks notebook, where a SparkSession is
-active, :class:`SparkTables` offers the same small interface over Unity Catalog
-(or hive_metastore) tables, ``catalog.schema.table``, written by Spark.
+They go through the target's tables port (``ctx.tables``): Delta through
+``deltalake`` on the default engine; Spark tables on the local Spark engine and
+inside Databricks notebooks (:mod:`devops_mlops.adapters.spark.tables`).
 """
 
 from __future__ import annotations
@@ -34,68 +33,6 @@ def _takes_columns(tables) -> bool:
         return False
 
 
-def active_spark():
-    """The active SparkSession, or None (pyspark missing, or no session)."""
-    try:
-        from pyspark.sql import SparkSession  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    try:
-        return SparkSession.getActiveSession()
-    except Exception:  # noqa: BLE001 - a broken JVM is no session
-        return None
-
-
-class SparkTables:
-    """The tables port over Spark tables (Databricks)."""
-
-    def __init__(self, spark: Any, *, catalog: str | None = None, schema: str | None = None):
-        self.spark = spark
-        self.prefix = ".".join(p for p in (catalog, schema) if p)
-
-    def location(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def exists(self, name: str) -> bool:
-        return bool(self.spark.catalog.tableExists(self.location(name)))
-
-    def read(self, name: str, *, where: dict[str, Any] | None = None, columns: list[str] | None = None):
-        import pandas as pd
-
-        if not self.exists(name):
-            return pd.DataFrame(columns=columns or [])
-        df = self.spark.table(self.location(name))
-        for column, value in (where or {}).items():
-            df = (
-                df.where(df[column].isin(list(value)))
-                if isinstance(value, (list, tuple, set))
-                else df.where(df[column] == value)
-            )
-        if columns:
-            df = df.select(*columns)
-        return df.toPandas()
-
-    def append(self, name: str, frame: Any) -> None:
-        self._df(frame).write.format("delta").mode("append").option("mergeSchema", "true").saveAsTable(
-            self.location(name)
-        )
-
-    def replace_where(self, name: str, frame: Any, *, column: str, value: Any) -> None:
-        literal = repr(value) if isinstance(value, (int, float)) else "'" + str(value).replace("'", "''") + "'"
-        writer = self._df(frame).write.format("delta").option("mergeSchema", "true")
-        if not self.exists(name):
-            writer.mode("append").saveAsTable(self.location(name))
-            return
-        writer.mode("overwrite").option("replaceWhere", f"`{column}` = {literal}").saveAsTable(self.location(name))
-
-    def _df(self, frame: Any):
-        return frame if hasattr(frame, "rdd") else self.spark.createDataFrame(frame)
-
-
 def tables_for(ctx) -> Any:
-    """SparkTables inside a Databricks notebook with a session; else the target's tables port."""
-    spark = active_spark()
-    if spark is not None and ctx.target.backend == "databricks":
-        cfg = ctx.target.tables
-        return SparkTables(spark, catalog=cfg.catalog, schema=cfg.schema)
+    """The target's tables port (Spark tables on the Spark engine and in Databricks notebooks)."""
     return ctx.tables

@@ -1,6 +1,8 @@
-"""The tables port's contract, run over the local adapter (deltalake under .mlops/tables)
-and the Databricks adapter's deltalake path (as on a pipeline agent, no Spark, no local lock)."""
+"""The tables port's contract, run over the local adapter (deltalake under .mlops/tables),
+the Databricks adapter's deltalake path (as on a pipeline agent, no Spark, no local lock)
+and the Spark adapter on the local Spark engine (parquet tables: no Delta jars here)."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -9,8 +11,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from devops_mlops.adapters.databricks import tables as databricks_tables
 from devops_mlops.adapters.local import tables as local_tables
+from devops_mlops.adapters.spark import tables as spark_tables
 from devops_mlops.config import TablesCfg, Target
 
 
@@ -25,11 +27,16 @@ def _ctx(tmp_path, backend, **tables):
     )
 
 
-@pytest.fixture(params=["local", "databricks-deltalake"])
+@pytest.fixture(params=["local", "databricks-deltalake", "spark"])
 def tables(request, tmp_path):
     if request.param == "local":
         return local_tables.from_context(_ctx(tmp_path, "local"))
-    t = databricks_tables.from_context(_ctx(tmp_path, "databricks", path=str(tmp_path / "remote")))
+    if request.param == "spark":
+        request.getfixturevalue("spark")
+        ctx = _ctx(tmp_path, "local")
+        ctx.target.engine = "spark"
+        return spark_tables.from_context(ctx)
+    t = spark_tables.from_context(_ctx(tmp_path, "databricks", path=str(tmp_path / "remote")))
     t.lock_dir = None  # writers on different agents share no lock: only Delta's commit protocol
     return t
 
@@ -78,10 +85,15 @@ WRITER = textwrap.dedent(
     import sys
     import pandas as pd
     from devops_mlops.adapters.local.tables import DeltaTables
+    from devops_mlops.adapters.spark import engine
+    from devops_mlops.adapters.spark.tables import SparkTables
 
-    root, who, lock = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "lock"
-    t = DeltaTables(root) if lock else DeltaTables(root, lock_dir=None)
-    t.lock_dir = t.lock_dir if lock else None
+    root, who, lock = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    if lock == "spark":  # a Spark Connect client of the test process's engine (as a notebook kernel is)
+        t = SparkTables(engine.session(), root=root)
+    else:
+        t = DeltaTables(root) if lock == "lock" else DeltaTables(root, lock_dir=None)
+        t.lock_dir = t.lock_dir if lock == "lock" else None
     for i in range(6):
         t.append("events", pd.DataFrame({"writer": [who] * 3, "i": [i] * 3, "batch_id": [f"w{who}-{i}"] * 3}))
         shared = pd.DataFrame({"writer": [who] * 4, "i": [i] * 4, "batch_id": ["shared"] * 4})
@@ -91,12 +103,18 @@ WRITER = textwrap.dedent(
 
 
 def test_two_writers_at_once_lose_nothing_and_corrupt_nothing(tables, tmp_path):
+    from devops_mlops.adapters.spark import engine
+
     root = tables.root
-    lock = "lock" if tables.lock_dir is not None else "nolock"
+    env = None
+    if isinstance(tables, spark_tables.SparkTables):
+        lock, env = "spark", {**os.environ, engine.REMOTE_ENV: engine.remote_url()}
+    else:
+        lock = "lock" if tables.lock_dir is not None else "nolock"
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     procs = [
-        subprocess.Popen([sys.executable, str(script), root, str(w), lock], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, str(script), root, str(w), lock], stderr=subprocess.PIPE, text=True, env=env)
         for w in (1, 2)
     ]
     for p in procs:

@@ -15,7 +15,7 @@ CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "runtime"
 BULK = [
     "widgets.py", "params.ipynb", "run_main.py", "run_cycle_a.py", "run_missing.py", "run_error_inside.py",
     "exit_early.py", "secrets.py", "secret_missing.py", "fs.py", "magics.py", "fail_cell.py", "fail_ipynb.ipynb",
-    "syntax_error.py", "malformed.ipynb", "test_functions.py", "spark_needed.py", "kernel_dies.py", "queries.sql",
+    "syntax_error.py", "malformed.ipynb", "test_functions.py", "kernel_dies.py", "queries.sql",
     "display.py", "tv_consumer.py", "missing_file.py",
 ]
 SECRET = "s3cr3t-value-xyz"
@@ -164,10 +164,7 @@ def test_test_functions_each_get_a_result(bulk):
     assert failed.line == 15 and failed.cell == 2
 
 
-def test_spark_without_pyspark_is_a_clear_error(bulk):
-    r = bulk["spark_needed.py"]
-    assert r.status == "failed"
-    assert "needs Spark" in r.error and r.line == 2
+# spark_needed.py: tests/runtime/test_spark_cells.py
 
 
 def test_dead_kernel_fails(bulk):

@@ -56,11 +56,14 @@ def _run_if_ok(rule: str, deps: list[str | None]) -> bool:
 
 class LocalJobs:
     def __init__(self, folder: str | Path, workspace: LocalWorkspace | None = None,
-                 runner: Callable[..., Any] | None = None, env: dict[str, str] | None = None):
+                 runner: Callable[..., Any] | None = None, env: dict[str, str] | None = None,
+                 engine_env: Callable[[], dict[str, str]] | None = None):
         self.folder = Path(folder)
         self.workspace = workspace
         self._runner = runner
         self.env = env
+        #: the kernels' share of the target's engine (the local Spark engine), asked for when a task runs
+        self.engine_env = engine_env
         self.on_task: Callable[[str, str], None] | None = None  # progress hook: (task_key, state)
 
     # ------------------------------------------------------------ storage
@@ -208,9 +211,10 @@ class LocalJobs:
                 tr.result_state, tr.error = "FAILED", f"the local notebook runner is not available: {exc}"
                 return
         started = time.monotonic()
+        env = {**(self.env or {}), **(self.engine_env() if self.engine_env else {})} or None
         result = runner(path, params=nt.get("base_parameters") or None, job_params=job_params or None,
                         task_key=tr.task_key, task_values_file=values_file,
-                        timeout=task.get("timeout_seconds") or None, env=self.env)
+                        timeout=task.get("timeout_seconds") or None, env=env)
         tr.notebook_output = result.exit_value
         if result.status == "passed":
             tr.result_state = "SUCCESS"
@@ -236,7 +240,10 @@ def _order(tasks: list[dict[str, Any]]) -> list[str]:
 
 def from_context(ctx: Any) -> LocalJobs:
     from ...runtime.entry_points import kernel_env
+    from ..spark.engine import kernel_env as engine_env
 
     ws_root = workspace_root(ctx)
-    # the project's own package (python_path) is importable in every task's kernel
-    return LocalJobs(ctx.state_dir / "jobs" / ctx.target.name, LocalWorkspace(ws_root), env=kernel_env(ctx.config) or None)
+    # the project's own package (python_path) is importable in every task's kernel, which shares
+    # the target's engine (the local Spark engine) when it has one
+    return LocalJobs(ctx.state_dir / "jobs" / ctx.target.name, LocalWorkspace(ws_root), env=kernel_env(ctx.config) or None,
+                     engine_env=lambda: engine_env(ctx))

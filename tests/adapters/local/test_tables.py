@@ -4,9 +4,9 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from devops_mlops.adapters.databricks import tables as databricks_tables
 from devops_mlops.adapters.local import tables as local_tables
 from devops_mlops.adapters.local.tables import DeltaTables, _sql_literal
+from devops_mlops.adapters.spark import tables as spark_tables
 from devops_mlops.config import TablesCfg, Target
 from devops_mlops.errors import ConfigError, InputError
 
@@ -27,8 +27,8 @@ def test_local_from_context_defaults_under_state_dir(tmp_path):
 
 def test_databricks_from_context_without_spark_needs_a_path(tmp_path):
     with pytest.raises(ConfigError, match="tables.path"):
-        databricks_tables.from_context(_ctx(tmp_path, backend="databricks"))
-    t = databricks_tables.from_context(
+        spark_tables.from_context(_ctx(tmp_path, backend="databricks"))
+    t = spark_tables.from_context(
         _ctx(
             tmp_path, backend="databricks", path="abfss://c@acct.dfs.core.windows.net/mlops", storage_options={"a": "b"}
         )
@@ -95,52 +95,6 @@ def test_read_unknown_column_and_columns_selection(tmp_path):
     assert list(t.read("r", columns=["b"]).columns) == ["b"]
     assert list(t.read("missing", columns=["b"]).columns) == ["b"]
     assert t.read("r", where={"b": None}).empty
-
-
-class _Writer:
-    def __init__(self, spark, frame):
-        self.spark, self.frame, self.options, self.mode_ = spark, frame, {}, None
-
-    def format(self, fmt):
-        assert fmt == "delta"
-        return self
-
-    def option(self, key, value):
-        self.options[key] = value
-        return self
-
-    def mode(self, mode):
-        self.mode_ = mode
-        return self
-
-    def saveAsTable(self, name):
-        self.spark.saved.append((name, self.mode_, dict(self.options), len(self.frame)))
-        self.spark.tables.add(name)
-
-
-class _FakeSpark:
-    """Records what SparkTables asks of Spark (pyspark is not installed here)."""
-
-    def __init__(self):
-        self.saved, self.tables = [], set()
-        self.catalog = SimpleNamespace(tableExists=lambda name: name in self.tables)
-
-    def createDataFrame(self, frame):
-        return SimpleNamespace(write=_Writer(self, frame))
-
-
-def test_spark_tables_use_save_as_table_and_replace_where(monkeypatch, tmp_path):
-    spark = _FakeSpark()
-    monkeypatch.setattr(databricks_tables, "active_spark", lambda: spark)
-    t = databricks_tables.from_context(_ctx(tmp_path, backend="databricks", catalog="main", schema="mlops"))
-    assert t.location("predictions") == "main.mlops.predictions"
-    frame = pd.DataFrame({"batch_id": ["b1"], "prediction": [1.0]})
-    t.append("predictions", frame)
-    t.replace_where("predictions", frame, column="batch_id", value="b1")
-    assert spark.saved == [
-        ("main.mlops.predictions", "append", {"mergeSchema": "true"}, 1),
-        ("main.mlops.predictions", "overwrite", {"mergeSchema": "true", "replaceWhere": "`batch_id` = 'b1'"}, 1),
-    ]
 
 
 def test_replace_where_takes_an_arrow_table_too(tmp_path):
