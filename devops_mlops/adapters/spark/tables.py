@@ -8,10 +8,11 @@ Two ways to name a table:
   the Delta connector is on the classpath; otherwise parquet tables with the same
   schema and the same semantics. A parquet table is a folder holding snapshots
   (each a parquet directory Spark wrote) and a ``_current`` file naming the live
-  one: ``append`` adds files to the live snapshot, ``replace_where`` writes the
-  table minus the batch plus the new rows as a new snapshot and switches
-  ``_current`` to it with one rename, so a reader sees the old rows or the new
-  ones, never half of each. Writers on this machine take a per-table file lock.
+  one and its schema (so a read infers nothing): ``append`` adds files to the
+  live snapshot (or, with new columns, writes a new one), ``replace_where``
+  writes the table minus the batch plus the new rows as a new snapshot and
+  switches ``_current`` to it with one rename, so a reader sees the old rows or
+  the new ones, never half of each. Writers on this machine take a per-table lock.
 
 Rows come in as pandas frames or pyarrow tables (or Spark DataFrames) and are
 read back as pandas frames. New columns are merged in; a column that cannot be
@@ -21,6 +22,7 @@ cast to the table's type is refused (InputError).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import uuid
@@ -61,16 +63,21 @@ class SparkTables:
         hint = None if self.root else "check the catalog/schema exist and the job's identity may use and modify them"
         return ServiceError(f"table {self.location(name)}: {first}", hint=hint)
 
-    def _snapshot(self, name: str) -> Path | None:
+    def _current(self, name: str) -> dict | None:
+        """A parquet folder table's live snapshot and schema: {"snapshot", "schema"} (None: no table)."""
         pointer = Path(self.location(name)) / CURRENT
         if not pointer.is_file():
             return None
-        return pointer.parent / pointer.read_text(encoding="utf-8").strip()
+        return json.loads(pointer.read_text(encoding="utf-8"))
+
+    def _snapshot(self, name: str) -> Path | None:
+        current = self._current(name)
+        return None if current is None else Path(self.location(name)) / current["snapshot"]
 
     def exists(self, name: str) -> bool:
         try:
             if self.format == "parquet" and self.root is not None:
-                return self._snapshot(name) is not None
+                return self._current(name) is not None
             if self.root is not None:
                 return (Path(self.location(name)) / "_delta_log").is_dir()
             return bool(self.spark.catalog.tableExists(self.location(name)))
@@ -82,10 +89,17 @@ class SparkTables:
     # -- reading --------------------------------------------------------------------------
     def frame(self, name: str):
         """The table as a Spark DataFrame (None when it does not exist)."""
+        if self.format == "parquet" and self.root is not None:
+            current = self._current(name)
+            if current is None:
+                return None
+            from pyspark.sql.types import StructType  # type: ignore[import-not-found]
+
+            # the schema is stored with the snapshot: reading needs no schema inference
+            schema = StructType.fromJson(current["schema"])
+            return self.spark.read.schema(schema).parquet(str(Path(self.location(name)) / current["snapshot"]))
         if not self.exists(name):
             return None
-        if self.format == "parquet" and self.root is not None:
-            return self.spark.read.option("mergeSchema", "true").parquet(str(self._snapshot(name)))
         if self.root is not None:
             return self.spark.read.format("delta").load(self.location(name))
         return self.spark.table(self.location(name))
@@ -118,19 +132,26 @@ class SparkTables:
 
     # -- writing --------------------------------------------------------------------------
     def to_spark(self, frame: Any, existing: Any = None):
-        """``frame`` as a Spark DataFrame, its columns cast to the ``existing`` schema's types."""
+        """``frame`` as a Spark DataFrame with the ``existing`` schema's columns first, in order and
+        cast to their types (absent ones null), then its own new columns."""
         from pyspark.sql import functions as F  # type: ignore[import-not-found]
         from pyspark.sql.types import NullType  # type: ignore[import-not-found]
 
         df = frame if hasattr(frame, "sparkSession") else self.spark.createDataFrame(to_arrow(frame))
-        types = {f.name: f.dataType for f in (existing.schema.fields if existing is not None else [])}
+        have = {f.name: f.dataType for f in df.schema.fields}
         out = []
-        for field in df.schema.fields:
-            want = types.get(field.name)
-            if want is None and isinstance(field.dataType, NullType):
-                want = "string"
-            out.append(F.col(_quote_column(field.name)).cast(want).alias(field.name) if want is not None
-                       and want != field.dataType else F.col(_quote_column(field.name)))
+        for field in existing.fields if existing is not None else []:
+            if field.name not in have:
+                out.append(F.lit(None).cast(field.dataType).alias(field.name))
+            elif have[field.name] != field.dataType:
+                out.append(F.col(_quote_column(field.name)).cast(field.dataType).alias(field.name))
+            else:
+                out.append(F.col(_quote_column(field.name)))
+        known = {f.name for f in existing.fields} if existing is not None else set()
+        for name, kind in have.items():
+            if name not in known:
+                col = F.col(_quote_column(name))
+                out.append(col.cast("string").alias(name) if isinstance(kind, NullType) else col)
         return df.select(*out)
 
     @contextlib.contextmanager
@@ -152,7 +173,7 @@ class SparkTables:
         with self._lock(name):
             existing = self.frame(name)
             try:
-                rows = self.to_spark(frame, existing)
+                rows = self.to_spark(frame, existing.schema if existing is not None else None)
                 if self.format == "parquet":
                     self._write_parquet(name, rows, existing, column, value)
                     return
@@ -177,15 +198,17 @@ class SparkTables:
     def _write_parquet(self, name: str, rows: Any, existing: Any, column: str | None, value: Any) -> None:
         from pyspark.sql import functions as F  # type: ignore[import-not-found]
 
-        if existing is not None and column is None:
+        same_schema = existing is not None and _shape(rows.schema) == _shape(existing.schema)
+        if same_schema and column is None:  # no new column: the files join the live snapshot
             if self.root is None:
-                rows.write.format("parquet").mode("append").option("mergeSchema", "true").saveAsTable(self.location(name))
+                rows.write.format("parquet").mode("append").saveAsTable(self.location(name))
             else:
                 rows.write.mode("append").parquet(str(self._snapshot(name)))
             return
+        if existing is not None and column is not None:
+            existing = existing.filter(~F.col(_quote_column(column)).eqNullSafe(F.lit(value)))
         if existing is not None:
-            kept = existing.filter(~F.col(_quote_column(column)).eqNullSafe(F.lit(value)))
-            rows = kept.unionByName(rows, allowMissingColumns=True)
+            rows = existing.unionByName(rows, allowMissingColumns=True)
         if self.root is None:  # a catalog without Delta: the whole table again (not atomic)
             rows.localCheckpoint().write.format("parquet").mode("overwrite").saveAsTable(self.location(name))
             return
@@ -194,7 +217,9 @@ class SparkTables:
         rows.write.mode("error").parquet(str(folder / snapshot))
         old = self._snapshot(name)
         tmp = folder / f".{CURRENT}.{os.getpid()}.tmp"
-        tmp.write_text(snapshot, encoding="utf-8")
+        schema = {**rows.schema.jsonValue()}  # every column nullable: later rows may lack it
+        schema["fields"] = [{**f, "nullable": True} for f in schema["fields"]]
+        tmp.write_text(json.dumps({"snapshot": snapshot, "schema": schema}), encoding="utf-8")
         os.replace(tmp, folder / CURRENT)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
@@ -211,6 +236,10 @@ class SparkTables:
             raise InputError(f"table {name}: the new rows have no column {column!r}")
         _sql_literal(value)  # refuses None
         self._write(name, frame, column=column, value=value)
+
+
+def _shape(schema: Any) -> list[tuple[str, Any]]:
+    return [(f.name, f.dataType) for f in schema.fields]
 
 
 def _length(frame: Any) -> int:

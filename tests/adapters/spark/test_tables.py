@@ -4,6 +4,7 @@ catalog tables, type checks, the choice of adapter per target."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -34,9 +35,11 @@ def test_a_local_spark_target_gets_parquet_tables_under_the_state_dir(spark, tmp
 def test_replace_where_switches_to_one_new_snapshot(spark, tmp_path):
     t = SparkTables(spark, root=tmp_path)
     t.replace_where("p", pd.DataFrame({"batch_id": [1, 1, 2], "v": [1.0, 2.0, 3.0]}), column="batch_id", value=1)
-    first = (tmp_path / "p" / CURRENT).read_text()
+    first = json.loads((tmp_path / "p" / CURRENT).read_text())["snapshot"]
     t.replace_where("p", pd.DataFrame({"batch_id": [1], "v": [9.0]}), column="batch_id", value=1)
-    live = (tmp_path / "p" / CURRENT).read_text()
+    current = json.loads((tmp_path / "p" / CURRENT).read_text())
+    live = current["snapshot"]
+    assert [(f["name"], f["type"]) for f in current["schema"]["fields"]] == [("batch_id", "long"), ("v", "double")]
     assert live != first and sorted(p.name for p in (tmp_path / "p").iterdir() if p.is_dir()) == [live]
     got = t.read("p").sort_values(["batch_id", "v"])
     assert got[["batch_id", "v"]].values.tolist() == [[1, 9.0], [2, 3.0]]
