@@ -124,11 +124,24 @@ class SparkTables:
                     df = df.filter(df[column] == value)
             if columns:
                 df = df.select(*columns)
-            return df.toPandas()
+            return self._to_pandas(df)
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - Spark errors, translated
             raise self._fail(name, exc) from None
+
+    def _to_pandas(self, df: Any):
+        """``df.toPandas()`` with Spark's timestamps (instants) as UTC-aware columns, as Delta gives them."""
+        from pyspark.sql.types import TimestampType  # type: ignore[import-not-found]
+
+        frame = df.toPandas()
+        stamps = [f.name for f in df.schema.fields if isinstance(f.dataType, TimestampType)]
+        if stamps:
+            zone = self.spark.conf.get("spark.sql.session.timeZone") or "UTC"
+            for name in stamps:
+                if getattr(frame[name].dt, "tz", None) is None:
+                    frame[name] = frame[name].dt.tz_localize(zone).dt.tz_convert("UTC")
+        return frame
 
     # -- writing --------------------------------------------------------------------------
     def to_spark(self, frame: Any, existing: Any = None):
