@@ -78,7 +78,7 @@ def main() -> int:
     print(f"kernel with its own classic session + 1 query:      {classic:6.1f} s")
     if args.skip_lifecycle:
         return 0
-    from devops_mlops.lifecycle import sandbox
+    from devops_mlops.testing import project as sandbox
 
     folder = sandbox.make_project(Path(tempfile.mkdtemp(prefix="bench-spark-")) / "proj")
     default_s, default_ok = lifecycle(folder, "local")

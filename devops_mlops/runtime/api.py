@@ -105,7 +105,7 @@ class Session:
     # ------------------------------------------------------------------ tables
     @cached_property
     def tables(self):
-        """The tables port: Spark tables inside a Databricks notebook, else the target's (Delta)."""
+        """The tables port: Spark tables on the local Spark engine and in Databricks notebooks, else Delta."""
         from .tables import tables_for
 
         return tables_for(self.ctx)

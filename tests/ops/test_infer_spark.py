@@ -5,23 +5,24 @@ from __future__ import annotations
 import numpy as np
 
 from devops_mlops.context import Context
-from devops_mlops.lifecycle import sandbox, stages
-from devops_mlops.lifecycle.session import open_session
 from devops_mlops.ops.infer import infer, input_columns
-from devops_mlops.ops.model import promote
 from devops_mlops.runtime import tables as T
+from devops_mlops.runtime.api import Session
+from devops_mlops.runtime.entry_points import call
+from devops_mlops.testing import project as sandbox
 
 
 def test_spark_udf_scores_what_the_model_predicts_and_a_rescore_replaces(spark, tmp_path):
     folder = sandbox.make_project(tmp_path / "proj", git=False, data={"drift": []})
     ctx = Context.create(config_path=folder / "mlops.yaml", target="local-spark")
-    s = open_session(ctx=ctx)
-    assert s.tables.spark is spark  # the process's one engine
-    stages.ingest(s, stages.parse_batches(s, "history"))
-    version = stages.train(s)["version"]
-    promote(ctx, version, "production", eval_frame=stages.eval_frame(s))
-    batch = s.settings.history_batches
-    stages.ingest(s, [batch])
+    assert ctx.tables.spark is spark  # the process's one engine
+    s = Session(ctx)
+    history = list(call(ctx.config, "scenario", s).get("history") or [])
+    call(ctx.config, "ingest", s, history)
+    version = call(ctx.config, "train", s, register=True)["version"]
+    s.promote(version, "production")
+    batch = max(history) + 1
+    call(ctx.config, "ingest", s, [batch])
 
     result = infer(ctx)
     assert result.engine == "spark_udf" and result.batches == [batch] and result.rows == 420
@@ -31,7 +32,7 @@ def test_spark_udf_scores_what_the_model_predicts_and_a_rescore_replaces(spark, 
     assert str(preds["scored_at"].dtype).endswith("UTC]") and set(preds["model_version"]) == {version}
 
     model = ctx.registry.load_model(ctx.config.model.name, version)
-    feats = ctx.tables.read(T.FEATURES, where={"batch_id": batch})
+    feats = ctx.tables.read(ctx.config.model.features_table, where={"batch_id": batch})
     expected = feats[["plaza", "date"]].assign(want=np.asarray(model.predict(feats[input_columns(model)])))
     both = preds.merge(expected, on=["plaza", "date"])
     assert len(both) == 420 and np.allclose(both["prediction"], both["want"])

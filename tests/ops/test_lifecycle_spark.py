@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devops_mlops.lifecycle import sandbox
+from devops_mlops.testing import project as sandbox
 
 MLOPS = str(Path(sys.executable).with_name("mlops"))
 
