@@ -57,7 +57,7 @@ def make_project(folder: str | Path, *, source: str | Path | None = None, git: b
     return folder
 
 
-def trained(folder: str | Path, *, batches: int | None = None):
+def trained(folder: str | Path, *, batches: int | None = None, target: str | None = None):
     """The project's context after its history is landed and v1 trained and promoted (and, with
     ``batches``, that many later batches landed and scored). Uses the entry points ``ingest``,
     ``train``, ``evaluation_data`` and ``scenario``."""
@@ -66,7 +66,7 @@ def trained(folder: str | Path, *, batches: int | None = None):
     from ..runtime.api import Session
     from ..runtime.entry_points import call
 
-    ctx = Context.create(config_path=Path(folder) / "mlops.yaml")
+    ctx = Context.create(config_path=Path(folder) / "mlops.yaml", target=target)
     s = Session(ctx)
     history = list(call(ctx.config, "scenario", s).get("history") or [])
     call(ctx.config, "ingest", s, history)

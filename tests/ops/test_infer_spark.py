@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from devops_mlops.context import Context
 from devops_mlops.ops.infer import infer, input_columns
 from devops_mlops.runtime import tables as T
-from devops_mlops.runtime.api import Session
-from devops_mlops.runtime.entry_points import call
 from devops_mlops.testing import project as sandbox
 
 
 def test_spark_udf_scores_what_the_model_predicts_and_a_rescore_replaces(spark, tmp_path):
     folder = sandbox.make_project(tmp_path / "proj", git=False, data={"drift": []})
-    ctx = Context.create(config_path=folder / "mlops.yaml", target="local-spark")
+    ctx = sandbox.trained(folder, target="local-spark")  # v1 in production
     assert ctx.tables.spark is spark  # the process's one engine
-    s = Session(ctx)
-    history = list(call(ctx.config, "scenario", s).get("history") or [])
-    call(ctx.config, "ingest", s, history)
-    version = call(ctx.config, "train", s, register=True)["version"]
-    s.promote(version, "production")
-    batch = max(history) + 1
-    call(ctx.config, "ingest", s, [batch])
+    version = 1
+    batch = max(T.table_batches(ctx.tables, ctx.config.model.features_table)) + 1
+    sandbox.ingest(ctx, [batch])
 
     result = infer(ctx)
     assert result.engine == "spark_udf" and result.batches == [batch] and result.rows == 420
