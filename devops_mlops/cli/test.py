@@ -1,4 +1,4 @@
-"""mlops test [PATH...] [--param KEY=VALUE ...] [--junit FILE] [--jobs N] [--timeout SECONDS]"""
+"""mlops test [PATH...] [--param KEY=VALUE ...] [--junit FILE] [--jobs N] [--timeout SECONDS] [--fresh-kernels]"""
 
 from __future__ import annotations
 
@@ -16,15 +16,17 @@ from . import State, pass_state
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Notebooks run at once (default: CPU count).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per notebook (default: test.timeout).")
+@click.option("--fresh-kernels", is_flag=True,
+              help="A new kernel for every notebook (default: a kernel that ran a passing notebook runs the next).")
 @pass_state
-def command(state: State, paths, params, junit, jobs, timeout) -> None:
+def command(state: State, paths, params, junit, jobs, timeout, fresh_kernels) -> None:
     """Run notebooks as tests (default: test_* / *_test notebooks under the notebooks folder)."""
     from ..ops.test import junit_suites, parse_params, run_tests
 
     values = parse_params(params)
     ctx = state.context()
     console = ctx.console
-    report = run_tests(ctx, list(paths), params=values, jobs=jobs, timeout=timeout,
+    report = run_tests(ctx, list(paths), params=values, jobs=jobs, timeout=timeout, reuse=not fresh_kernels,
                        on_result=lambda r: console.progress(f"{r.status.upper():7} {r.path} ({r.duration:.1f}s)")
                        if console.verbose else None)
     if junit:

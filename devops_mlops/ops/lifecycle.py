@@ -39,6 +39,8 @@ class Step:
     ok: bool
     seconds: float
     detail: str = ""
+    #: user+sys seconds of this process and the kernels it ran (steadier than wall time on a busy machine)
+    cpu_seconds: float = 0.0
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -49,6 +51,9 @@ class LifecycleResult:
     monitoring: list[dict[str, Any]] = field(default_factory=list)
     expectations: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    #: kernels the run's kernel pool started, and how often one was handed on to the next notebook
+    kernels: dict[str, int] = field(default_factory=dict)
     report: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -61,6 +66,8 @@ class LifecycleResult:
             "target": self.target,
             "ok": self.ok,
             "seconds": round(self.seconds, 1),
+            "cpu_seconds": round(self.cpu_seconds, 1),
+            "kernels": self.kernels,
             "steps": [asdict(s) for s in self.steps],
             "monitoring": self.monitoring,
             "expectations": self.expectations,
@@ -69,9 +76,13 @@ class LifecycleResult:
         }
 
     def lines(self) -> list[str]:
-        out = [f"mlops lifecycle on target {self.target}: {'OK' if self.ok else 'FAILED'} in {self.seconds:.0f}s"]
+        out = [f"mlops lifecycle on target {self.target}: {'OK' if self.ok else 'FAILED'} in {self.seconds:.0f}s"
+               f" ({self.cpu_seconds:.0f}s CPU)"]
         for s in self.steps:
-            out.append(f"  {'ok ' if s.ok else 'BAD'} {s.name:11} {s.seconds:6.1f}s  {s.detail}")
+            out.append(f"  {'ok ' if s.ok else 'BAD'} {s.name:11} {s.seconds:6.1f}s {s.cpu_seconds:6.1f}s CPU  {s.detail}")
+        if self.kernels:
+            out.append(f"  kernels: {self.kernels.get('started', 0)} started, "
+                       f"{self.kernels.get('reused', 0)} times handed on to the next notebook")
         if self.monitoring:
             out.append("  monitoring, batch by batch:")
             for m in self.monitoring:
@@ -126,12 +137,12 @@ class _Runner:
 
     def step(self, name: str, fn: Callable[[], tuple[bool, str, dict[str, Any]]]) -> dict[str, Any]:
         self.ctx.console.progress(f"== {name}")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         try:
             ok, detail, data = fn()
         except MlopsError as exc:
             ok, detail, data = False, exc.one_line(), {}
-        self.result.steps.append(Step(name, ok, time.perf_counter() - started, detail, data))
+        self.result.steps.append(Step(name, ok, time.perf_counter() - started, detail, data, cpu_seconds() - cpu))
         if not ok:
             raise _Stop(name)
         return data
@@ -141,11 +152,19 @@ class _Stop(Exception):
     pass
 
 
+def cpu_seconds() -> float:
+    """User+sys seconds of this process and of the children it waited for (the kernels)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches: int | None = None) -> LifecycleResult:
     """Run the whole flow; the result says what happened and whether it is what the design expects."""
     from .retrain import retrainer_for
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     result = LifecycleResult(ctx.target.name)
     head = git_preflight(ctx.root)
     scenario = project_scenario(ctx)
@@ -155,13 +174,31 @@ def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches
             result.notes.append("started from a clean local state (removed .mlops/" + ", .mlops/".join(removed) + ")")
     run = _Runner(ctx, result)
     retrainer = retrainer if retrainer is not None else retrainer_for(ctx)
-    try:
-        _main_job(ctx, run)
-        _monitoring(ctx, run, result, scenario, retrainer, head, max_batches)
-    except _Stop:
-        pass
-    result.seconds = time.perf_counter() - started
+    with _kernels(ctx) as pool:
+        try:
+            _main_job(ctx, run)
+            _monitoring(ctx, run, result, scenario, retrainer, head, max_batches)
+        except _Stop:
+            pass
+        if pool is not None:
+            result.kernels = dict(pool.stats)
+    result.seconds, result.cpu_seconds = time.perf_counter() - started, cpu_seconds() - cpu
     return result
+
+
+def _kernels(ctx):
+    """Locally, one kernel pool for the whole run (docs/test.md): a kernel started now, while lint and
+    sync run, with the libraries of the project's notebooks and package imported, then handed from
+    notebook to notebook (test, the jobs' tasks, the retrain tries) after each pass. Databricks
+    targets run their notebooks remotely: nothing to pool."""
+    import contextlib
+
+    if ctx.target.backend != "local" or ctx.dry_run:
+        return contextlib.nullcontext()
+    from ..runtime.entry_points import kernel_env
+    from ..runtime.pool import kernel_pool, preload_for
+
+    return kernel_pool(preload=preload_for(ctx.config), ahead=[kernel_env(ctx.config)])
 
 
 def project_scenario(ctx) -> dict[str, Any]:

@@ -100,6 +100,7 @@ def run_tests(
     timeout: float | None = None,
     poll_seconds: float | None = None,
     on_result: Callable[[NotebookResult], None] | None = None,
+    reuse: bool = True,
 ) -> TestReport:
     cfg = ctx.config
     notebooks = discover(paths, cfg.notebooks_dir, cfg.test.patterns)
@@ -125,7 +126,13 @@ def run_tests(
 
             env = {"MLOPS_DBFS_ROOT": str(ctx.state_dir / "dbfs"), **kernel_env(cfg)}  # the project's package
             env.update(engine_env(ctx) if notebooks else {})  # the target's engine (local Spark)
-            report.results = run_local(notebooks, params=params, jobs=jobs, timeout=timeout, env=env, on_result=done)
+            from ..runtime.pool import kernel_pool, preload_for
+
+            # kernels started ahead with the notebooks' libraries imported, handed on after a pass
+            with kernel_pool(preload=preload_for(cfg, notebooks), reuse=reuse,
+                             ahead=[env] * min(jobs, len(notebooks))):
+                report.results = run_local(notebooks, params=params, jobs=jobs, timeout=timeout, env=env,
+                                           on_result=done)
     report.duration = time.perf_counter() - start
     for r in report.results:
         r.path = _shown(r.path, cfg.root)

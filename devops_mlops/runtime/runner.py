@@ -29,7 +29,8 @@ the lifecycle)::
 Never raises for a notebook problem: the :class:`NotebookResult` says
 ``status`` = ``passed`` | ``failed`` | ``timeout`` | ``error`` (``error``: the
 notebook could not be read). Each notebook gets its own kernel, killed at the end
-(also on Ctrl-C); nothing is reused across notebooks.
+(also on Ctrl-C); nothing is reused across notebooks, unless a kernel pool is active
+(:mod:`devops_mlops.runtime.pool`: kernels started ahead, handed on only after a pass).
 """
 
 from __future__ import annotations
@@ -153,6 +154,11 @@ async def run_many_async(paths: list[str | Path], *, jobs: int | None = None, on
 
 
 def _run_sync(coro):
+    from .pool import active
+
+    pool = active()
+    if pool is not None:
+        return pool.submit(coro)  # its kernels belong to its loop
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -283,6 +289,7 @@ async def run_notebook_async(
             "task_values_file": str(Path(task_values_file).resolve()) if task_values_file else None,
             "state_dir": str(state_dir),
             "dbfs_root": kernel_env.get("MLOPS_DBFS_ROOT"),
+            "cwd": str(workdir),
             "units": [u.to_json() for u in plan.units],
         }
         (state_dir / "config.json").write_text(json.dumps(config), encoding="utf-8")
@@ -359,6 +366,7 @@ class _Session:
         self.plan, self.state_dir, self.cwd, self.env, self.result = plan, state_dir, cwd, env, result
         self.python = python
         self.client = None
+        self.pool = self.pooled = None
         self.pid: int | None = None
         self.current: Unit | None = None
         self.output: list[str] = []
@@ -370,34 +378,16 @@ class _Session:
             _kill_group(self.pid)
 
     async def start(self) -> None:
-        import nbformat
-        from nbclient import NotebookClient
+        from .pool import active
 
-        nb = nbformat.v4.new_notebook()
-        self.client = NotebookClient(nb, timeout=None, allow_errors=True,
-                                     kernel_name="mlops-isolated" if self.python else "python3",
-                                     startup_timeout=_STARTUP_TIMEOUT, shutdown_kernel="immediate")
-        self.client.create_kernel_manager()
-        if self.python:
-            from jupyter_client.kernelspec import KernelSpecManager
-
-            spec_dir = self.state_dir / "kernels" / "mlops-isolated"
-            spec_dir.mkdir(parents=True)
-            argv = [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-            (spec_dir / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "isolated",
-                                                              "language": "python"}), encoding="utf-8")
-            self.client.km.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(spec_dir.parent)])
-        self.client.km.transport = "ipc"  # unix sockets: no TCP ports, no plain-text warning
-        self.client.km.ip = str(self.state_dir / "kernel")
-        self.client.km.connection_file = str(self.state_dir / "kernel.json")  # nothing in ~/.local
-        await self.client.async_start_new_kernel(cwd=str(self.cwd), env=self.env)
-        km = self.client.km
-        self.pid = getattr(getattr(km, "provisioner", None), "pid", None)
+        # an isolated interpreter (python=...) always gets a kernel of its own
+        self.pool = active() if not self.python else None
+        if self.pool is not None:
+            self.pooled = await self.pool.acquire(self.env)
+            self.client, self.pid = self.pooled.client, self.pooled.pid
+        else:
+            self.client, self.pid = await _new_kernel(self.state_dir, self.cwd, self.env, python=self.python)
         self.result.kernel_pid = self.pid
-        if self.pid:
-            with _LIVE_LOCK:
-                _LIVE[self.pid] = km
-        await self.client.async_start_new_kernel_client()
 
     async def execute(self, code: str, index: int):
         import nbformat
@@ -427,6 +417,10 @@ class _Session:
                     "_spec.loader.exec_module(_mlops_shim)\n")
         else:
             load = "import devops_mlops.runtime.shim as _mlops_shim\n"
+        from .pool import enter_code
+
+        if self.pooled is not None:
+            load = enter_code(self.env) + load
         setup = load + f"_mlops_shim.install(get_ipython(), {str(self.state_dir / 'config.json')!r})"
         error = await self.execute(setup, 0)
         if error is not None:
@@ -488,30 +482,82 @@ class _Session:
         r.traceback = clean_text("\n".join(error.get("traceback") or [])) or r.error
 
     async def stop(self) -> None:
-        pid = self.pid
-        if pid:
-            _kill_group(pid)
-            with _LIVE_LOCK:
-                _LIVE.pop(pid, None)
-        client = self.client
-        if client is None:
-            return
-        try:
-            if client.kc is not None:
-                client.kc.stop_channels()
-            if client.km is not None:
-                if pid is None and client.km.has_kernel:
-                    await client.km.shutdown_kernel(now=True)
-                else:
-                    # the process is gone: reap it and remove the connection file
-                    proc = getattr(getattr(client.km, "provisioner", None), "process", None)
-                    if proc is not None:
-                        await asyncio.get_running_loop().run_in_executor(None, proc.wait)
-                    from jupyter_core.utils import ensure_async
+        if self.pooled is not None:
+            # a kernel is handed on only after a notebook that passed (docs/test.md)
+            clean = self.result.status == "passed" and not self.timed_out and self.result.status != "timeout"
+            await self.pool.release(self.pooled, clean)
+        elif self.client is not None:
+            await _stop_kernel(self.client, self.pid)
 
-                    await ensure_async(client.km.cleanup_resources())
-        except Exception:  # pragma: no cover - best effort after a kill
-            pass
+
+async def _new_kernel(folder: Path, cwd: Path, env: dict[str, str], python: str | None = None):
+    """A started kernel (its sockets and connection file in ``folder``) and its client; (client, pid).
+    ``python``: the interpreter of an isolated runtime (a kernel spec of its own in ``folder``)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    client = NotebookClient(nbformat.v4.new_notebook(), timeout=None, allow_errors=True,
+                            kernel_name="mlops-isolated" if python else "python3",
+                            startup_timeout=_STARTUP_TIMEOUT, shutdown_kernel="immediate")
+    client.create_kernel_manager()
+    if python:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        spec_dir = folder / "kernels" / "mlops-isolated"
+        spec_dir.mkdir(parents=True)
+        argv = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        (spec_dir / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "isolated",
+                                                          "language": "python"}), encoding="utf-8")
+        client.km.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(spec_dir.parent)])
+    client.km.transport = "ipc"  # unix sockets: no TCP ports, no plain-text warning
+    client.km.ip = str(folder / "kernel")
+    client.km.connection_file = str(folder / "kernel.json")  # nothing in ~/.local
+    await client.async_start_new_kernel(cwd=str(cwd), env=env)
+    pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+    if pid:
+        with _LIVE_LOCK:
+            _LIVE[pid] = client.km
+    await client.async_start_new_kernel_client()
+    return client, pid
+
+
+async def _execute_quiet(client, code: str, show: bool = False) -> bool:
+    """Run ``code`` in the client's kernel as a cell of its own; whether it ran without an error."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(code)
+    client.nb.cells.append(cell)
+    try:
+        await client.async_execute_cell(cell, len(client.nb.cells) - 1)
+    except Exception:  # noqa: BLE001 - a dead kernel: not usable
+        return False
+    errors = [out for out in cell.outputs if out.get("output_type") == "error"]
+    if errors and show:
+        print("\n".join(errors[0].get("traceback", [])), file=__import__("sys").stderr)
+    return not errors
+
+
+async def _stop_kernel(client, pid: int | None) -> None:
+    if pid:
+        _kill_group(pid)
+        with _LIVE_LOCK:
+            _LIVE.pop(pid, None)
+    try:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        if client.km is not None:
+            if pid is None and client.km.has_kernel:
+                await client.km.shutdown_kernel(now=True)
+            else:
+                # the process is gone: reap it and remove the connection file
+                proc = getattr(getattr(client.km, "provisioner", None), "process", None)
+                if proc is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, proc.wait)
+                from jupyter_core.utils import ensure_async
+
+                await ensure_async(client.km.cleanup_resources())
+    except Exception:  # pragma: no cover - best effort after a kill
+        pass
 
 
 def _syntax_error(source: str) -> SyntaxError | None:

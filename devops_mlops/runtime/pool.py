@@ -1,0 +1,254 @@
+"""Kernels started ahead and reused: what makes many notebooks in one run cheap.
+
+    with kernel_pool(preload=modules_imported_by(paths), ahead={env: 1}):
+        run_notebook(...)       # any runner call of this process takes a pooled kernel
+
+Without an active pool the runner starts one fresh kernel per notebook, as before. With one:
+
+- a kernel is started ahead (``ahead``, or as soon as one is taken) with the heavy libraries
+  the notebooks import already imported (``preload``), so a notebook waits for neither;
+- after a notebook that **passed**, its kernel goes back to the pool and is reset to the
+  baseline taken after the preload (:mod:`devops_mlops.runtime.warm`); a notebook that failed,
+  timed out or whose kernel died never hands its kernel on: it is killed;
+- kernels are only shared between notebooks run with the same kernel environment;
+- every kernel coroutine runs on the pool's own event loop (one thread), since a kernel
+  client belongs to the loop it was made on.
+
+The isolation rule is in docs/test.md; ``--fresh-kernels`` (mlops test) turns reuse off.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+_ACTIVE: KernelPool | None = None
+#: always warm: the runtime every notebook's first cell imports
+_RUNTIME = ("devops_mlops.runtime.shim", "devops_mlops.runtime.warm")
+#: what the runtime API imports when a notebook logs a model or touches a table on the local target
+_API_LIBRARIES = ("mlflow", "mlflow.sklearn", "deltalake")
+
+
+_RESET = "__import__('devops_mlops.runtime.warm').runtime.warm.reset(get_ipython())"
+
+
+def active() -> KernelPool | None:
+    return _ACTIVE
+
+
+#: read by the toolkit only when used, never secret: set per notebook in a shared kernel (warm.enter);
+#: every other variable (PYTHONPATH, MLFLOW_*, secrets) decides which kernels a notebook may share
+LATE_ENV = ("MLOPS_CONFIG", "MLOPS_DBFS_ROOT")
+
+
+def _base_env(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in LATE_ENV}
+
+
+def _env_key(env: dict[str, str]) -> str:
+    return json.dumps(sorted(_base_env(env).items()))
+
+
+def enter_code(env: dict[str, str]) -> str:
+    """The line a pooled kernel runs before a notebook's setup."""
+    late = {name: env.get(name) for name in LATE_ENV}
+    return f"__import__('devops_mlops.runtime.warm').runtime.warm.enter({late!r})\n"
+
+
+class PooledKernel:
+    """A started kernel with its client: ``client`` is an nbclient NotebookClient."""
+
+    def __init__(self, client, pid: int | None, folder: Path, key: str):
+        self.client, self.pid, self.folder, self.key = client, pid, folder, key
+        self.uses = 0
+
+
+class KernelPool:
+    def __init__(self, *, preload: Iterable[str] = (), reuse: bool = True):
+        self.preload = list(dict.fromkeys([*_RUNTIME, *preload]))
+        self.reuse = reuse
+        self.debug = bool(os.environ.get("MLOPS_POOL_DEBUG"))
+        self.idle: dict[str, list[PooledKernel]] = {}
+        self.starting: dict[str, list[asyncio.Future]] = {}
+        self.stats = {"started": 0, "reused": 0, "killed": 0}
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="mlops-kernel-pool", daemon=True)
+        self._thread.start()
+
+    # ----------------------------------------------------------- called from any thread
+    def submit(self, coro):
+        """Run ``coro`` on the pool's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def start_ahead(self, env: dict[str, str], count: int = 1) -> None:
+        """Start ``count`` kernels for ``env`` now, without waiting for them."""
+        for _ in range(count):
+            self.loop.call_soon_threadsafe(self._spawn, env)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.submit(self._close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+    # ----------------------------------------------------------- on the pool's loop
+    def _spawn(self, env: dict[str, str]) -> asyncio.Future:
+        key = _env_key(env)
+        task = asyncio.ensure_future(self._start(env, key))
+        self.starting.setdefault(key, []).append(task)
+        return task
+
+    async def acquire(self, env: dict[str, str]) -> PooledKernel:
+        key = _env_key(env)
+        idle = self.idle.get(key)
+        if idle:
+            kernel = idle.pop()
+            self.stats["reused"] += 1
+            return kernel
+        if not self.starting.get(key):
+            self._spawn(env)
+        task = self.starting[key].pop(0)  # claimed: no other notebook waits for this one
+        return await task
+
+    async def release(self, kernel: PooledKernel, reusable: bool) -> None:
+        kernel.uses += 1
+        kernel.client.nb.cells = []
+        if reusable and self.reuse:
+            from .runner import _execute_quiet
+
+            if await _execute_quiet(kernel.client, _RESET, self.debug):
+                self.idle.setdefault(kernel.key, []).append(kernel)
+                return
+        await self._kill(kernel)
+
+    async def _start(self, env: dict[str, str], key: str) -> PooledKernel:
+        from .runner import _execute_quiet, _new_kernel
+
+        folder = Path(tempfile.mkdtemp(prefix="mlops-kernel-"))
+        client, pid = await _new_kernel(folder, folder, _base_env(env))
+        self.stats["started"] += 1
+        kernel = PooledKernel(client, pid, folder, key)
+        code = f"__import__('devops_mlops.runtime.warm').runtime.warm.warm(get_ipython(), {self.preload!r})"
+        if not await _execute_quiet(client, code):
+            await self._kill(kernel)
+            raise RuntimeError("the kernel could not import the runtime (devops_mlops.runtime.warm)")
+        client.nb.cells = []
+        return kernel
+
+    async def _kill(self, kernel: PooledKernel) -> None:
+        from .runner import _stop_kernel
+
+        self.stats["killed"] += 1
+        await _stop_kernel(kernel.client, kernel.pid)
+        shutil.rmtree(kernel.folder, ignore_errors=True)
+
+    async def _close(self) -> None:
+        for tasks in self.starting.values():
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    self.idle.setdefault("", []).append(await task)
+        self.starting.clear()
+        for kernels in self.idle.values():
+            for kernel in kernels:
+                await self._kill(kernel)
+        self.idle.clear()
+
+
+@contextlib.contextmanager
+def kernel_pool(*, preload: Iterable[str] = (), reuse: bool = True,
+                ahead: Iterable[dict[str, str]] = ()) -> Iterator[KernelPool]:
+    """Make a pool the process's runner uses until the block ends (nested: the outer one stays)."""
+    global _ACTIVE
+    if _ACTIVE is not None:
+        yield _ACTIVE
+        return
+    pool = KernelPool(preload=preload, reuse=reuse)
+    from .runner import _kernel_env
+
+    for env in ahead:
+        pool.start_ahead(_kernel_env(env))
+    _ACTIVE = pool
+    try:
+        yield pool
+    finally:
+        _ACTIVE = None
+        pool.close()
+
+
+# ----------------------------------------------------------------- what to preload
+
+
+def modules_imported_by(paths: Iterable[Path]) -> list[str]:
+    """The installed libraries (top-level names) that these Python files and notebooks import: what a
+    pooled kernel imports ahead. The project's own modules are never preloaded (they are reset)."""
+    names: dict[str, None] = {}
+    for path in paths:
+        for source in _sources(Path(path)):
+            try:
+                tree = ast.parse(source)
+            except (SyntaxError, ValueError):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names.update((a.name, None) for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names[node.module] = None
+    return [n for n in names if _installed(n)]
+
+
+def _sources(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    if path.suffix == ".ipynb":
+        try:
+            cells = json.loads(text).get("cells", [])
+        except ValueError:
+            return []
+        return ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+                for c in cells if c.get("cell_type") == "code"]
+    # Databricks source: the magic lines are comments, the rest is Python; cells are parsed one by one
+    return [part for part in text.split("# COMMAND ----------")]
+
+
+def _installed(name: str) -> bool:
+    import sysconfig
+
+    if name == "devops_mlops" or name.startswith("devops_mlops."):
+        return name.startswith("devops_mlops.runtime")
+    try:
+        spec = importlib.util.find_spec(name.split(".")[0])
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
+        return False
+    roots = {os.path.realpath(p) for p in (sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("platlib"))
+             if p}
+    origin = os.path.realpath(spec.origin)
+    return any(origin.startswith(r + os.sep) for r in roots) and name.split(".")[0] not in sys.stdlib_module_names
+
+
+def preload_for(config, notebooks: Iterable[Path] = ()) -> list[str]:
+    """What a project's pooled kernels import ahead: the libraries its notebooks (default: all of
+    ``notebooks:``) and its own package (``python_path``) import, plus the runtime API."""
+    from .entry_points import source_paths
+
+    files = list(notebooks) or [p for p in config.notebooks_dir.rglob("*") if p.suffix in (".py", ".ipynb")]
+    for folder in source_paths(config):
+        files.extend(folder.rglob("*.py"))
+    names = modules_imported_by(files)
+    if "devops_mlops.runtime.api" in names:
+        names += [n for n in _API_LIBRARIES if n not in names and _installed(n)]
+    return names
