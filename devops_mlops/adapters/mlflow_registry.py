@@ -21,6 +21,9 @@ from ..errors import ServiceError
 from ..ports.registry import ModelVersion
 
 STAGES = {"staging": "Staging", "production": "Production"}
+#: pyfunc models this process loaded: (registry, name, version, run, source, created) -> model
+_LOADED: dict[tuple, Any] = {}
+_LOADED_MAX = 8
 
 
 def is_uc_name(name: str) -> bool:
@@ -192,13 +195,22 @@ class MlflowRegistry:
 
     # -- extras the use cases need ---------------------------------------------------------------
     def load_model(self, name: str, version: int):
-        """The version as an MLflow pyfunc model."""
+        """The version as an MLflow pyfunc model, loaded once per process: a registered version's files
+        never change, and a load costs seconds (skops checks every type of the model). The cache is
+        keyed by the version's run and source, so a registry re-created under the same URI (the
+        lifecycle's clean start) never serves an old model."""
         import mlflow.pyfunc
 
         self.activate()
         with translate(f"loading model {name} version {version}", self.registry_uri):
-            # suppress_warnings skips a scan of every installed package (~1.5 s) for a requirements warning
-            return mlflow.pyfunc.load_model(self.model_uri(name, version), suppress_warnings=True)
+            mv = self.client.get_model_version(name, str(version))
+            key = (self.registry_uri, name, int(version), mv.run_id, mv.source, mv.creation_timestamp)
+            if key not in _LOADED:
+                # suppress_warnings skips a scan of every installed package (~1.5 s) for a requirements warning
+                _LOADED[key] = mlflow.pyfunc.load_model(self.model_uri(name, version), suppress_warnings=True)
+                while len(_LOADED) > _LOADED_MAX:
+                    _LOADED.pop(next(iter(_LOADED)))
+            return _LOADED[key]
 
     def ensure_experiment(self, name: str) -> str:
         """The id of experiment ``name``, created (with artifacts under .mlops/ locally) when missing."""

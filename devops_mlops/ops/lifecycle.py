@@ -142,7 +142,8 @@ class _Runner:
             ok, detail, data = fn()
         except MlopsError as exc:
             ok, detail, data = False, exc.one_line(), {}
-        self.result.steps.append(Step(name, ok, time.perf_counter() - started, detail, data, cpu_seconds() - cpu))
+        self.result.steps.append(Step(name, ok, time.perf_counter() - started, detail, data,
+                                      cpu_seconds=cpu_seconds() - cpu))
         if not ok:
             raise _Stop(name)
         return data
@@ -153,11 +154,13 @@ class _Stop(Exception):
 
 
 def cpu_seconds() -> float:
-    """User+sys seconds of this process and of the children it waited for (the kernels)."""
+    """User+sys seconds of this process, of the children it waited for and of the kernels alive."""
     import resource
 
+    from ..runtime.pool import live_kernel_cpu
+
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime + live_kernel_cpu()
 
 
 def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches: int | None = None) -> LifecycleResult:
@@ -198,6 +201,7 @@ def _kernels(ctx):
     from ..runtime.entry_points import kernel_env
     from ..runtime.pool import kernel_pool, preload_for
 
+    ctx.registry  # noqa: B018 - it sets MLflow's client variables first: every kernel gets the same environment
     return kernel_pool(preload=preload_for(ctx.config), ahead=[kernel_env(ctx.config)])
 
 

@@ -117,6 +117,8 @@ class KernelPool:
             self.stats["reused"] += 1
             return kernel
         if not self.starting.get(key):
+            if self.debug:
+                print(f"kernel pool: a kernel for another environment ({len(self.idle)} known)", file=sys.stderr)
             self._spawn(env)
         task = self.starting[key].pop(0)  # claimed: no other notebook waits for this one
         return await task
@@ -252,3 +254,24 @@ def preload_for(config, notebooks: Iterable[Path] = ()) -> list[str]:
     if "devops_mlops.runtime.api" in names:
         names += [n for n in _API_LIBRARIES if n not in names and _installed(n)]
     return names
+
+
+def live_kernel_cpu() -> float:
+    """User+sys seconds of the kernels alive right now (and their children): what
+    ``RUSAGE_CHILDREN`` does not count yet, since a pooled kernel is reaped only at the end."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - ipykernel depends on psutil
+        return 0.0
+    from .runner import _LIVE, _LIVE_LOCK
+
+    with _LIVE_LOCK:
+        pids = list(_LIVE)
+    total = 0.0
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except (psutil.Error, OSError):
+            continue
+    return total

@@ -86,3 +86,20 @@ def test_a_version_knows_the_commit_its_run_was_trained_from(tmp_path):
     mv = reg.log_sklearn_model(model, "toll", X=X, tags={"mlops.git_commit": "abc123def456"})
     version = reg.get_version("toll", mv.version)
     assert "abc123def456" in version.tags.values()
+
+
+def test_a_version_is_loaded_once_per_process_and_each_registry_serves_its_own(tmp_path):
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    X = pd.DataFrame({"a": np.arange(10.0)})
+    reg = mlflow_registry.from_context(_ctx(tmp_path / "one"))
+    reg.log_sklearn_model(LinearRegression().fit(X, 2 * X["a"]), "toll", X=X)
+    first = reg.load_model("toll", 1)
+    assert reg.load_model("toll", 1) is first
+    assert float(first.predict(X.head(2))[1]) == pytest.approx(2.0)
+    other = mlflow_registry.from_context(_ctx(tmp_path / "two"))  # version 1 again, another model
+    other.log_sklearn_model(LinearRegression().fit(X, 3 * X["a"]), "toll", X=X)
+    again = other.load_model("toll", 1)
+    assert again is not first and float(again.predict(X.head(2))[1]) == pytest.approx(3.0)
