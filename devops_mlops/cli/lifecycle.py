@@ -16,8 +16,10 @@ from . import pass_state
     show_default=True,
     help="How each retrain try runs (see `mlops monitor --help`).",
 )
+@click.option("--fresh-kernels", is_flag=True,
+              help="A new kernel for every notebook (default: a kernel that ran a passing notebook runs the next).")
 @pass_state
-def command(state, keep_state, retrainer):
+def command(state, keep_state, retrainer, fresh_kernels):
     """Run lint, test, sync, deploy, train, validate, promote, infer, then monitoring with a drift
     retraining fixes and one it cannot; exit 0 when every step behaved as designed."""
     from ..errors import CheckFailed
@@ -25,7 +27,7 @@ def command(state, keep_state, retrainer):
     from ..ops.retrain import retrainer_for
 
     ctx = state.context()
-    result = run_lifecycle(ctx, fresh=not keep_state, retrainer=retrainer_for(ctx, retrainer))
+    result = run_lifecycle(ctx, fresh=not keep_state, retrainer=retrainer_for(ctx, retrainer), reuse=not fresh_kernels)
     ctx.console.result(result.to_dict(), result.lines)
     if not result.ok:
         bad = [s.name for s in result.steps if not s.ok] + [e["what"] for e in result.expectations if not e["ok"]]

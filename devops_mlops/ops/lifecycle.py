@@ -142,7 +142,7 @@ class _Runner:
             ok, detail, data = fn()
         except MlopsError as exc:
             ok, detail, data = False, exc.one_line(), {}
-        self.result.steps.append(Step(name, ok, time.perf_counter() - started, detail, data,
+        self.result.steps.append(Step(name, ok, time.perf_counter() - started, detail, data=data,
                                       cpu_seconds=cpu_seconds() - cpu))
         if not ok:
             raise _Stop(name)
@@ -163,7 +163,8 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime + live_kernel_cpu()
 
 
-def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches: int | None = None) -> LifecycleResult:
+def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches: int | None = None,
+                  reuse: bool = True) -> LifecycleResult:
     """Run the whole flow; the result says what happened and whether it is what the design expects."""
     from .retrain import retrainer_for
 
@@ -177,7 +178,7 @@ def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches
             result.notes.append("started from a clean local state (removed .mlops/" + ", .mlops/".join(removed) + ")")
     run = _Runner(ctx, result)
     retrainer = retrainer if retrainer is not None else retrainer_for(ctx)
-    with _kernels(ctx) as pool:
+    with _kernels(ctx, reuse) as pool:
         try:
             _main_job(ctx, run)
             _monitoring(ctx, run, result, scenario, retrainer, head, max_batches)
@@ -189,7 +190,7 @@ def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches
     return result
 
 
-def _kernels(ctx):
+def _kernels(ctx, reuse: bool):
     """Locally, one kernel pool for the whole run (docs/test.md): a kernel started now, while lint and
     sync run, with the libraries of the project's notebooks and package imported, then handed from
     notebook to notebook (test, the jobs' tasks, the retrain tries) after each pass. Databricks
@@ -202,7 +203,7 @@ def _kernels(ctx):
     from ..runtime.pool import kernel_pool, preload_for
 
     ctx.registry  # noqa: B018 - it sets MLflow's client variables first: every kernel gets the same environment
-    return kernel_pool(preload=preload_for(ctx.config), ahead=[kernel_env(ctx.config)])
+    return kernel_pool(preload=preload_for(ctx.config), reuse=reuse, ahead=[kernel_env(ctx.config)])
 
 
 def project_scenario(ctx) -> dict[str, Any]:

@@ -121,6 +121,8 @@ class KernelPool:
                 print(f"kernel pool: a kernel for another environment ({len(self.idle)} known)", file=sys.stderr)
             self._spawn(env)
         task = self.starting[key].pop(0)  # claimed: no other notebook waits for this one
+        if not self.reuse:
+            self._spawn(env)  # the next notebook's kernel starts while this one runs
         return await task
 
     async def release(self, kernel: PooledKernel, reusable: bool) -> None:
