@@ -31,7 +31,6 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 _ACTIVE: KernelPool | None = None
 #: always warm: the runtime every notebook's first cell imports
