@@ -200,7 +200,7 @@ def modules_imported_by(paths: Iterable[Path]) -> list[str]:
         for source in _sources(Path(path)):
             try:
                 tree = ast.parse(source)
-            except (SyntaxError, ValueError):
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
                 continue
             for node in ast.walk(tree):
                 if isinstance(node, ast.Import):
@@ -211,17 +211,21 @@ def modules_imported_by(paths: Iterable[Path]) -> list[str]:
 
 
 def _sources(path: Path) -> list[str]:
+    from ..core.notebook import MAX_BYTES
+
     try:
+        if path.stat().st_size > MAX_BYTES:
+            return []  # the runner refuses it; never parsed here
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return []
     if path.suffix == ".ipynb":
         try:
             cells = json.loads(text).get("cells", [])
-        except ValueError:
-            return []
-        return ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
-                for c in cells if c.get("cell_type") == "code"]
+        except (ValueError, RecursionError, AttributeError):
+            return []  # the runner reports an unreadable notebook; nothing to preload from it
+        return ["".join(map(str, c.get("source", ""))) if isinstance(c.get("source"), list)
+                else str(c.get("source", "")) for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
     # Databricks source: the magic lines are comments, the rest is Python; cells are parsed one by one
     return [part for part in text.split("# COMMAND ----------")]
 
