@@ -131,8 +131,9 @@ def _store(ctx):
 
 def upload_planned(ctx, planned: list[dict]) -> int:
     """A saved deploy plan's artifacts (``--plan FILE``): the wheels it names, with its hashes, are
-    put on the target before its job settings are applied. The bytes come from the wheels built
-    here (``.mlops/artifacts/``), else from a new build, which must give the planned hash (the
+    put on the target before its job settings are applied. The bytes come from the wheel bundled
+    with the plan (``bundled_file``, checked by the caller), else the wheels built here
+    (``.mlops/artifacts/``), else from a new build, which must give the planned hash (the
     build is reproducible): a package whose sources changed since the plan is exit 1, nothing
     written. Returns the bytes uploaded."""
     import hashlib
@@ -143,8 +144,8 @@ def upload_planned(ctx, planned: list[dict]) -> int:
         return 0
     datas: dict[str, bytes] = {}
     for entry in planned:
-        found = None
-        for path in sorted((ctx.state_dir / "artifacts").glob(f"*/{entry['file']}")):
+        found = Path(entry["bundled_file"]).read_bytes() if entry.get("bundled_file") else None
+        for path in [] if found else sorted((ctx.state_dir / "artifacts").glob(f"*/{entry['file']}")):
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest() == entry["sha256"]:
                 found = data

@@ -65,12 +65,12 @@ def write(ctx, path: Path, command: str, *, selection: dict, state: dict, sectio
     return doc
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _atomic_write(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content.encode() if isinstance(content, str) else content)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -136,13 +136,48 @@ def save_deploy(ctx, result, path: Path, *, prune: bool) -> dict:
             a.diff = ["-" + line[1:] for line in added(normalize(remote[a.job_id]))]
         actions.append({"op": a.op, "key": a.key, "job_id": a.job_id, "reason": a.reason, "diff": a.diff,
                         "settings": a.settings})
-    shipped = getattr(result, "shipped", None)
     return write(ctx, path, "deploy",
                  selection={"only": plan.only, "prune": prune},
                  state=deploy_state(ctx.config.project, result.remote, plan.only),
                  sections={"jobs": {"actions": actions,
                                     "foreign_same_name": [{"key": k, "job_id": j} for k, j in plan.foreign]},
-                           "artifacts": shipped.to_json()["artifacts"] if shipped is not None else []})
+                           "artifacts": _bundle(path, getattr(result, "shipped", None))})
+
+
+def _bundle(path: Path, shipped) -> list[dict]:
+    """The wheels a deploy ships, copied next to the plan (``<plan>.artifacts/``) so the apply uploads
+    exactly the bytes that were reviewed, without building again."""
+    if shipped is None:
+        return []
+    out = []
+    folder = path.parent / f"{path.stem}.artifacts"
+    for art in shipped.artifacts:
+        data = Path(art.local).read_bytes()
+        if hashlib.sha256(data).hexdigest() != art.sha256:
+            raise InputError(f"the built wheel no longer has the sha256 {art.sha256} it was planned with",
+                             path=art.local)
+        _atomic_write(folder / art.filename, data)
+        out.append({**art.to_json(), "location": shipped.location,
+                    "bundled": (folder / art.filename).relative_to(path.parent).as_posix()})
+    return out
+
+
+def _unbundle(path: Path, artifacts: list[dict]) -> list[dict]:
+    """The plan's artifacts, each with ``bundled_file`` when its wheel is next to the plan, checked
+    against the recorded sha256 (a changed wheel is exit 2). Without the bundle the apply builds the
+    wheel again, which must give the planned hash (:func:`.artifacts.upload_planned`)."""
+    out = []
+    for i, a in enumerate(artifacts):
+        entry = dict(a)
+        file = path.parent / a["bundled"] if a.get("bundled") else None
+        if file is not None and file.is_file():
+            data = file.read_bytes()
+            if hashlib.sha256(data).hexdigest() != a["sha256"] or len(data) != a["size"]:
+                raise InputError(f"field artifacts[{i}].sha256: the wheel {file} does not have the sha256 "
+                                 "the plan records (changed after the plan was written)", path=path)
+            entry["bundled_file"] = str(file)
+        out.append(entry)
+    return out
 
 
 def apply_deploy(ctx, path: Path, workers: int = 8):
@@ -157,6 +192,7 @@ def apply_deploy(ctx, path: Path, workers: int = 8):
                           foreign=[(f["key"], f["job_id"]) for f in doc["jobs"]["foreign_same_name"]], only=only)
     except (KeyError, TypeError) as exc:
         raise malformed(path, "jobs.actions", exc) from None
+    planned = _unbundle(path, doc["artifacts"])
     remote = [(job.job_id, job.settings) for job in ctx.jobs.list()]
     now = deploy_state(ctx.config.project, remote, only)
     refuse_moved(path, pf.moved(doc["remote_state"]["items"], now, _describe_job))
@@ -166,7 +202,7 @@ def apply_deploy(ctx, path: Path, workers: int = 8):
     if not ctx.dry_run:
         from .artifacts import upload_planned
 
-        upload_planned(ctx, doc.get("artifacts") or [])  # the wheels the planned jobs install, first
+        upload_planned(ctx, planned)  # the wheels the planned jobs install, first
         apply_plan(ctx, result, workers)
     return result
 

@@ -318,3 +318,48 @@ def test_a_secret_in_the_job_settings_is_never_written(tmp_path, monkeypatch):
         plan_apply.save_deploy(ctx, result, tmp_path / "deploy.json", prune=False)
     assert "secret" in exc.value.message and "k3y" not in exc.value.one_line()
     assert not (tmp_path / "deploy.json").exists() and not list(tmp_path.glob(".deploy.json.*"))
+
+
+# ------------------------------------------------------------------ shipped wheels
+def test_deploy_plan_bundles_the_wheels_and_the_apply_uploads_exactly_them(tmp_path, monkeypatch):
+    import shutil
+
+    from devops_mlops.testing.shipping_project import ARTIFACTS, VOLUME, shipping_project
+
+    def job_writes(emu):
+        return emu.requests_by_path(r"/api/2\.\d/jobs/(create|reset|update|delete)$", "POST")
+
+    with DatabricksEmulator(token="dapi-ship") as emu:
+        emu.volumes.add_volume(VOLUME)
+        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-ship")
+        cfg = load_config(shipping_project(tmp_path / "p", host=emu.url, tracking_uri="sqlite:///x.db"))
+        planning, applying = Context(cfg, cfg.target("dev"), dry_run=True), Context(cfg, cfg.target("dev"))
+        plan_file = tmp_path / "plan" / "deploy.json"
+        plan_deploy_to(planning, plan_file)
+        [art] = json.loads(plan_file.read_text())["artifacts"]
+        wheel = plan_file.parent / art["bundled"]
+        assert art["bundled"] == f"deploy.artifacts/{art['file']}" and art["path"].startswith(ARTIFACTS)
+        assert f"sha256 `{art['sha256']}`" in plan_file.with_suffix(".md").read_text()
+        assert emu.writes() == [] and emu.volumes.files == {}
+        good = wheel.read_bytes()
+        wheel.write_bytes(good + b"x")
+        with pytest.raises(InputError) as exc:
+            plan_apply.apply_deploy(applying, plan_file)
+        assert "field artifacts[0].sha256:" in exc.value.message and emu.writes() == []
+        # the package changed after the review, on a fresh agent (no wheels built there)
+        (tmp_path / "p" / "src" / "ship_demo" / "extra.py").write_text("X = 1\n")
+        shutil.rmtree(tmp_path / "p" / ".mlops" / "artifacts")
+        wheel.unlink()  # without the bundle the wheel is built again: another hash, refused
+        with pytest.raises(CheckFailed) as exc:
+            plan_apply.apply_deploy(applying, plan_file)
+        assert "sources build something else now" in exc.value.message
+        assert emu.volumes.files == {} and not job_writes(emu)
+        wheel.write_bytes(good)  # with it: the reviewed wheel is shipped as it is
+        result = plan_apply.apply_deploy(applying, plan_file)
+        assert result.plan.counts() == {"create": 1}
+        assert emu.volumes.files[art["path"]] == good
+        [job_id] = emu.jobs
+        assert {"whl": art["path"]} in emu.jobs[job_id]["tasks"][0]["libraries"]
+        (tmp_path / "p" / "src" / "ship_demo" / "extra.py").unlink()
+        again = deploy(Context(cfg, cfg.target("dev"), dry_run=True))
+        assert again.plan.counts() == {"unchanged": 1} and again.shipped.artifacts[0].op == "present"
