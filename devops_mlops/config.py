@@ -198,6 +198,23 @@ class TablesCfg:
 
 
 @dataclass
+class LockCfg:
+    #: seconds a command waits for another one holding the target's lock (0: stop at once)
+    wait: float = 0.0
+    #: seconds a lease lasts without renewal (the holder renews it every ttl/3)
+    ttl: float = 120.0
+    #: databricks: the workspace folder of the lock (default: .mlops-locks next to the sync root)
+    path: str | None = None
+
+    def _validate(self):
+        if self.wait < 0:
+            return (("wait",), "must be 0 or more")
+        if self.ttl < 3:
+            return (("ttl",), "must be at least 3 seconds")
+        return None
+
+
+@dataclass
 class AdfCfg:
     subscription_id: str | None = None
     resource_group: str | None = None
@@ -293,6 +310,7 @@ class Target:
     registry_uri: str | None = None
     variables: dict[str, Any] = field(factory=dict)
     tables: TablesCfg = field(factory=TablesCfg)
+    lock: LockCfg = field(factory=LockCfg)
     adf: AdfCfg = field(factory=AdfCfg)
     #: seconds to keep retrying one request to Databricks or Azure DevOps (429, 503, resets)
     retry_timeout: int | None = None

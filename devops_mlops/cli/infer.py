@@ -28,7 +28,9 @@ from . import pass_state
 def command(state, batches, version, chunk_rows):
     """Score new batches with the production model into the predictions table."""
     from ..ops.infer import infer
+    from ..ops.lock import exclusive
 
     ctx = state.context()
-    result = infer(ctx, batches=list(batches) or None, version=version, chunk_rows=chunk_rows)
+    with exclusive(ctx, "mlops infer"):
+        result = infer(ctx, batches=list(batches) or None, version=version, chunk_rows=chunk_rows)
     ctx.console.result(result.to_dict(), lambda: [result.summary()])

@@ -24,10 +24,12 @@ def command(state, keep_state, retrainer, fresh_kernels):
     retraining fixes and one it cannot; exit 0 when every step behaved as designed."""
     from ..errors import CheckFailed
     from ..ops.lifecycle import run_lifecycle
+    from ..ops.lock import exclusive
     from ..ops.retrain import retrainer_for
 
     ctx = state.context()
-    result = run_lifecycle(ctx, fresh=not keep_state, retrainer=retrainer_for(ctx, retrainer), reuse=not fresh_kernels)
+    with exclusive(ctx, "mlops lifecycle"):
+        result = run_lifecycle(ctx, fresh=not keep_state, retrainer=retrainer_for(ctx, retrainer), reuse=not fresh_kernels)
     ctx.console.result(result.to_dict(), result.lines)
     if not result.ok:
         bad = [s.name for s in result.steps if not s.ok] + [e["what"] for e in result.expectations if not e["ok"]]

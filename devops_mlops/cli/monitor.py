@@ -25,6 +25,7 @@ from . import pass_state
 @pass_state
 def command(state, max_retrains, retrainer):
     """Record the monitoring metrics, check them, retrain (at most N tries) when out of range."""
+    from ..ops.lock import exclusive
     from ..ops.monitor import monitor, raise_if_failed
     from ..ops.retrain import retrainer_for
 
@@ -34,6 +35,7 @@ def command(state, max_retrains, retrainer):
         if event["event"] == "finished":
             ctx.console.progress(f"try {event['attempt']}: {event['outcome']}")
 
-    result = monitor(ctx, max_retrains=max_retrains, retrainer=retrainer_for(ctx, retrainer), on_event=progress)
+    with exclusive(ctx, "mlops monitor"):
+        result = monitor(ctx, max_retrains=max_retrains, retrainer=retrainer_for(ctx, retrainer), on_event=progress)
     ctx.console.result(result.to_dict(), result.lines)
     raise_if_failed(result)

@@ -10,7 +10,9 @@ Decisions per object:
 * on the target, unchanged since our last sync (``modified_at`` equals the manifest's):
   ``update`` when the repo content changed, else ``unchanged``
 * changed in the workspace since our last sync, or there but never synced by mlops
-  (unless its content equals ours) -> ``conflict``: reported, left alone; ``--force`` updates
+  -> ``conflict``: reported, left alone; ``--force`` updates. Unless its content equals ours:
+  then it is adopted (``unchanged``), which is also how a sync killed between its uploads and
+  its manifest converges when run again
 * synced by us earlier, gone from the repo -> ``delete`` with ``--prune``, else ``stale``
 * never synced by us, not in the repo -> ``unmanaged``: kept (``--prune --force`` deletes)
 
@@ -129,7 +131,8 @@ def plan_sync(
     scope: list[str] | None = None,
 ) -> SyncPlan:
     """``remote`` / ``manifest`` keys and ``remote_folders`` are relative to ``root`` ("" is root).
-    ``same_content``: remote objects not in the manifest whose content equals the repo's.
+    ``same_content``: remote objects not in the manifest, or changed since it, whose content equals the
+    repo's (adopted: an interrupted sync uploaded them, or someone made them equal).
     ``scope``: plan only what is at or under these relative paths."""
     same_content = same_content or set()
     plan = SyncPlan(root, scope=list(scope) if scope is not None else None)
@@ -163,7 +166,9 @@ def plan_sync(
             else:
                 plan.actions.append(Action("conflict", item.rel, "exists in the workspace but was not synced by mlops", item))
         elif m.get("modified_at") != r.modified_at:
-            if force:
+            if item.rel in same_content:  # e.g. uploaded by a sync that stopped before writing the manifest
+                plan.actions.append(Action("unchanged", item.rel, "already there (adopted)", item))
+            elif force:
                 plan.actions.append(Action("update", item.rel, "changed in the workspace; overwritten (--force)", item))
             else:
                 plan.actions.append(Action("conflict", item.rel, "changed in the workspace since the last sync", item))

@@ -12,10 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import artifacts
+from .. import killpoint
 from ..core.deploy_plan import DeployPlan, JobAction, owner_tags, plan_deploy, select_jobs
 from ..core.jobdefs import load_job_definitions
 from ..errors import MlopsError, ServiceError
+from . import artifacts
 
 
 @dataclass
@@ -61,7 +62,9 @@ def _create_all(ctx, creates: list[JobAction], result: DeployResult, workers: in
 
         def make(action: JobAction) -> tuple[str, int | None]:
             try:
-                return action.key, jobs.create(action.settings)
+                job_id = jobs.create(action.settings)
+                killpoint.reached("deploy.create")
+                return action.key, job_id
             except MlopsError as exc:
                 last_error[action.key] = exc.one_line()
                 return action.key, None
@@ -71,6 +74,7 @@ def _create_all(ctx, creates: list[JobAction], result: DeployResult, workers: in
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             returned = dict(pool.map(make, pending))
+        killpoint.reached("deploy.created")
         owned = _owned(ctx.config.project, jobs)
         still: list[JobAction] = []
         for action in pending:
@@ -129,6 +133,7 @@ def apply_plan(ctx, result: DeployResult, workers: int = 8) -> None:
                 jobs.reset(action.job_id, action.settings)
             elif action.op == "delete":
                 jobs.delete(action.job_id)
+            killpoint.reached("deploy.apply")
             return None
         except MlopsError as exc:
             return f"{action.op} {action.key} (job {action.job_id}): {exc.one_line()}"

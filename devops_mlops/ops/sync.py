@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import killpoint
 from ..core import notebook as nbm
 from ..core import sync_plan as sp
 from ..errors import CheckFailed, ConfigError, InputError, MlopsError, ServiceError, UsageError
@@ -170,8 +171,10 @@ def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int,
     by_rel = {i.rel: i for i in items}
     remote, folders, root_exists = scan_remote(ws, root, workers)
     manifest = _read_manifest(ws, root, ctx) if sp.MANIFEST_NAME in remote else {}
-    # objects there already that we never synced: adopt those whose content equals ours
-    unknown = [r for r in remote if r not in manifest and r in by_rel and not force]
+    # objects there already that we never synced, or that changed since the manifest (also what an
+    # interrupted sync uploaded before it could write the manifest): adopt those whose content equals ours
+    unknown = [r for r in remote if r in by_rel and not force
+               and (r not in manifest or manifest[r].get("modified_at") != remote[r].modified_at)]
     same: set[str] = set()
     if unknown:
         def same_content(rel: str) -> bool:
@@ -201,6 +204,7 @@ def apply_workspace(ctx, result: SyncResult, workers: int) -> None:
     manifest, same, by_rel = result.seen.manifest, result.seen.same, result.seen.by_rel
     for folder in _leaf_folders(plan.mkdirs):
         ws.mkdirs(sp.join(root, folder))
+    killpoint.reached("sync.mkdirs")
     uploads = plan.of("create", "update")
     progress = ctx.console.tracker(len(uploads), "sync")
     done: set[str] = set()
@@ -212,6 +216,7 @@ def apply_workspace(ctx, result: SyncResult, workers: int) -> None:
             data = (ctx.config.root / item.source).read_bytes()
             ws.import_(sp.join(root, item.rel), data, format=item.format, language=item.language, overwrite=True)
             done.add(item.rel)
+            killpoint.reached("sync.upload")
             return None
         except MlopsError as exc:
             return f"{item.source}: {exc.one_line()}"
@@ -225,12 +230,14 @@ def apply_workspace(ctx, result: SyncResult, workers: int) -> None:
         try:
             ws.delete(sp.join(root, action.rel), recursive=action.recursive)
             deleted.add(action.rel)
+            killpoint.reached("sync.delete")
         except MlopsError as exc:
             result.errors.append(f"{sp.join(root, action.rel)}: {exc.one_line()}")
 
-    # the manifest: what we put there and the modification time it has now
+    # the manifest: what we put there and the modification time it has now (entries of objects gone
+    # from the target, e.g. deleted by a run that was killed before it wrote the manifest, are dropped)
     new_manifest = {k: v for k, v in manifest.items()
-                    if not any(k == d or k.startswith(d + "/") for d in deleted)}
+                    if k in remote and not any(k == d or k.startswith(d + "/") for d in deleted)}
     touched = sorted({posixpath.dirname(rel) for rel in done} | ({posixpath.dirname(r) for r in same}))
     if touched:
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -238,6 +245,7 @@ def apply_workspace(ctx, result: SyncResult, workers: int) -> None:
         times = {_relative(root, o.path): o.modified_at for objs in listings for o in objs}
         for rel in done | same:
             new_manifest[rel] = {"sha256": by_rel[rel].sha256, "modified_at": times.get(rel)}
+    killpoint.reached("sync.manifest")
     if new_manifest != manifest:
         body = json.dumps(sp.manifest_doc(new_manifest), indent=1).encode()
         ws.import_(sp.join(root, sp.MANIFEST_NAME), body, format="RAW", language=None, overwrite=True)

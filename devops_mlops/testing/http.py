@@ -197,6 +197,9 @@ class Emulator:
         split = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
+        if len(body) < length:  # the client died mid-request: a real server never acts on half a body
+            h.close_connection = True
+            return
         req = Request(
             method=h.command,
             path=split.path,
