@@ -62,11 +62,25 @@ class FileChannel:
 
     def deliver(self, alert: Alert) -> str:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if alert.key and self._has(alert.key):  # sent by a run killed before it could record that
+            return f"{self.path} (already recorded)"
         record = {"time": _stamp(), **asdict(alert)}
         line = console_mod.mask(json.dumps(record, default=str, sort_keys=True))
         with open(self.path, "a", encoding="utf-8") as fh:  # one write per record: lines stay whole
             fh.write(line + "\n")
         return str(self.path)
+
+    def _has(self, key: str) -> bool:
+        if not self.path.is_file():
+            return False
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    if json.loads(line).get("key") == key:
+                        return True
+                except ValueError:
+                    continue
+        return False
 
 
 # ---------------------------------------------------------------- pipeline

@@ -9,8 +9,10 @@ event log (the ``retrain_attempts`` table): ``started`` / ``finished`` per try,
 then ``promoted``, ``committed``, ``scored`` for the winning try, or ``alerted``
 when no try won. :func:`next_action` says what to do next from that state, so a
 run that crashed anywhere and is started again continues where it stopped: a try
-that started and never finished still counts (never more than N tries), and a
-promotion already recorded is never made again.
+that started and never finished is started again once (the same attempt, on the
+same data, so the loop ends as an uninterrupted one would); interrupted twice, it
+counts as a try (never more than N tries, and a try that kills its process every
+time cannot loop forever); a promotion already recorded is never made again.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ PASSED = "passed"  # improved on production and passed the gate
 NOT_IMPROVED = "not-improved"
 GATE_FAILED = "gate-failed"
 FAILED = "failed"  # the try itself failed (an error)
-INTERRUPTED = "interrupted"  # started, never finished (a crash): it still counts
+INTERRUPTED = "interrupted"  # started, never finished (a crash)
+#: an interrupted try is started this many times in all before it counts as a try
+STARTS_PER_TRY = 2
 EVENTS = ("started", "finished", "promoted", "committed", "scored", "alerted")
 
 
@@ -105,6 +109,7 @@ class Try:
     gate_passed: bool | None = None
     detail: str = ""
     train_batches: str = ""
+    starts: int = 0
 
 
 @dataclass
@@ -143,6 +148,7 @@ def fold(loop_id: str, events: list[dict[str, Any]]) -> LoopState:
             if attempt not in by_attempt:
                 by_attempt[attempt] = Try(attempt)
                 state.tries.append(by_attempt[attempt])
+            by_attempt[attempt].starts += 1
         elif kind == "finished":
             t = by_attempt.setdefault(attempt, Try(attempt))
             if t not in state.tries:
@@ -179,6 +185,9 @@ def next_action(state: LoopState, max_tries: int) -> Action:
         return Action("done", winner.attempt, winner.version)
     if state.alerted:
         return Action("done")
+    last = state.tries[-1] if state.tries else None
+    if last is not None and last.outcome == INTERRUPTED and last.starts < STARTS_PER_TRY and last.attempt <= max_tries:
+        return Action("train", last.attempt)  # killed mid-try: the same try again
     if len(state.tries) < max_tries:
         return Action("train", len(state.tries) + 1)
     return Action("alert")

@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .. import killpoint
 from ..errors import InputError
 from ..runtime import tables as T
 
@@ -114,9 +115,11 @@ def infer(
         result.rows = _infer_spark(ctx, tables, name, version, batches, source)
     else:
         model = ctx.registry.load_model(name, version)
+        killpoint.reached("infer.loaded")
         for b in batches:
             ctx.console.progress(f"scoring batch {b} with {name} v{version}")
             result.rows += score_batch(ctx, tables, model, name, version, b, source=source, chunk_rows=chunk_rows)
+            killpoint.reached("infer.batch")
     result.seconds = time.perf_counter() - started
     return result
 
@@ -171,6 +174,7 @@ def score_batch(ctx, tables, model, name: str, version: int, batch: int, *, sour
     out["model_version"] = np.full(n, int(version), dtype="int64")
     out["scored_at"] = pd.Timestamp.now(tz="UTC")
     out["batch_id"] = np.full(n, int(batch), dtype="int64")
+    killpoint.reached("infer.write")
     tables.replace_where(T.PREDICTIONS, out, column="batch_id", value=int(batch))
     return n
 

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import killpoint
 from ..core.promotion import SLOTS, GateResult, previous_holder
 from ..errors import CheckFailed, ConflictError, UsageError
 from .model_validate import ValidationResult, model_name, validate
@@ -124,26 +125,39 @@ def _change(ctx, name: str, slot: str, version: int, before: int | None, *, acti
                 hint="re-run to validate against the new holder",
             )
         registry.assign(name, slot, version)
+        killpoint.reached("promote.assigned")
         after = _version_of(registry.holder(name, slot))
         if after != version:
             raise ConflictError(
                 f"lost a race: {slot} of {name} is now held by {_label(after)}, not version {version}",
                 hint="another promotion ran at the same time; check `mlops model status` and re-run if needed",
             )
-        now_iso = _dt.datetime.now(_dt.UTC)
-        done = "promoted" if action == "promote" else "rolled_back"
-        tags = {
-            f"mlops.{slot}.{done}_at": now_iso.isoformat(timespec="seconds"),
-            f"mlops.{slot}.{done}_by": record["promoted_by"],
-            f"mlops.{slot}.previous_version": "" if before is None else str(before),
-            f"mlops.{slot}.pipeline_run_id": record.get("pipeline_run_id") or "",
-            f"mlops.{slot}.git_commit": record.get("git_commit") or "",
-            f"mlops.{slot}.gate": record["gate"],
-            f"mlops.{slot}.forced": "true" if record.get("forced") else "false",
-        }
-        registry.set_tags(name, version, tags)
-        _append_log(ctx, {**record, "promoted_at": now_iso, "version": version, "previous_version": before})
+        return _tag_and_log(ctx, name, slot, version, before, action=action, record=record)
+
+
+def _tag_and_log(ctx, name: str, slot: str, version: int, before: int | None, *, action: str, record: dict[str, Any]):
+    now_iso = _dt.datetime.now(_dt.UTC)
+    done = "promoted" if action == "promote" else "rolled_back"
+    tags = {
+        f"mlops.{slot}.{done}_at": now_iso.isoformat(timespec="seconds"),
+        f"mlops.{slot}.{done}_by": record["promoted_by"],
+        f"mlops.{slot}.previous_version": "" if before is None else str(before),
+        f"mlops.{slot}.pipeline_run_id": record.get("pipeline_run_id") or "",
+        f"mlops.{slot}.git_commit": record.get("git_commit") or "",
+        f"mlops.{slot}.gate": record["gate"],
+        f"mlops.{slot}.forced": "true" if record.get("forced") else "false",
+    }
+    ctx.registry.set_tags(name, version, tags)
+    _append_log(ctx, {**record, "promoted_at": now_iso, "version": version, "previous_version": before})
     return tags
+
+
+def _unrecorded(ctx, name: str, slot: str, version: int) -> int | None | bool:
+    """False when the promotions log's last row for ``slot`` names ``version`` (its holder); else the
+    version that row names (the holder before it; None when the log has none)."""
+    log = promotions_log(ctx, name, slot)
+    last = int(log.iloc[-1]["version"]) if len(log) else None
+    return False if last == int(version) else last
 
 
 def _append_log(ctx, row: dict[str, Any]) -> None:
@@ -201,6 +215,14 @@ def promote(
         PromotionResult, model=name, slot=slot, version=target.version, previous=before, action="promote"
     )
     if before == target.version:
+        previous = False if ctx.dry_run else _unrecorded(ctx, name, slot, target.version)
+        if previous is not False:
+            # a promotion killed between the registry change and its record: finish recording it
+            record = _record(ctx, name, slot, "promote", "recovered", "recorded after an interrupted promotion", force)
+            with slot_lock(ctx, name, slot):
+                tags = _tag_and_log(ctx, name, slot, target.version, previous, action="promote", record=record)
+            return result(changed=True, previous=previous, tags=tags, log=ctx.tables.location(PROMOTIONS_TABLE),
+                          message=f"{slot} of {name}: version {target.version} (recorded an interrupted promotion)")
         return result(
             changed=False,
             dry_run=ctx.dry_run,

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .. import killpoint
 from ..core import metrics as metric_lib
 from ..core import monitoring as mon
 from ..errors import CheckFailed, InputError, MlopsError
@@ -160,6 +161,7 @@ def check_metrics(ctx, *, tables: Any = None, batch: int | None = None, run_id: 
     rows = window_metrics(ctx, tables, batch, run_id=run_id)
     if not ctx.dry_run:
         tables.replace_where(T.METRICS, pd.DataFrame(rows), column="batch_id", value=int(batch))
+        killpoint.reached("monitor.metrics")
         history = tables.read(T.METRICS, where={"model_name": cfg.model.name})
     else:
         old = (
@@ -546,12 +548,15 @@ class _Loop:
     def train(self, action: mon.Action) -> None:
         attempt = int(action.attempt or 1)
         self.ctx.console.progress(f"retrain try {attempt} ({self.retrainer.name})")
-        self.log.record("started", attempt)
+        again = any(t.attempt == attempt for t in self.log.state().tries)
+        self.log.record("started", attempt, detail="again: the run that started it was interrupted" if again else "")
+        killpoint.reached("monitor.started")
         try:
             out = self.retrainer.run(self.ctx, attempt, self.log.eval_batch)
         except MlopsError as exc:
             self.log.record("finished", attempt, outcome=mon.FAILED, detail=exc.one_line())
             return
+        killpoint.reached("monitor.trained")
         metrics = {k: float(v) for k, v in out["metrics"].items()}
         primary = self.cfg.model.primary_metric
         current = self._production_metrics().get(primary)
@@ -572,6 +577,7 @@ class _Loop:
             )
             return
         version = self._register(out, attempt)
+        killpoint.reached("monitor.registered")
         from .model import validate
 
         self.validation = validate(self.ctx, version, self._eval_frame())
@@ -599,6 +605,12 @@ class _Loop:
         )
 
     def _register(self, out: dict[str, Any], attempt: int) -> int:
+        name = self.cfg.model.name
+        for known in self.ctx.registry.get_model(name, with_metrics=False):
+            tagged = known.tags.get("mlops.retrain.loop"), known.tags.get("mlops.retrain.attempt")
+            if tagged == (self.log.loop_id, str(attempt)):  # registered by a run killed before it recorded the try
+                out["run_id"] = known.run_id or out["run_id"]
+                return int(known.version)
         tags = {
             "mlops.retrain.loop": self.log.loop_id,
             "mlops.retrain.attempt": str(attempt),
@@ -616,6 +628,7 @@ class _Loop:
             promote(self.ctx, version, "production", validation=self.validation)
         else:  # resumed: validate again on the same window
             promote(self.ctx, version, "production", eval_frame=self._eval_frame())
+        killpoint.reached("monitor.promoted")
         self.log.record("promoted", action.attempt or 0, version=version)
         self.result.promoted_version = version
 
@@ -652,12 +665,14 @@ class _Loop:
         }
         try:
             done = commit_notebooks(self.ctx, [notebook], provenance=provenance)
-            detail = done.commit or "no changes"
+            # no change: this loop's provenance record is committed already (by a run killed after committing)
+            detail = done.commit or (self.ctx.git.head() if done.provenance else None) or "no changes"
             for note in getattr(done, "notes", []) or []:
                 self.result.notes.append(note)
         except MlopsError as exc:
             detail = f"failed: {exc.one_line()}"
             self.result.notes.append(f"auto-commit failed: {exc.one_line()}")
+        killpoint.reached("monitor.committed")
         self.log.record("committed", action.attempt or 0, version=action.version, detail=detail)
 
     def score(self, action: mon.Action) -> None:
@@ -667,6 +682,7 @@ class _Loop:
         if waiting:
             infer(self.ctx, batches=waiting, version=int(action.version), tables=self.tables)
         self.result.scored_batches = waiting
+        killpoint.reached("monitor.scored")
         self.log.record(
             "scored",
             action.attempt or 0,
@@ -704,9 +720,11 @@ class _Loop:
             ],
             tries=tries,
             links=links,
+            key=f"retrain-loop:{self.log.loop_id}",
         )
         deliveries = self.ctx.alerts.send(alert)
         self.result.deliveries = [asdict(d) for d in deliveries]
+        killpoint.reached("monitor.alerted")
         self.log.record("alerted", 0, detail=json.dumps(self.result.deliveries, default=str)[:2000])
 
 

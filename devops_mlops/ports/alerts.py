@@ -15,6 +15,8 @@ class Alert:
     tries: list[dict[str, Any]] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)
     severity: str = "warning"
+    #: what the alert is about (e.g. the retrain loop); a channel that can look (the file) records one per key
+    key: str = ""
 
 
 @dataclass

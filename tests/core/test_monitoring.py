@@ -59,12 +59,21 @@ def test_loop_trains_until_n_then_alerts():
     assert mon.next_action(mon.fold("L", []), 0).kind == "alert"  # --max-retrains 0
 
 
-def test_a_try_that_crashed_still_counts():
+def test_a_try_killed_once_runs_again_then_counts():
     events = [ev(1, "started", 1), ev(2, "finished", 1, outcome=mon.NOT_IMPROVED), ev(3, "started", 2)]
     state = mon.fold("L", events)
     assert [t.outcome for t in state.tries] == [mon.NOT_IMPROVED, mon.INTERRUPTED]
+    # killed once: the same try again (same data, so the loop ends as an uninterrupted one would)
+    assert mon.next_action(state, 3) == mon.Action("train", 2)
+    assert mon.next_action(state, 2) == mon.Action("train", 2)
+    # killed twice in the same try: it counts, and the loop goes on (or alerts at N)
+    state = mon.fold("L", events + [ev(4, "started", 2)])
+    assert state.tries[1].starts == 2 and state.tries[1].outcome == mon.INTERRUPTED
     assert mon.next_action(state, 3) == mon.Action("train", 3)
     assert mon.next_action(state, 2).kind == "alert"
+    # started again and finished: one try, with the outcome of the second start
+    state = mon.fold("L", events + [ev(4, "started", 2), ev(5, "finished", 2, outcome=mon.GATE_FAILED)])
+    assert [t.outcome for t in state.tries] == [mon.NOT_IMPROVED, mon.GATE_FAILED]
 
 
 def test_winner_is_promoted_once_then_committed_then_scored():

@@ -164,11 +164,13 @@ def test_crash_after_promotion_resumes_without_promoting_twice(base, tmp_path):
     assert (promotions["version"].astype(int) == 4).sum() == 1
 
 
-def test_crash_mid_try_counts_the_try(base, tmp_path):
+def test_crash_mid_try_runs_it_again_then_counts_it(base, tmp_path):
     ctx = project(base, tmp_path, [{"from_batch": DRIFT_AT, "kind": "noise", "strength": 1.0}])
     with pytest.raises(Crash):
         until_loop(ctx, on_event=crash_at("started", attempt=2))
+    with pytest.raises(Crash):  # the same try crashes its run again
+        monitor(ctx, retrainer=InProcessRetrainer(), on_event=crash_at("started", attempt=2))
     resumed = monitor(ctx, retrainer=InProcessRetrainer())
     assert resumed.resumed and resumed.outcome == "alerted"
     assert [t["outcome"] for t in resumed.tries][1] == "interrupted" and len(resumed.tries) == 3
-    assert (events(ctx)["event"] == "started").sum() == 3
+    assert (events(ctx)["event"] == "started").sum() == 4
