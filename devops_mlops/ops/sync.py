@@ -201,7 +201,7 @@ def sync_workspace(ctx, root: str, *, prune: bool, force: bool, workers: int,
 def apply_workspace(ctx, result: SyncResult, workers: int) -> None:
     """Carry out ``result.plan``: folders, uploads, deletes, then the manifest."""
     ws, root, plan = ctx.workspace, result.root, result.plan
-    manifest, same, by_rel = result.seen.manifest, result.seen.same, result.seen.by_rel
+    manifest, same, by_rel, remote = result.seen.manifest, result.seen.same, result.seen.by_rel, result.seen.remote
     for folder in _leaf_folders(plan.mkdirs):
         ws.mkdirs(sp.join(root, folder))
     killpoint.reached("sync.mkdirs")
