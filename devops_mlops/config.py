@@ -165,7 +165,16 @@ class ScmCfg:
     bot: BotCfg = field(factory=BotCfg)
     keep_outputs: bool = False
     remote: str = "origin"
+    #: push automation commits (and open pull requests); None: on databricks targets and for
+    #: `mlops commit`, not for the local rehearsal (docs/commit.md)
+    push: bool | None = None
     azure_devops: AzureDevOpsCfg = field(factory=AzureDevOpsCfg)
+
+
+@dataclass
+class TargetScmCfg:
+    #: overrides scm.push on this target
+    push: bool | None = None
 
 
 @dataclass
@@ -315,6 +324,7 @@ class Target:
     #: seconds to keep retrying one request to Databricks or Azure DevOps (429, 503, resets)
     retry_timeout: int | None = None
     artifacts: ArtifactsCfg = field(factory=ArtifactsCfg)
+    scm: TargetScmCfg = field(factory=TargetScmCfg)
     #: filled in by the loader
     name: str = dataclasses.field(default="", init=False)
 

@@ -66,6 +66,8 @@ class Context:
         self.dry_run = dry_run
         #: --timeout: seconds of retrying an outside service (over the target's retry_timeout)
         self.timeout = timeout
+        #: --push (True) / --no-push (False) of the command; None: the config decides (core.push_policy)
+        self.push: bool | None = None
         self.console = Console(fmt, verbose)
 
     @classmethod

@@ -10,6 +10,7 @@ Python API (what the lifecycle's retrain loop calls)::
         message=None,                          # default: "Retrain <model> v<N>: update retrain.py"
         branch=None,                           # default: scm.branch
         pull_request=False,                    # True: always through automation/retrain-<model>-v<N> + a PR
+        automation=False,                      # True: the retrain loop's auto-commit (see "Pushing" below)
         provenance={                           # optional; written next to the first notebook as
             "model": "churn", "version": 7,    #   <stem>.provenance.json (or provenance_path=...)
             "metrics": {"rmse": 0.41},         #   {name: value} or {name: {"candidate": .., "production": ..}}
@@ -24,6 +25,8 @@ Python API (what the lifecycle's retrain loop calls)::
     result.no_changes    # True: nothing differed from HEAD (nothing committed, nothing pushed)
     result.branch        # the branch pushed to (scm.branch or the automation branch), None when not pushed
     result.pull_request  # devops_mlops.ports.git.PullRequest (id, url, created) or None
+    result.committed_on  # the local branch of a commit that was not pushed, else None
+    result.summary()     # "committed 1a2b3c on mlops/retrain-churn-v7, not pushed (target local is local)"
     result.as_dict()     # the JSON document `mlops commit --format json` prints
 
 Behaviour: only the given paths (and the provenance record) enter the commit; the
@@ -36,6 +39,13 @@ and a pull request (opened or updated) with a metrics table. A remote that moved
 fetch, re-apply the commit on the new tip, push again once; otherwise CheckFailed
 (exit 1) with the commands to finish by hand, the local commit kept. No remote:
 commit only. ``ctx.dry_run``: nothing written, the plan in the result.
+
+Pushing (:mod:`devops_mlops.core.push_policy`): ``ctx.push`` (--push / --no-push), else
+``targets.<name>.scm.push``, else ``scm.push``, else `mlops commit` pushes and the retrain
+loop's auto-commit (``automation=True``) pushes on databricks targets only. Not pushed: an
+explicit commit stays on the checked-out branch; the auto-commit goes on the local branch
+``mlops/retrain-<model>-v<N>`` without touching HEAD, the index or the working tree
+(ops/commit_local.py).
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import notebook as nbmod
+from ..core.push_policy import PushDecision, decide
 from ..errors import CheckFailed, ConflictError, ServiceError, UsageError
 from ..ports.git import PullRequest
 
@@ -70,14 +81,41 @@ class CommitResult:
     message: str = ""
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)
+    committed_on: str | None = None  # the local branch of a commit that was not pushed
+    push_decision: str = ""  # what decided whether to push (core.push_policy)
 
     def as_dict(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["pull_request"] = asdict(self.pull_request) if self.pull_request else None
         return doc
 
+    def summary(self) -> str:
+        """One line: where the commit went ("committed on mlops/retrain-m-v3, not pushed (...)")."""
+        if self.no_changes:
+            return "no changes to commit"
+        verb = "would commit" if self.dry_run else f"committed {self.commit[:12]}" if self.commit else "committed"
+        if self.pushed:
+            text = f"{verb}, pushed to {self.remote}/{self.branch}"
+            if self.pull_request:
+                text += f", pull request {self.pull_request.pull_request_id}"
+            return text
+        if self.dry_run and self.branch:
+            return f"{verb}, push to {self.remote}/{self.branch}"
+        where = f" on {self.committed_on}" if self.committed_on else ""
+        return f"{verb}{where}, not pushed" + (f" ({self.push_decision})" if self.push_decision else "")
+
 
 # ---------------------------------------------------------------- plain helpers
+
+
+def push_decision(ctx, *, explicit: bool, pull_request: bool = False) -> PushDecision:
+    """Whether to push (core.push_policy); ``--pull-request`` is a request to push."""
+    decision = decide(ctx.config, ctx.target, getattr(ctx, "push", None), explicit=explicit)
+    if pull_request and not decision.push:
+        if decision.reason == "--no-push":
+            raise UsageError("--pull-request pushes a branch: it cannot go with --no-push")
+        return PushDecision(True, "--pull-request")
+    return decision
 
 
 def organization_known(ctx) -> bool:
@@ -264,6 +302,7 @@ def commit_notebooks(
     provenance_path: str | Path | None = None,
     from_workspace: bool = False,
     work_items: list[int] | None = None,
+    automation: bool = False,
 ) -> CommitResult:
     scm = ctx.config.scm
     if not paths:
@@ -301,14 +340,24 @@ def commit_notebooks(
     result.no_changes = not result.changed
     if result.no_changes:
         return result
-    if ctx.dry_run:
-        return publish(ctx, git, result, rels=all_rels, pull_request=pull_request, provenance=provenance,
-                       work_items=work_items)
-    for rel, data in contents.items():
-        _write(git.root / rel, data)
-    result.commit = git.commit_paths(all_rels, text)
-    if result.commit is None:  # the files changed under us back to HEAD's content
-        result.no_changes, result.changed = True, []
+    decision = push_decision(ctx, explicit=not automation, pull_request=pull_request)
+    result.push_decision = decision.reason
+    if automation and not decision.push:
+        from .commit_local import commit_on_local_branch
+
+        return commit_on_local_branch(ctx, git, result, contents, provenance, decision)
+    if not ctx.dry_run:
+        for rel, data in contents.items():
+            _write(git.root / rel, data)
+        result.commit = git.commit_paths(all_rels, text)
+        if result.commit is None:  # the files changed under us back to HEAD's content
+            result.no_changes, result.changed = True, []
+            return result
+    if not decision.push:
+        from .commit_local import not_pushed
+
+        result.committed_on = git.branch() or "HEAD (detached)"
+        result.notes.append(not_pushed(result.committed_on, decision, dry_run=ctx.dry_run))
         return result
     return publish(ctx, git, result, rels=all_rels, pull_request=pull_request, provenance=provenance,
                    work_items=work_items)

@@ -12,6 +12,8 @@ shallow clone) and in a developer's working tree with changes in progress:
   ``GIT_CONFIG_VALUE_n``), never through a URL, a config file or an argument.
   An empty value first clears any header a checkout left behind
   (``persistCredentials``).
+* :meth:`LocalGit.commit_contents` builds a commit from bytes on top of a given parent
+  without moving HEAD (the retrain loop's local branch, see ops/commit_local.py).
 * :meth:`LocalGit.rebase_paths` re-applies an automation commit on a moved
   remote tip without touching the working tree (tree surgery in a temporary
   index), and refuses when the remote changed the same paths.
@@ -227,6 +229,38 @@ class LocalGit:
         self._git("update-ref", "-m", f"mlops commit: {message.splitlines()[0]}", "HEAD", commit, head or ZERO)
         self._sync_index(commit, rels)
         return commit
+
+    def commit_contents(self, contents: dict[str, bytes], message: str, parent: str | None) -> str | None:
+        """A commit of ``parent``'s tree with ``contents`` (path -> bytes, filters applied as ``git add``
+        would) in place, built in a temporary index: HEAD, branches, the real index and the working
+        tree are not touched. None when the tree is the parent's."""
+        with tempfile.TemporaryDirectory(prefix="mlops-blobs-") as tmp, self._temp_index(parent) as env:
+            for i, (rel, data) in enumerate(sorted(contents.items())):
+                f = Path(tmp) / str(i)
+                f.write_bytes(data)
+                blob = self._git("hash-object", "-w", f"--path={rel}", str(f))
+                entry = self._git("ls-tree", parent, "--", rel) if parent else ""
+                mode = entry.split(" ", 1)[0] if entry else "100644"
+                self._git("update-index", "--add", "--cacheinfo", f"{mode},{blob},{rel}", env=env)
+            tree = self._git("write-tree", env=env)
+        if parent is not None and tree == self._git("rev-parse", f"{parent}^{{tree}}"):
+            return None
+        parents = ["-p", parent] if parent else []
+        return self._git("commit-tree", tree, *parents, "-m", message, env=self._bot_env())
+
+    def branch_tip(self, branch: str) -> str | None:
+        return self._try("rev-parse", "-q", "--verify", f"refs/heads/{branch}^{{commit}}") or None
+
+    def same_change(self, a: str, b: str) -> bool:
+        """Whether two commits have the same tree and the same first parent."""
+        def key(rev: str) -> tuple[str, str]:
+            return self._git("rev-parse", f"{rev}^{{tree}}"), self._try("rev-parse", "-q", "--verify", f"{rev}^1")
+
+        return key(a) == key(b)
+
+    def set_branch(self, branch: str, commit: str, old: str | None = None) -> None:
+        """Point ``refs/heads/<branch>`` at ``commit`` (created when ``old`` is None; refused if it moved)."""
+        self._git("update-ref", "-m", "mlops: automation commit", f"refs/heads/{branch}", commit, old or ZERO)
 
     def _sync_index(self, commit: str, rels: list[str]) -> None:
         """Make the real index match ``commit`` for ``rels`` only (the working tree is not touched)."""
