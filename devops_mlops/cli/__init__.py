@@ -82,6 +82,17 @@ def with_dry_run(command: click.Command) -> click.Command:
     return command
 
 
+def push_option(command):
+    """``--push/--no-push``: whether the commits the command makes are pushed (default: the config;
+    a local target does not push). The value lands in ``ctx.push`` (core.push_policy)."""
+    return click.option(
+        "--push/--no-push", "push", default=None,
+        help="Push the commits made (and open pull requests), or keep them local. Default: "
+        "targets.<name>.scm.push, else scm.push; unset, the auto-commit on a local target stays local "
+        "(docs/commit.md).",
+    )(command)
+
+
 class State:
     """What the global options chose; commands turn it into a Context."""
 

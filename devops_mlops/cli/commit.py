@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import pass_state
+from . import pass_state, push_option
 
 
 @click.command("commit")
@@ -18,9 +18,11 @@ from . import pass_state
 @click.option("--pull-request", is_flag=True, help="Push to an automation branch and open or update a pull request.")
 @click.option("--provenance", "provenance_file", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False),
               help="JSON with model, version, metrics, data_window, work_item: written as a provenance record.")
+@push_option
 @pass_state
-def command(state, paths, from_workspace, branch, message, pull_request, provenance_file) -> None:
-    """Commit only PATHS (notebooks) with the bot identity and push them."""
+def command(state, paths, from_workspace, branch, message, pull_request, provenance_file, push) -> None:
+    """Commit only PATHS (notebooks) with the bot identity and push them (--no-push, or scm.push:
+    false, keeps the commit on the checked-out branch)."""
     from ..errors import InputError
     from ..ops.commit import commit_notebooks
 
@@ -35,6 +37,7 @@ def command(state, paths, from_workspace, branch, message, pull_request, provena
         if not isinstance(provenance, dict):
             raise InputError("the provenance file must hold a JSON object", path=provenance_file)
     ctx = state.context()
+    ctx.push = push
     result = commit_notebooks(
         ctx,
         [p.resolve() for p in paths],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import pass_state
+from . import pass_state, push_option
 
 
 @click.command("lifecycle")
@@ -18,8 +18,9 @@ from . import pass_state
 )
 @click.option("--fresh-kernels", is_flag=True,
               help="A new kernel for every notebook (default: a kernel that ran a passing notebook runs the next).")
+@push_option
 @pass_state
-def command(state, keep_state, retrainer, fresh_kernels):
+def command(state, push, keep_state, retrainer, fresh_kernels):
     """Run lint, test, sync, deploy, train, validate, promote, infer, then monitoring with a drift
     retraining fixes and one it cannot; exit 0 when every step behaved as designed."""
     from ..errors import CheckFailed
@@ -28,6 +29,7 @@ def command(state, keep_state, retrainer, fresh_kernels):
     from ..ops.retrain import retrainer_for
 
     ctx = state.context()
+    ctx.push = push
     with exclusive(ctx, "mlops lifecycle"):
         result = run_lifecycle(ctx, fresh=not keep_state, retrainer=retrainer_for(ctx, retrainer), reuse=not fresh_kernels)
     ctx.console.result(result.to_dict(), result.lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import pass_state
+from . import pass_state, push_option
 
 
 @click.command("monitor")
@@ -22,14 +22,16 @@ from . import pass_state
     help="How a try runs: the retrain job (databricks), the retrain notebook in a "
     "local kernel, or the same library call in this process.",
 )
+@push_option
 @pass_state
-def command(state, max_retrains, retrainer):
+def command(state, push, max_retrains, retrainer):
     """Record the monitoring metrics, check them, retrain (at most N tries) when out of range."""
     from ..ops.lock import exclusive
     from ..ops.monitor import monitor, raise_if_failed
     from ..ops.retrain import retrainer_for
 
     ctx = state.context()
+    ctx.push = push
 
     def progress(event):
         if event["event"] == "finished":

@@ -712,7 +712,7 @@ def pushes(step: Step) -> bool:
             return True
         for _index, args in mlops_commands(text):
             name, dry = subcommand(args)
-            if name in PUSH_COMMANDS and not dry:
+            if name in PUSH_COMMANDS and not dry and "--no-push" not in args:
                 return True
     return False
 

@@ -42,5 +42,5 @@ def decide(config, target, override: bool | None = None, *, explicit: bool = Fal
     if explicit:
         return PushDecision(True, "mlops commit pushes")
     if target.backend == "databricks":
-        return PushDecision(True, f"target {target.name} is a databricks target")
-    return PushDecision(False, f"target {target.name} is local")
+        return PushDecision(True, f"target {target.name} has backend: databricks")
+    return PushDecision(False, f"target {target.name} has backend: local")

@@ -26,7 +26,7 @@ Python API (what the lifecycle's retrain loop calls)::
     result.branch        # the branch pushed to (scm.branch or the automation branch), None when not pushed
     result.pull_request  # devops_mlops.ports.git.PullRequest (id, url, created) or None
     result.committed_on  # the local branch of a commit that was not pushed, else None
-    result.summary()     # "committed 1a2b3c on mlops/retrain-churn-v7, not pushed (target local is local)"
+    result.summary()     # "committed 1a2b3c on mlops/retrain-churn-v7, not pushed (target local has backend: local)"
     result.as_dict()     # the JSON document `mlops commit --format json` prints
 
 Behaviour: only the given paths (and the provenance record) enter the commit; the
@@ -307,6 +307,7 @@ def commit_notebooks(
     scm = ctx.config.scm
     if not paths:
         raise UsageError("give at least one notebook to commit")
+    decision = push_decision(ctx, explicit=not automation, pull_request=pull_request)
     if pull_request and not organization_known(ctx):
         raise UsageError(
             "--pull-request needs an Azure DevOps organization",
@@ -340,7 +341,6 @@ def commit_notebooks(
     result.no_changes = not result.changed
     if result.no_changes:
         return result
-    decision = push_decision(ctx, explicit=not automation, pull_request=pull_request)
     result.push_decision = decision.reason
     if automation and not decision.push:
         from .commit_local import commit_on_local_branch

@@ -362,12 +362,16 @@ def _monitoring(
                 "tries": [{"attempt": t["attempt"], "outcome": t["outcome"], "version": t["version"]} for t in m.tries],
                 "promoted": m.promoted_version,
                 "commit": m.commit,
+                "commit_branch": m.commit_branch,
+                "pushed": m.pushed,
                 "scored": m.scored_batches,
                 "alert": m.deliveries,
                 "summary": _line(m),
             }
             outcomes.append(entry)
             result.monitoring.append(entry)
+            if m.commit_summary:
+                result.notes.append(f"retrain commit of batch {b}: {m.commit_summary}")
             progress.step()
             progress.note(f"   batch {b}: {entry['summary']}")
             if m.outcome == "alerted" and (not drifts or b > drifts[-1]["from_batch"]):
@@ -396,7 +400,9 @@ def _line(m) -> str:
     if m.tries:
         text += "; tries: " + ", ".join(f"{t['attempt']}:{t['outcome']}" for t in m.tries)
     if m.outcome == "retrained":
-        text += f"; v{m.promoted_version} promoted, commit {str(m.commit)[:10]}, re-scored {m.scored_batches}"
+        where = f" on {m.commit_branch}" if m.commit_branch else ""
+        pushed = ", pushed" if m.pushed else ", not pushed" if m.commit_branch else ""
+        text += f"; v{m.promoted_version} promoted, commit {str(m.commit)[:10]}{where}{pushed}, re-scored {m.scored_batches}"
     if m.outcome == "alerted":
         text += "; alert sent: " + ", ".join(d["channel"] for d in m.deliveries if d["ok"])
     return text

@@ -321,6 +321,10 @@ class MonitorResult:
     tries: list[dict[str, Any]] = field(default_factory=list)
     promoted_version: int | None = None
     commit: str | None = None
+    #: where the auto-commit went: "committed 1a2b3c on mlops/retrain-m-v2, not pushed (...)"
+    commit_summary: str | None = None
+    commit_branch: str | None = None
+    pushed: bool = False
     scored_batches: list[int] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     retrainer: str | None = None
@@ -349,7 +353,7 @@ class MonitorResult:
             )
         if self.outcome == "retrained":
             out.append(
-                f"promoted v{self.promoted_version} to production; committed {self.commit}; "
+                f"promoted v{self.promoted_version} to production; {self.commit_summary or f'committed {self.commit}'}; "
                 f"re-scored batch(es) {', '.join(map(str, self.scored_batches)) or '-'}"
             )
         elif self.outcome == "alerted":
@@ -664,9 +668,12 @@ class _Loop:
             "train_batches": trained_on,
         }
         try:
-            done = commit_notebooks(self.ctx, [notebook], provenance=provenance)
+            done = commit_notebooks(self.ctx, [notebook], provenance=provenance, automation=True)
             # no change: this loop's provenance record is committed already (by a run killed after committing)
             detail = done.commit or (self.ctx.git.head() if done.provenance else None) or "no changes"
+            self.result.commit_summary = done.summary()
+            self.result.commit_branch = done.branch if done.pushed else done.committed_on
+            self.result.pushed = done.pushed
             for note in getattr(done, "notes", []) or []:
                 self.result.notes.append(note)
         except MlopsError as exc:

@@ -151,5 +151,7 @@ def commit_candidate(s, candidate: Any) -> dict[str, Any]:
         "run_id": mv.run_id,
         "train_batches": trained_on,
     }
-    done = commit_notebooks(s.ctx, [notebook], provenance=provenance)
-    return {"stage": "commit", "version": version, "commit": done.commit, "paths": done.paths, "notes": done.notes}
+    done = commit_notebooks(s.ctx, [notebook], provenance=provenance, automation=True)
+    return {"stage": "commit", "version": version, "commit": done.commit, "paths": done.paths, "notes": done.notes,
+            "branch": done.branch if done.pushed else done.committed_on, "pushed": done.pushed,
+            "summary": done.summary()}

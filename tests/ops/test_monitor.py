@@ -87,22 +87,50 @@ def test_in_range_records_metrics_and_does_nothing_else(base, tmp_path):
     assert len(ctx.tables.read(T.METRICS, where={"batch_id": 9})) == 2
 
 
-def test_fixed_on_try_one(base, tmp_path):
+def with_bare_remote(ctx, tmp_path):
+    """Give the project an `origin` (a real bare repository) holding its HEAD, like a fresh clone."""
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    for args in (["remote", "add", "origin", str(bare)], ["push", "-q", "origin", "HEAD:refs/heads/main"]):
+        subprocess.run(["git", *args], cwd=ctx.root, check=True)
+    return bare
+
+
+def git_out(root, *args):
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("push", [None, True], ids=["local-stays-local", "--push"])
+def test_fixed_on_try_one(base, tmp_path, push):
     ctx = project(base, tmp_path, [{"from_batch": DRIFT_AT, "kind": "demand", "strength": 0.3}])
+    bare = with_bare_remote(ctx, tmp_path)
+    ctx.push = push
+    root = ctx.root
+    head, remote_refs = git_out(root, "rev-parse", "HEAD"), git_out(root, "ls-remote", str(bare))
+    status = git_out(root, "status", "--porcelain")  # the drift written into mlops.yaml
     result = until_loop(ctx)
     assert result.outcome == "retrained" and result.exit_code == 0
     assert [t["outcome"] for t in result.tries] == ["passed"]
     assert production(ctx) == result.promoted_version == 2
     preds = ctx.tables.read(T.PREDICTIONS, where={"batch_id": 10})
     assert set(preds["model_version"]) == {2} and result.scored_batches == [10]
-    root = ctx.root
-    message = subprocess.run(["git", "log", "-1", "--format=%B"], cwd=root, capture_output=True, text=True).stdout
-    assert "[skip ci]" in message and result.commit and not result.commit.startswith("failed")
-    files = subprocess.run(
-        ["git", "show", "--name-only", "--format=", "HEAD"], cwd=root, capture_output=True, text=True
-    ).stdout.split()
+    assert result.commit and not result.commit.startswith("failed")
+    if push:
+        assert result.pushed and git_out(bare, "rev-parse", "main") == result.commit == git_out(root, "rev-parse", "HEAD")
+        commit = "HEAD"
+    else:  # a local target: the commit is on a local branch; HEAD, working tree and the remote stay
+        branch = f"mlops/retrain-{ctx.config.model.name}-v2"
+        assert git_out(root, "ls-remote", str(bare)) == remote_refs and git_out(root, "rev-parse", "HEAD") == head
+        assert result.commit_branch == branch and not result.pushed and git_out(root, "rev-parse", branch) == result.commit
+        assert f"committed {result.commit[:12]} on {branch}, not pushed" in "\n".join(result.lines())
+        assert result.to_dict()["commit_branch"] == branch and result.to_dict()["pushed"] is False
+        assert not (root / "notebooks/retrain.provenance.json").exists()
+        assert git_out(root, "status", "--porcelain") == status
+        commit = branch
+    assert "[skip ci]" in git_out(root, "log", "-1", "--format=%B", commit)
+    files = git_out(root, "show", "--name-only", "--format=", commit).split()
     assert "notebooks/retrain.provenance.json" in files
-    record = json.loads((root / "notebooks/retrain.provenance.json").read_text())
+    record = json.loads(git_out(root, "show", f"{commit}:notebooks/retrain.provenance.json"))
     assert record["model"]["version"] == 2 and "mape" in record["metrics"]
     # the next window is scored by v2 and in range: no second loop
     assert advance(ctx, 11).outcome == "in-range"
