@@ -130,10 +130,13 @@ def model_of(ctx, provenance: dict | None) -> tuple[str, Any]:
     return str(name), version
 
 
-def automation_branch(model: str, version: Any, commit: str) -> str:
-    def clean(s: str) -> str:
-        return re.sub(r"[^A-Za-z0-9._-]+", "-", s).strip("-.") or "model"
+def clean_ref_part(s: str) -> str:
+    """``s`` as one part of a branch name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", s).strip("-.") or "model"
 
+
+def automation_branch(model: str, version: Any, commit: str) -> str:
+    clean = clean_ref_part
     suffix = f"v{clean(str(version))}" if version not in (None, "") else commit[:8]
     return f"automation/retrain-{clean(model)}-{suffix}"
 

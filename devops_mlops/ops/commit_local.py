@@ -14,19 +14,16 @@ version numbers) is left alone: the new commit goes on ``<name>-<sha8>``.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..core.push_policy import PushDecision
 
 
-def _clean(s: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", s).strip("-.") or "model"
-
-
 def local_branch(model: str, version: Any) -> str:
     """``mlops/retrain-<model>-v<N>`` (``mlops/retrain-<model>`` without a version)."""
-    return f"mlops/retrain-{_clean(model)}" + (f"-v{_clean(str(version))}" if version not in (None, "") else "")
+    from .commit import clean_ref_part as clean
+
+    return f"mlops/retrain-{clean(model)}" + (f"-v{clean(str(version))}" if version not in (None, "") else "")
 
 
 def not_pushed(branch: str, decision: PushDecision, *, dry_run: bool = False) -> str:

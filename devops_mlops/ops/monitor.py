@@ -484,7 +484,12 @@ def monitor(
         lid = mon.loop_id(cfg.model.name, base, window_end)
     result.loop_id, result.base_version, result.eval_batch = lid, base, eval_batch
     if ctx.dry_run:
+        from .commit import push_decision
+
         result.outcome = "planned"
+        d = push_decision(ctx, explicit=False)
+        result.notes.append("the retrain commit of an improved model would be "
+                            + ("pushed" if d.push else "kept on a local branch, not pushed") + f" ({d.reason})")
         return _pipeline_outputs(ctx, result)
     log = EventLog(ctx, tables, lid, base_version=base, window_end=window_end, eval_batch=eval_batch, on_event=on_event)
     retrainer = retrainer if retrainer is not None else retrainer_for(ctx)

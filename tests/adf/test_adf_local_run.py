@@ -117,11 +117,16 @@ def test_demand_drift_retrained_registered_promoted_committed_rescored(base, tmp
     registered = ran(run, "register")[0].output["runOutput"]["version"]
     assert registered == 2 and production(ctx) == 2
     assert not ran(run, "alert_teams") and not hook.posts
-    # the committed retrain notebook and its provenance, with the skip-ci marker
-    log = subprocess.run(["git", "log", "--format=%s", f"{head}..HEAD"], cwd=ctx.root, capture_output=True,
-                         text=True).stdout.splitlines()
+    # the committed retrain notebook and its provenance, with the skip-ci marker: on a local target
+    # on the local branch mlops/retrain-<model>-v2, HEAD untouched (docs/commit.md)
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ctx.root, capture_output=True, text=True).stdout.strip()
+
+    branch = f"mlops/retrain-{ctx.config.model.name}-v2"
+    assert git("rev-parse", "HEAD") == head and ran(run, "commit")[0].output["runOutput"]["branch"] == branch
+    log = git("log", "--format=%s", f"{head}..{branch}").splitlines()
     assert len(log) == 1 and "[skip ci]" in log[0]
-    record = json.loads((ctx.root / "notebooks/retrain.provenance.json").read_text())
+    record = json.loads(git("show", f"{branch}:notebooks/retrain.provenance.json"))
     assert record["model"]["version"] == 2 and record["metrics"]["mape"]["candidate"] < record["metrics"]["mape"]["production"]
     # the batch waiting for labels is scored again by the new version
     assert set(ctx.tables.read(T.PREDICTIONS, where={"batch_id": DRIFT_AT + 2})["model_version"]) == {2}

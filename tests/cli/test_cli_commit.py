@@ -64,6 +64,23 @@ def test_dry_run_prints_the_plan(remote, agent):
     assert git(remote, "rev-list", "--count", "main") == "1"
 
 
+def test_no_push_and_scm_push_false_keep_the_commit_local(remote, agent):
+    (agent / "notebooks" / "retrain.py").write_text(NB.format(2))
+    refs = git(agent, "ls-remote", "origin")
+    out = mlops(agent, "commit", "notebooks/retrain.py", "--no-push")
+    assert out.returncode == 0, out.stderr
+    assert "committed on HEAD (detached), not pushed (--no-push; run without --no-push to push)" in out.stdout
+    assert git(agent, "ls-remote", "origin") == refs and git(agent, "log", "-1", "--format=%an") == "mlops-bot"
+    (agent / "mlops.yaml").write_text(FILES["mlops.yaml"] + "scm: {push: false}\n")
+    (agent / "notebooks" / "retrain.py").write_text(NB.format(3))
+    doc = json.loads(mlops(agent, "--format", "json", "commit", "notebooks/retrain.py").stdout)
+    assert doc["pushed"] is False and doc["committed_on"] == "HEAD (detached)" and doc["push_decision"] == "scm.push: false"
+    assert git(agent, "ls-remote", "origin") == refs
+    (agent / "notebooks" / "retrain.py").write_text(NB.format(4))
+    both = mlops(agent, "commit", "notebooks/retrain.py", "--push")  # the command line wins
+    assert both.returncode == 0 and "pushed to origin/main" in both.stdout and git(agent, "ls-remote", "origin") != refs
+
+
 def test_exit_codes_for_user_mistakes_and_failures(remote, agent, tmp_path):
     (agent / "notebooks" / "retrain.py").write_text(NB.format(2))
     no_org = mlops(agent, "commit", "notebooks/retrain.py", "--pull-request")

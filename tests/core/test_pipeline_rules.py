@@ -170,6 +170,10 @@ def test_push_without_marker_or_credentials():
     assert codes(found) == ["PL105", "PL105"]  # no marker, no credentials
     dry = doc("trigger: none\nsteps:\n- bash: mlops --dry-run commit notebooks/a.py\n")
     assert run(dry, skip_marker="") == []
+    after = doc("trigger: none\nsteps:\n- bash: mlops commit notebooks/a.py --dry-run\n")
+    assert run(after, skip_marker="") == []
+    local = doc("trigger: none\nsteps:\n- bash: mlops monitor --no-push\n")  # commits stay on the agent
+    assert run(local, skip_marker="") == []
     git = doc("trigger: none\nsteps:\n- checkout: self\n  persistCredentials: true\n"
               "- bash: |\n    git commit -m 'retrain [skip ci]'\n    git push origin HEAD:refs/heads/main\n")
     assert run(git) == []

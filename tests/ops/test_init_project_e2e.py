@@ -30,6 +30,16 @@ def test_a_scaffolded_project_passes_everything_untouched(tmp_path):
     assert (folder / ".git").is_dir() and (folder / "src" / "fraud_scoring").is_dir()
     for args in (["add", "-A"], ["commit", "-q", "-m", "scaffold"]):
         subprocess.run(["git", *args], cwd=folder, check=True)
+    # like a fresh clone of the team's repository: an origin the local rehearsal must not touch
+    bare = tmp_path / "team.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    for args in (["remote", "add", "origin", str(bare)], ["push", "-q", "origin", "HEAD:refs/heads/main"]):
+        subprocess.run(["git", *args], cwd=folder, check=True)
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=True).stdout.strip()
+
+    remote_refs = git("ls-remote", str(bare))
 
     for args in (["lint"], ["test"], ["pipelines", "validate"]):
         step = mlops(*args, cwd=folder)
@@ -48,8 +58,14 @@ def test_a_scaffolded_project_passes_everything_untouched(tmp_path):
     ]
     outcomes = [m["outcome"] for m in doc["monitoring"]]
     assert "in-range" in outcomes and outcomes.count("retrained") == 1 and outcomes[-1] == "alerted"
-    log = subprocess.run(["git", "log", "--format=%s"], cwd=folder, capture_output=True, text=True).stdout
-    assert "[skip ci]" in log.splitlines()[0] and log.splitlines()[-1] == "scaffold"
+    # local stays local: the retrain commit is on a local branch, HEAD and the remote are as they were
+    assert git("ls-remote", str(bare)) == remote_refs and git("log", "--format=%s") == "scaffold"
+    [retrained] = [m for m in doc["monitoring"] if m["outcome"] == "retrained"]
+    branch = retrained["commit_branch"]
+    assert branch.startswith("mlops/retrain-toll_demand-v") and retrained["pushed"] is False
+    assert git("rev-parse", branch) == retrained["commit"] and git("rev-parse", f"{branch}^1") == git("rev-parse", "HEAD")
+    assert "[skip ci]" in git("log", "-1", "--format=%s", branch)
+    assert any(f"on {branch}, not pushed" in n for n in doc["notes"])
     assert (folder / ".mlops/alerts.jsonl").is_file() and (folder / ".mlops/report/metrics.png").is_file()
     # the scaffold itself is untouched by the run except for the auto-commit
     status = subprocess.run(["git", "status", "--porcelain"], cwd=folder, capture_output=True, text=True).stdout
