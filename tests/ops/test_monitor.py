@@ -202,3 +202,19 @@ def test_crash_mid_try_runs_it_again_then_counts_it(base, tmp_path):
     assert resumed.resumed and resumed.outcome == "alerted"
     assert [t["outcome"] for t in resumed.tries][1] == "interrupted" and len(resumed.tries) == 3
     assert (events(ctx)["event"] == "started").sum() == 4
+
+
+def test_dry_run_plans_the_loop_and_says_where_the_commit_would_go(base, tmp_path):
+    ctx = project(base, tmp_path, [{"from_batch": DRIFT_AT, "kind": "demand", "strength": 0.3}])
+    advance(ctx, DRIFT_AT)
+    advance(ctx, DRIFT_AT + 1)
+    stages.ingest(open_session(ctx=ctx), [DRIFT_AT + 2])
+    infer(ctx, batches=[DRIFT_AT + 2])
+    ctx.dry_run = True
+    result = monitor(ctx, retrainer=InProcessRetrainer())
+    assert result.outcome == "planned" and not result.tries
+    lines = "\n".join(result.lines())
+    assert "kept on a local branch, not pushed (target local has backend: local)" in lines
+    ctx.push = True
+    assert "would be pushed (--push)" in "\n".join(monitor(ctx, retrainer=InProcessRetrainer()).lines())
+    assert not ctx.tables.exists(T.RETRAIN_ATTEMPTS)
