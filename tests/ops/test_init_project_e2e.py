@@ -62,7 +62,11 @@ def test_a_scaffolded_project_passes_everything_untouched(tmp_path):
     assert git("ls-remote", str(bare)) == remote_refs and git("log", "--format=%s") == "scaffold"
     [retrained] = [m for m in doc["monitoring"] if m["outcome"] == "retrained"]
     branch = retrained["commit_branch"]
-    assert branch.startswith("mlops/retrain-toll_demand-v") and retrained["pushed"] is False
+    from devops_mlops.config import load_config
+    from devops_mlops.ops.commit_local import local_branch
+
+    model = load_config(folder / "mlops.yaml").model.name
+    assert branch == local_branch(model, retrained["promoted"]) and retrained["pushed"] is False
     assert git("rev-parse", branch) == retrained["commit"] and git("rev-parse", f"{branch}^1") == git("rev-parse", "HEAD")
     assert "[skip ci]" in git("log", "-1", "--format=%s", branch)
     assert any(f"on {branch}, not pushed" in n for n in doc["notes"])

@@ -208,7 +208,7 @@ def test_dry_run_plans_the_loop_and_says_where_the_commit_would_go(base, tmp_pat
     ctx = project(base, tmp_path, [{"from_batch": DRIFT_AT, "kind": "demand", "strength": 0.3}])
     advance(ctx, DRIFT_AT)
     advance(ctx, DRIFT_AT + 1)
-    stages.ingest(open_session(ctx=ctx), [DRIFT_AT + 2])
+    sandbox.ingest(ctx, [DRIFT_AT + 2])
     infer(ctx, batches=[DRIFT_AT + 2])
     ctx.dry_run = True
     result = monitor(ctx, retrainer=InProcessRetrainer())
