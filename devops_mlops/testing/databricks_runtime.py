@@ -29,6 +29,7 @@ libraries (their ``mlops_libraries`` parameter is installed by the notebook itse
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -55,6 +56,7 @@ def base_runtime() -> Path:
             return _BASE["path"]
         site = Path(sysconfig.get_paths()["purelib"])
         farm = Path(tempfile.mkdtemp(prefix="mlops-dbr-base-"))
+        atexit.register(shutil.rmtree, farm, True)
         for entry in sorted(site.iterdir()):
             name = entry.name
             if name.startswith(_HIDDEN) or name.endswith(".pth") or name == "__pycache__":
