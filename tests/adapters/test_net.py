@@ -153,8 +153,8 @@ def test_databricks_throttling_unavailability_and_resets_are_retried_until_done(
         code, out, err, _ = run(["--target", "dev", "sync"], capsys)
         assert code == 0, err
         assert [f for _, _, f in emu.faults_injected] == ["throttle", "503", "reset"]
-        assert sorted(emu.files) == ["/Shared/demo/.mlops-sync.json", "/Shared/demo/nb0", "/Shared/demo/nb1",
-                                     "/Shared/demo/nb2"]
+        assert sorted(emu.files) == ["/Shared/demo/.mlops-sync.json", "/Shared/demo/mlops.yaml",  # the runtime reads it
+                                     "/Shared/demo/nb0", "/Shared/demo/nb1", "/Shared/demo/nb2"]
         code, out, err, _ = run(["--target", "dev", "--format", "json", "sync"], capsys)
         assert code == 0 and '"create"' not in out  # converged: nothing left to do
 
