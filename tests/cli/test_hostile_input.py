@@ -7,11 +7,8 @@ its peak RSS read back from ``wait4``) over a small project in which one file is
 
 from __future__ import annotations
 
-import os
-import resource
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -98,28 +95,33 @@ def _tree(root: Path) -> dict[str, tuple[int, int]]:
             for p in sorted(root.rglob("*")) if ".git" not in p.parts}
 
 
+# The command runs under a small launcher process: a child's ru_maxrss starts from the peak of the
+# memory it was forked from, so forking from this (large) pytest process would count pytest's RSS.
+_LAUNCHER = """
+import os, resource, subprocess, sys
+resource.setrlimit(resource.RLIMIT_AS, (4 * 1024 ** 3, 4 * 1024 ** 3))  # a safety net for the machine
+proc = subprocess.Popen([sys.executable, "-m", "devops_mlops", *sys.argv[2:]])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_limited(args: list[str], cwd: Path) -> tuple[int, str, str, float, float]:
     """(exit code, stdout, stderr, seconds, peak RSS in MB) of `mlops ARGS`, killed after 60 s."""
-    def limit() -> None:  # a safety net for the machine; the assertion below is the real bound
-        resource.setrlimit(resource.RLIMIT_AS, (4 * 1024 ** 3, 4 * 1024 ** 3))
-
+    rss_file = cwd.parent / f"{cwd.name}.maxrss"
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "devops_mlops", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, preexec_fn=limit)
-    chunks: dict[str, bytes] = {}
-    readers = [threading.Thread(target=lambda k=k, f=f: chunks.__setitem__(k, f.read()))
-               for k, f in (("out", proc.stdout), ("err", proc.stderr))]
-    for t in readers:
-        t.start()
-    killer = threading.Timer(60, proc.kill)
-    killer.start()
-    _, status, usage = os.wait4(proc.pid, 0)  # wait4, not communicate(): the child's own rusage
-    killer.cancel()
-    for t in readers:
-        t.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return (proc.returncode, chunks["out"].decode(errors="replace"), chunks["err"].decode(errors="replace"),
-            time.monotonic() - start, usage.ru_maxrss / 1024)
+    try:
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, str(rss_file), *args], cwd=cwd,
+                              capture_output=True, timeout=60, start_new_session=True)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"mlops {' '.join(args)} ran for more than 60 s") from exc
+    seconds = time.monotonic() - start
+    rss = int(rss_file.read_text()) / 1024
+    rss_file.unlink()
+    return (proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"),
+            seconds, rss)
 
 
 @pytest.mark.parametrize(("kind", "rel", "args", "command"), CASES,
