@@ -45,6 +45,7 @@ def warm(ip, modules: list[str]) -> list[str]:
         cwd=os.getcwd(),
         filters=list(warnings.filters),
         roots=_installed_roots(),
+        main_dunders={k: v for k, v in vars(sys.modules["__main__"]).items() if k.startswith("__") and k.endswith("__")},
     )
     return loaded
 
@@ -82,6 +83,11 @@ def reset(ip) -> None:
     if plt is not None:
         plt.close("all")
     ip.reset(new_session=False)  # the user namespace back to IPython's initial one
+    # IPython's reset drops the dunders a fresh kernel's __main__ has (`__spec__` among them, which
+    # libraries such as pyspark's Connect client read): put back those of the baseline
+    main = vars(sys.modules["__main__"])
+    for name, value in _base["main_dunders"].items():
+        main.setdefault(name, value)
     roots = _base["roots"]
     for name in [n for n in sys.modules if n not in _base["modules"]]:
         module = sys.modules.get(name)

@@ -46,6 +46,8 @@ def leaky(tmp_path):
         assert helper_mod.STATE == [], "the project module kept its state"
         assert not any(f[0] == "error" and f[2] is Warning for f in warnings.filters)
         assert os.getcwd() == os.path.dirname(os.path.abspath(helper_mod.__file__))
+        # a fresh kernel's __main__ has __spec__ (pyspark's Connect client reads it)
+        assert hasattr(sys.modules["__main__"], "__spec__"), "__main__ lost its __spec__"
         try:
             dbutils.widgets.get("w")
             raise AssertionError("a widget of the notebook before")
