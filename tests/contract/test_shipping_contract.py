@@ -61,7 +61,7 @@ def test_sync_deploy_run_registers_a_model_from_the_shipped_wheel(tmp_path, emu)
     assert "train" in run.stdout and "SUCCESS" in run.stdout
     from mlflow import MlflowClient
 
-    versions = MlflowClient(f"sqlite:///{db}").search_model_versions("name='ship-model'")
+    versions = MlflowClient(f"sqlite:///{db}", registry_uri=f"sqlite:///{db}").search_model_versions("name='ship-model'")
     assert [int(v.version) for v in versions] == [1]
     [executed] = emu.runs.values()
     assert executed.outputs["train"].output == "1"  # dbutils.notebook.exit of the notebook
@@ -109,7 +109,8 @@ def test_the_examples_training_job_runs_from_its_shipped_wheel(tmp_path, emu):
     for task in ("extract", "prepare", "features", "train", "validate"):
         assert any(line.split() == [task, "SUCCESS"] for line in run.stdout.splitlines()), run.stdout
     name = cfg["model"]["name"]
-    assert MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").search_model_versions(f"name='{name}'")
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert MlflowClient(store, registry_uri=store).search_model_versions(f"name='{name}'")
 
 
 def test_a_requirement_the_runtime_cannot_satisfy_fails_the_library_installation(tmp_path, emu):

@@ -110,8 +110,11 @@ def state(root: Path) -> dict:
         # the journal: every event once (a try started again after a kill has a second `started` row)
         doc["journal"] = sorted({(e["event"], int(e["attempt"]), e["outcome"], int(e["version"])) for e in events})
         doc["journal_rows_but_restarts"] = sum(1 for e in events if not str(e["detail"]).startswith("again:"))
-    log = subprocess.run(["git", "log", "--format=%s"], cwd=root, capture_output=True, text=True).stdout
+    # a local target keeps the retrain commit on its own branch (never on HEAD, never pushed)
+    log = subprocess.run(["git", "log", "--all", "--format=%s"], cwd=root, capture_output=True, text=True).stdout
     doc["retrain_commits"] = sum("[skip ci]" in line for line in log.splitlines())
+    doc["head_commits"] = len(subprocess.run(["git", "rev-list", "HEAD"], cwd=root, capture_output=True,
+                                             text=True).stdout.split())
     alerts = ctx.state_dir / "alerts.jsonl"
     doc["alerts"] = len(alerts.read_text().splitlines()) if alerts.exists() else 0
     return doc

@@ -231,3 +231,22 @@ def test_cwd_is_the_notebook_folder(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     assert run_notebook(nb, cwd=other).exit_value == str(other)
+
+
+def test_an_isolated_kernel_does_not_inherit_this_process_mlflow_state(tmp_path, monkeypatch):
+    """mlflow.set_experiment here exports MLFLOW_EXPERIMENT_ID; a fresh cluster's kernel must not see it
+    (it names an experiment of another tracking store), while what the caller passes still arrives."""
+    import sys
+
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", "17")
+    monkeypatch.setenv("MLFLOW_RUN_ID", "abc")
+    nb = tmp_path / "env.py"
+    nb.write_text("# Databricks notebook source\nimport os, json\n"
+                  "dbutils.notebook.exit(json.dumps({k: os.environ.get(k) for k in "
+                  "('MLFLOW_EXPERIMENT_ID', 'MLFLOW_RUN_ID', 'MLFLOW_TRACKING_URI')}))\n")
+    isolated = run_notebook(nb, python=sys.executable, env={"MLFLOW_TRACKING_URI": "sqlite:///x.db"}, timeout=120)
+    assert isolated.status == "passed", (isolated.error, isolated.traceback)
+    assert json.loads(isolated.exit_value) == {"MLFLOW_EXPERIMENT_ID": None, "MLFLOW_RUN_ID": None,
+                                               "MLFLOW_TRACKING_URI": "sqlite:///x.db"}
+    local = run_notebook(nb, timeout=120)  # a local run is this machine: its environment carries over
+    assert json.loads(local.exit_value)["MLFLOW_EXPERIMENT_ID"] == "17"
