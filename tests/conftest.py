@@ -115,11 +115,7 @@ def spark():
     """The suite's one SparkSession: this process's local Spark engine (started once, ~10 s)."""
     from devops_mlops.adapters.spark import engine
 
-    session = engine.session()
-    yield session
-    # stopped while pytest's log capture is still open (py4j logs its goodbye from __del__ otherwise,
-    # into a closed stream, after the summary line)
-    session.stop()
+    return engine.session()
 
 
 def pytest_collection_modifyitems(config, items):
