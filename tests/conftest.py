@@ -90,24 +90,20 @@ def _reset_mlflow_process_state(before: dict[str, str]) -> None:
     """What a test's in-process MLflow use leaves behind must not reach the next test: set_experiment
     exports MLFLOW_EXPERIMENT_ID, and the fluent API keeps the tracking and registry URIs (of a
     server the test has stopped, or of its temporary sqlite file) for the whole process."""
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None:
+        try:
+            while mlflow.active_run() is not None:
+                mlflow.end_run()
+        except Exception:  # noqa: BLE001 - the store of a finished test may be gone
+            pass
+        mlflow.set_tracking_uri(None)  # None: back to the default (also resets the tracer provider)
+        mlflow.set_registry_uri(None)
+        fluent = sys.modules["mlflow.tracking.fluent"]
+        fluent._active_experiment_id = None  # set_experiment's choice: MLflow has no public reset
     for name in [k for k in os.environ if k.startswith("MLFLOW_") and k not in before]:
         del os.environ[name]
     os.environ.update(before)
-    mlflow = sys.modules.get("mlflow")
-    if mlflow is None:
-        return
-    try:
-        while mlflow.active_run() is not None:
-            mlflow.end_run()
-    except Exception:  # noqa: BLE001 - the store of a finished test may be gone
-        pass
-    from mlflow.tracking import _model_registry, _tracking_service
-
-    _tracking_service.utils._tracking_uri = None
-    _model_registry.utils._registry_uri = None
-    fluent = sys.modules.get("mlflow.tracking.fluent")
-    if fluent is not None:
-        fluent._active_experiment_id = None
 
 
 @pytest.fixture(scope="session")

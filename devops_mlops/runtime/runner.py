@@ -214,8 +214,7 @@ def _kernel_env(extra: dict[str, str] | None, isolated: bool = False) -> dict[st
     if isolated:
         # a fresh machine does not inherit this process's MLflow state: set_experiment/start_run here
         # export MLFLOW_EXPERIMENT_ID/MLFLOW_RUN_ID, which name objects of another tracking store
-        for name in [n for n in env if n.startswith("MLFLOW_")]:
-            del env[name]
+        env = {k: v for k, v in env.items() if not k.startswith("MLFLOW_")}
         env.pop("PYTHONPATH", None)
         env.pop("VIRTUAL_ENV", None)
         env["PYTHONNOUSERSITE"] = "1"
