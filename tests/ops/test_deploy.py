@@ -65,6 +65,8 @@ def test_foreign_job_with_same_name_is_never_touched(tmp_path, emu):
 def test_prune_deletes_only_our_undefined_jobs(tmp_path, emu):
     ctx = ctx_for(tmp_path, emu, jobs=2)
     deploy(ctx)
+    # the two creates run concurrently, so ids follow the arrival order: find ours by tag
+    [kept] = emu.jobs_by_tag("mlops_job_key", "job0")
     with emu.lock:
         emu.jobs[99] = {"name": "other", "tags": {"mlops_project": "someone-else", "mlops_job_key": "job1"}}
         emu.job_meta[99] = {"created_time": 1}
@@ -74,7 +76,7 @@ def test_prune_deletes_only_our_undefined_jobs(tmp_path, emu):
     assert deploy(ctx).plan.counts() == {"unchanged": 1, "stale": 1}
     result = deploy(ctx, prune=True)
     assert [a.op for a in result.plan.of("delete")] == ["delete"]
-    assert sorted(emu.jobs) == [1, 99]
+    assert sorted(emu.jobs) == sorted([kept, 99])
 
 
 def test_lost_create_leaves_no_duplicate(tmp_path, emu):
