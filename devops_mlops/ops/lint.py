@@ -103,7 +103,9 @@ def lint_paths(
     exclude: list[str] | None = None,
     fix: bool = False,
     root: Path | None = None,
+    config=None,
 ) -> LintResult:
+    """Lint ``paths``; ``config`` is the project's configuration when the caller has read it."""
     select = list(select or DEFAULT_SELECT)
     ignore = list(ignore or [])
     files = nbm.iter_notebook_files(paths, exclude)
@@ -136,7 +138,7 @@ def lint_paths(
                                            lambda n, t: resolve_run_target(os.path.join(cwd, n.path), t))
         # MLO201 (only a project with a package of its own: else nothing is parsed again)
         findings += lint_shipped.check(notebooks, result.files, root,
-                                       load=lambda i: nbm.loads(raws[i], files[i]))
+                                       load=lambda i: nbm.loads(raws[i], files[i]), config=config)
         checked = worker.result()
         for path, index in direct.items():
             maps[path] = (index, lint_worker.SegmentMap(checked[index].segments))

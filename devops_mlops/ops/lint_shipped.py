@@ -20,7 +20,6 @@ import ast
 import os
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 from ..core.lint import Finding, python_cells
@@ -35,10 +34,12 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _package_folder(root: Path) -> Path | None:
+def _package_folder(root: Path, loaded=None) -> Path | None:
     config = root / "mlops.yaml"
     folder, enabled = root, True
-    if config.is_file():
+    if loaded is not None and loaded.path == config.resolve():  # already read by the caller
+        folder, enabled = (root / loaded.package.path).resolve(), loaded.package.enabled
+    elif config.is_file():
         try:
             from ..config import load_config
 
@@ -48,6 +49,8 @@ def _package_folder(root: Path) -> Path | None:
             pass
     if not enabled or not (folder / "pyproject.toml").is_file():
         return None
+    import tomllib
+
     try:
         name = (tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8")).get("project") or {}).get("name")
     except (OSError, tomllib.TOMLDecodeError):
@@ -56,6 +59,8 @@ def _package_folder(root: Path) -> Path | None:
 
 
 def _declared(folder: Path, root: Path) -> list[str]:
+    import tomllib
+
     try:
         doc = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
@@ -150,10 +155,12 @@ def _beside(notebook: Path) -> set[str]:
     return names
 
 
-def check(notebooks: list[Notebook | None], shown: list[str], root: Path | None, *, load=None) -> list[Finding]:
+def check(notebooks: list[Notebook | None], shown: list[str], root: Path | None, *, load=None,
+          config=None) -> list[Finding]:
     """MLO201 findings for ``notebooks`` (displayed as ``shown``) of the project at ``root``;
-    ``load(index)`` reads a notebook the list does not hold (parsed elsewhere)."""
-    folder = _package_folder(root) if root else None
+    ``load(index)`` reads a notebook the list does not hold (parsed elsewhere); ``config`` is the
+    project's configuration when the caller has read it already (not read again)."""
+    folder = _package_folder(root, config) if root else None
     if folder is None:
         return []
     own = own_modules(folder)
