@@ -169,9 +169,15 @@ def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Findin
             add(line, col, None, code, "error", msg)
         return out
 
-    # one pre-scan of a source notebook; an .ipynb's cells and text outputs are pre-scanned one
-    # by one instead (its file is mostly base64 images, which hold no secret)
-    maybe_secrets = nb.format == "ipynb" or _may_hold_secret(nb.text)
+    # one pre-scan of a source notebook; of an .ipynb, one of its cells and text outputs joined
+    # (its file is mostly base64 images, which hold no secret); a word found means every cell
+    # and output is scanned on its own
+    if nb.format == "ipynb":
+        texts = [cell.source for cell in nb.cells]
+        texts += [_output_text(o) for cell in nb.cells for o in cell.outputs]
+        maybe_secrets = _may_hold_secret("\n".join(texts))
+    else:
+        maybe_secrets = _may_hold_secret(nb.text)
     for index, cell in enumerate(nb.cells, start=1):
         cell_no = index
         for line, msg in nb.problems + cell.problems:

@@ -164,13 +164,24 @@ def read(path: str | Path) -> Notebook:
 
 
 def read_bytes(p: Path) -> bytes:
-    """The bytes of a notebook file (InputError naming it when it cannot be read)."""
+    """The bytes of a notebook file (InputError naming it when it cannot be read). Plain
+    ``os.open``/``os.read``: a third cheaper than a buffered file object per file."""
     try:
-        with open(p, "rb") as fh:
-            big = too_large(p, os.fstat(fh.fileno()).st_size)
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            big = too_large(p, size)
             if big:
                 raise big
-            return fh.read()
+            data = os.read(fd, size + 1)
+            if len(data) > size or len(data) < size:  # grew or shrank meanwhile: read to the end
+                chunks = [data]
+                while more := os.read(fd, 1 << 20):
+                    chunks.append(more)
+                data = b"".join(chunks)
+        finally:
+            os.close(fd)
+        return data
     except FileNotFoundError:
         raise InputError("file not found", path=p) from None
     except IsADirectoryError:

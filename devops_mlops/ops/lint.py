@@ -19,6 +19,7 @@ undefined-name findings for them.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from dataclasses import dataclass, field
@@ -105,7 +106,21 @@ def lint_paths(
     root: Path | None = None,
     config=None,
 ) -> LintResult:
-    """Lint ``paths``; ``config`` is the project's configuration when the caller has read it."""
+    """Lint ``paths``; ``config`` is the project's configuration when the caller has read it.
+
+    The cyclic garbage collector is paused meanwhile: parsing a thousand notebooks makes
+    hundreds of thousands of objects (JSON cells and outputs), and its passes over them cost a
+    third of the parsing while finding nothing to free (the models hold no cycles)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _lint_paths(paths, select=select, ignore=ignore, exclude=exclude, fix=fix, root=root, config=config)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _lint_paths(paths, *, select, ignore, exclude, fix, root, config) -> LintResult:
     select = list(select or DEFAULT_SELECT)
     ignore = list(ignore or [])
     files = nbm.iter_notebook_files(paths, exclude)
