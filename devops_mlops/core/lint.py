@@ -42,7 +42,7 @@ RUN_PRELUDE_MODULE = "_mlops_run_names_"
 RUN_EXTENSIONS = ("", ".py", ".sql", ".scala", ".r", ".R", ".ipynb")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Finding:
     path: str
     line: int
@@ -52,6 +52,13 @@ class Finding:
     severity: str
     message: str
     fixable: bool = False
+
+    def __init__(self, path: str, line: int, column: int, cell: int | None, code: str, severity: str, message: str,
+                 fixable: bool = False) -> None:
+        # one update instead of a frozen dataclass's eight object.__setattr__ calls: a run makes
+        # thousands of findings
+        self.__dict__.update(path=path, line=line, column=column, cell=cell, code=code, severity=severity,
+                             message=message, fixable=fixable)
 
     def to_json(self) -> dict:
         return {
@@ -178,10 +185,11 @@ def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Findin
         maybe_secrets = _may_hold_secret("\n".join(texts))
     else:
         maybe_secrets = _may_hold_secret(nb.text)
-    for index, cell in enumerate(nb.cells, start=1):
-        cell_no = index
-        for line, msg in nb.problems + cell.problems:
-            add(line, 1, cell_no, "MLO002", "error", msg)
+    ipynb = nb.format == "ipynb"
+    for cell_no, cell in enumerate(nb.cells, start=1):
+        if nb.problems or cell.problems:
+            for line, msg in nb.problems + cell.problems:
+                add(line, 1, cell_no, "MLO002", "error", msg)
         target = cell.run_target if cell.language == "run" else None
         if target is not None and run_resolver(nb, target) is None and not target.startswith("/"):
             line, col = _cell_pos(nb, cell, 1)
@@ -190,17 +198,19 @@ def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Findin
         for cline, ccol, code, msg in scan_secrets(cell.source) if maybe_secrets else ():
             line, col = _cell_pos(nb, cell, cline)
             add(line, col + (ccol - 1), cell_no, code, "error", msg, text=_line_text(nb, cell, cline))
-        if nb.format == "ipynb":
+        if ipynb and (cell.outputs or cell.execution_count is not None):
+            end = cell.source.find("\n")
+            first = cell.source if end < 0 else cell.source[:end]
             if cell.outputs:
                 for o in cell.outputs if maybe_secrets else ():
                     for _l, _c, code, msg in scan_secrets(_output_text(o)):
                         add(1, 1, cell_no, code, "error", msg + " (in a committed output)", text="")
                         break
                 add(1, 1, cell_no, "MLO101", "warning", "cell has committed outputs (strip them: mlops lint --fix)",
-                    fixable=True, text=cell.source.split("\n", 1)[0])
+                    fixable=True, text=first)
             if cell.execution_count is not None:
                 add(1, 1, cell_no, "MLO102", "warning", "cell has a committed execution count (mlops lint --fix)",
-                    fixable=True, text=cell.source.split("\n", 1)[0])
+                    fixable=True, text=first)
     return out
 
 

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -59,6 +60,12 @@ def scratch_parent() -> str | None:
 
 
 def ruff_bin() -> str:
+    """The ruff binary: in a virtual environment its scripts folder (``<prefix>/bin``), the first
+    place ``ruff.find_ruff_bin`` looks, without importing sysconfig; else as ruff finds itself."""
+    if os.name == "posix" and sys.prefix != sys.base_prefix:
+        path = os.path.join(sys.prefix, "bin", "ruff")
+        if os.path.isfile(path):
+            return path
     from ruff import find_ruff_bin
 
     return find_ruff_bin()
