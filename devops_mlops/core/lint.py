@@ -391,6 +391,20 @@ def resolve_run_target(notebook_path: Path, target: str) -> Path | None:
     return _resolve(os.path.dirname(os.path.abspath(notebook_path)), target)
 
 
+def run_resolver(cwd: str):
+    """A ``run_resolver(nb, target)`` for :func:`check_notebook`, for notebook paths relative to
+    ``cwd``: the file a ``%run`` names, looked up once per folder and target."""
+    cache: dict[tuple[str, str], Path | None] = {}
+
+    def resolve(nb, target: str) -> Path | None:
+        key = (os.path.dirname(nb.path), target)
+        if key not in cache:
+            cache[key] = resolve_run_target(os.path.join(cwd, nb.path), target)
+        return cache[key]
+
+    return resolve
+
+
 @functools.lru_cache(maxsize=4096)
 def _resolve(folder: str, target: str) -> Path | None:
     base = os.path.normpath(os.path.join(folder, target))

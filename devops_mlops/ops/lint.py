@@ -33,7 +33,7 @@ from ..core.lint import (
     check_notebook,
     code_selected,
     python_source,
-    resolve_run_target,
+    run_resolver,
 )
 from . import lint_worker
 from .lint_ruff import RuffRun, run_ruff
@@ -146,11 +146,11 @@ def _lint_paths(paths, *, select, ignore, exclude, fix, root, config) -> LintRes
                 notebooks[index] = nb = nbm.loads(raws[index], files[index])
                 if not (nb.format == "plain" and nb.language != "python"):
                     _add_source(nb, index, modules, maps, findings, result.files[index], isolate=False)
-        ruff.start(list(direct), modules)
+        ruff.start(list(direct), modules, _notebook_inputs(direct, raws, modules, maps, notebooks))
+        resolver = run_resolver(cwd)
         for index, nb in enumerate(notebooks):  # while ruff works
             if nb is not None:
-                findings += check_notebook(nb, result.files[index],
-                                           lambda n, t: resolve_run_target(os.path.join(cwd, n.path), t))
+                findings += check_notebook(nb, result.files[index], resolver)
         # MLO201 (only a project with a package of its own: else nothing is parsed again)
         findings += lint_shipped.check(notebooks, result.files, root,
                                        load=lambda i: nbm.loads(raws[i], files[i]), config=config)
@@ -178,7 +178,7 @@ def _lint_paths(paths, *, select, ignore, exclude, fix, root, config) -> LintRes
             if notebooks[index] is None:
                 notebooks[index] = nbm.loads(raws[index], files[index])
             _add_source(notebooks[index], index, again, maps, findings, result.files[index], isolate=True)
-        diagnostics += run_ruff(again, select, ignore, root)
+        diagnostics += run_ruff(again, select, ignore, root, _notebook_inputs({}, raws, again, maps, notebooks))
 
     findings += _ruff_findings(diagnostics, maps, notebooks, checked, result.files, cwd)
     chosen: dict[str, bool] = {}
@@ -194,6 +194,19 @@ def _lint_paths(paths, *, select, ignore, exclude, fix, root, config) -> LintRes
         findings = [f for f in findings if not f.fixable]
     result.findings = sorted(set(findings), key=lambda f: (f.path, f.cell or 0, f.line, f.column, f.code))
     return result
+
+
+def _notebook_inputs(direct: dict[str, int], raws: list[bytes], modules: dict, maps: dict, notebooks: list) -> set[str]:
+    """The inputs of a ruff run that are notebooks: the files read in place that start with the
+    header, the virtual modules of notebooks (not of plain files)."""
+    out = {name for name in modules if notebooks[maps[name][0]].is_notebook}
+    for path, index in direct.items():
+        raw = raws[index]
+        end = raw.find(b"\n")
+        first = (raw if end < 0 else raw[:end]).decode("utf-8", "replace").rstrip("\r")
+        if nbm.is_header(first, "#"):
+            out.add(path)
+    return out
 
 
 def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, checked: dict, shown: list[str],

@@ -47,6 +47,8 @@ LAYOUT_FREE = (
     "PGH", "FLY", "SLF", "TID", "TC", "YTT", "ASYNC", "AIR", "RSE", "SLOT", "FBT", "RUF",
 )
 #: settings of a project configuration that make a file's findings depend on its path
+#: characters a per-file-ignores pattern would read as a glob
+_GLOB_CHARS = re.compile(r"[*?\[\]{}!\\]")
 _PER_FILE = ("per-file-ignores", "extend-per-file-ignores", "force-exclude", "extend =", "extend=")
 
 
@@ -117,6 +119,10 @@ class RuffRun:
         configured, path_dependent = _read_config(self.config) if self.config else (RUFF_DEFAULT, False)
         chosen = self.select or configured
         self.direct_ok = not path_dependent and chosen is not None and all(c.startswith(LAYOUT_FREE) for c in chosen)
+        # E402 of a notebook is dropped (imports in later cells are how notebooks are written): ruff
+        # need not report it, unless RUF100 could then call a `# noqa: E402` unused
+        self.quiet_e402 = chosen is not None and not any("RUF100".startswith(c) or c == "ALL" for c in chosen)
+        self.notebooks: set[str] = set()  # the inputs that are notebooks (paths, module names)
         self._proc: subprocess.Popen | None = None
         self._scratch: str | None = None
         self._given: tuple[list[str], dict[str, str]] = ([], {})
@@ -130,11 +136,29 @@ class RuffRun:
             cmd += ["--select", ",".join(self.select or RUFF_DEFAULT)]
         if self.ignore:
             cmd += ["--ignore", ",".join(self.ignore)]
+        quiet = self._quiet_patterns()
+        if quiet:
+            cmd += ["--config", f"lint.extend-per-file-ignores = {{{', '.join(quiet)}}}"]
         return cmd + inputs
 
-    def start(self, paths: list[str], modules: dict[str, str]) -> bool:
+    def _quiet_patterns(self) -> list[str]:
+        """TOML ``"<absolute path>" = ["E402"]`` entries for the notebook inputs (a path with a glob
+        character is left out: its E402 findings are reported and dropped as before)."""
+        if not self.quiet_e402 or not self.notebooks:
+            return []
+        out = []
+        for name in sorted(self.notebooks):
+            path = os.path.join(self._scratch, name) if self._scratch and os.sep not in name else name
+            if _GLOB_CHARS.search(path) or not path.isprintable():
+                continue
+            out.append(json.dumps(path, ensure_ascii=False) + ' = ["E402"]')
+        return out
+
+    def start(self, paths: list[str], modules: dict[str, str], notebooks: set[str] | None = None) -> bool:
         """Start ruff over ``paths`` (files linted in place) and ``modules`` ({name: text},
-        written to a scratch folder first); False when there is nothing to lint."""
+        written to a scratch folder first); ``notebooks``: those of both that are notebooks (ruff
+        need not report their E402). False when there is nothing to lint."""
+        self.notebooks = set(notebooks or ())
         if not paths and not modules:
             return False
         inputs = list(paths)
@@ -212,8 +236,9 @@ def _tmp() -> str:
     return tempfile.gettempdir()
 
 
-def run_ruff(modules: dict[str, str], select: list[str], ignore: list[str], root: Path | None) -> list[dict]:
+def run_ruff(modules: dict[str, str], select: list[str], ignore: list[str], root: Path | None,
+             notebooks: set[str] | None = None) -> list[dict]:
     """Lint virtual modules {name: text} with one ruff process; its JSON diagnostics."""
     run = RuffRun(select, ignore, root)
-    run.start([], modules)
+    run.start([], modules, notebooks)
     return run.wait()

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import notebook as nbm
-from ..core.lint import Finding, VirtualLine, check_notebook, defined_names, python_cells, resolve_run_target
+from ..core.lint import (Finding, VirtualLine, check_notebook, defined_names, python_cells, resolve_run_target,
+                         run_resolver)
 from ..errors import InputError
 
 #: fewer files than this are not worth a process
@@ -92,9 +93,10 @@ def check_files(items: list[tuple[int, Path, bytes, bool]], shown: list[str], cw
     known = {os.path.normpath(os.path.join(cwd, nb.path)): nb for nb in notebooks.values()}
     cache: dict = {}
     out: dict[int, Checked] = {}
+    resolver = run_resolver(cwd)
     for index, _path, _raw, direct in items:
         nb = notebooks[index]
-        found = check_notebook(nb, shown[index], lambda n, t: resolve_run_target(os.path.join(cwd, n.path), t))
+        found = check_notebook(nb, shown[index], resolver)
         has_run = any(cell.language == "run" for cell in nb.cells)
         out[index] = Checked(found, nb.is_notebook, segments(nb) if direct else [],
                              run_names(nb, cache, known, cwd) if has_run else set())
