@@ -105,7 +105,9 @@ def test_one_ruff_process_for_many_notebooks(tmp_path, monkeypatch):
     assert sum(1 for f in result.findings if f.code == "F401") == 7
     assert len(calls) == 1
     # the source notebooks are read in place; the .ipynb and the one with an escape go as modules
-    inputs = [a for a in calls[0] if a.endswith(".py") or "mlops-lint-" in a]
+    cmd = calls[0]
+    options = {cmd[i + 1] for i, a in enumerate(cmd[:-1]) if a == "--config"}  # not inputs
+    inputs = [a for a in cmd if (a.endswith(".py") or "mlops-lint-" in a) and a not in options]
     assert sorted(Path(a).name for a in inputs if a.endswith(".py")) == [f"n{i}.py" for i in range(5)]
     assert sum(1 for a in inputs if "mlops-lint-" in a) == 1
 
