@@ -142,17 +142,28 @@ class RuffRun:
         return cmd + inputs
 
     def _quiet_patterns(self) -> list[str]:
-        """TOML ``"<absolute path>" = ["E402"]`` entries for the notebook inputs (a path with a glob
-        character is left out: its E402 findings are reported and dropped as before)."""
+        """TOML ``"<glob>" = ["E402"]`` entries covering the notebook inputs and no other input: one
+        per folder of them (ruff matches each file against every pattern, so a pattern per file
+        would cost more than it saves), a file's own path where a plain file is in or below its
+        folder, and a path with a glob character is left out (its E402 is reported and dropped)."""
         if not self.quiet_e402 or not self.notebooks:
             return []
-        out = []
-        for name in sorted(self.notebooks):
-            path = os.path.join(self._scratch, name) if self._scratch and os.sep not in name else name
-            if _GLOB_CHARS.search(path) or not path.isprintable():
-                continue
-            out.append(json.dumps(path, ensure_ascii=False) + ' = ["E402"]')
-        return out
+        paths, modules = self._given
+        inputs = [(p, p in self.notebooks) for p in paths]
+        inputs += [(os.path.join(self._scratch or "", m), m in self.notebooks) for m in modules]
+        plain = [p for p, notebook in inputs if not notebook]
+        folders: dict[str, list[str]] = {}
+        for p, notebook in inputs:
+            if notebook:
+                folders.setdefault(os.path.dirname(p), []).append(p)
+        globs = []
+        for folder, members in sorted(folders.items()):
+            inside = folder + os.sep
+            if _GLOB_CHARS.search(folder) or any(p.startswith(inside) for p in plain):
+                globs += sorted(p for p in members if not _GLOB_CHARS.search(p))
+            else:
+                globs.append(inside + "*.py")
+        return [json.dumps(g, ensure_ascii=False) + ' = ["E402"]' for g in globs if g.isprintable()]
 
     def start(self, paths: list[str], modules: dict[str, str], notebooks: set[str] | None = None) -> bool:
         """Start ruff over ``paths`` (files linted in place) and ``modules`` ({name: text},
@@ -162,6 +173,7 @@ class RuffRun:
         if not paths and not modules:
             return False
         inputs = list(paths)
+        self._given = (list(paths), modules)
         if modules:
             self._scratch = os.path.join(scratch_parent() or _tmp(), f"mlops-lint-{os.getpid()}-{time.monotonic_ns()}")
             os.mkdir(self._scratch, 0o700)
@@ -169,7 +181,6 @@ class RuffRun:
                 with open(os.path.join(self._scratch, name), "wb") as out:
                     out.write(text.encode("utf-8"))
             inputs.append(self._scratch)
-        self._given = (list(paths), modules)
         # ruff's worker threads get small stacks, which deeply nested code overflows
         env = {**os.environ, "RUST_MIN_STACK": os.environ.get("RUST_MIN_STACK", str(64 * 1024 * 1024))}
         self._proc = subprocess.Popen(self.command(inputs), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)

@@ -121,3 +121,50 @@ def test_the_secret_pre_scan_knows_every_word():
 
     assert all(_may_hold_secret(f"x {word.upper()} y") for word in _SECRET_WORDS)
     assert not _may_hold_secret("print(spark.table('main.sales'))")
+
+
+def test_an_ipynb_secret_is_found_in_any_cell_or_text_output_after_the_one_pre_scan(tmp_path):
+    import json
+
+    key = "AccountKey=" + "Ab1+" * 11
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ["x = 1\n"]},
+             {"cell_type": "code", "execution_count": None, "metadata": {},
+              "outputs": [{"output_type": "stream", "name": "stdout", "text": ["conn " + key + "\n"]},
+                          {"output_type": "display_data", "metadata": {},
+                           "data": {"image/png": "UGFzc3dvcmQ=", "text/plain": ["ok"]}}],
+              "source": ["print(conn)\n"]},
+             {"cell_type": "markdown", "metadata": {}, "source": ["token dapi" + "0" * 32]}]
+    path = tmp_path / "o.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    found = {(f.code, f.cell) for f in check_notebook(nbm.read(path), "o.ipynb", lambda n, t: None)}
+    assert found == {("SEC002", 2), ("MLO101", 2), ("SEC001", 3)}
+    cells[1]["outputs"] = []
+    cells[2]["source"] = ["no secret here"]
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    assert check_notebook(nbm.read(path), "o.ipynb", lambda n, t: None) == []
+
+
+def test_findings_compare_hash_and_pickle_as_values():
+    import pickle
+
+    from devops_mlops.core.lint import Finding
+
+    f = Finding("a.py", 1, 2, None, "F401", "error", "unused")
+    assert f == Finding("a.py", 1, 2, None, "F401", "error", "unused", False) and len({f, pickle.loads(pickle.dumps(f))}) == 1
+    assert f.fixable is False and Finding("a.py", 1, 2, 3, "MLO101", "warning", "m", fixable=True).fixable
+    with pytest.raises(AttributeError):
+        f.line = 3
+
+
+def test_run_resolver_answers_as_resolve_run_target(tmp_path, monkeypatch):
+    from devops_mlops.core.lint import resolve_run_target, run_resolver
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "common.py").write_text("# Databricks notebook source\n")
+    (tmp_path / "sub" / "local.ipynb").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    resolve = run_resolver(str(tmp_path))
+    for rel in ("a.py", "sub/b.py", "sub/../c.py"):
+        nb = nbm.Notebook(path=Path(rel), format="source", language="python", cells=[])
+        for target in ("./common", "../common", "local", "./nowhere", "/abs/x"):
+            assert resolve(nb, target) == resolve_run_target(tmp_path / rel, target), (rel, target)

@@ -139,3 +139,31 @@ def test_a_magic_written_with_extra_spaces_is_still_the_magic():
     assert [(c.language, c.kind) for c in nb.cells] == [("md", "markdown"), ("sql", "code")]
     assert nb.cells[0].source == "%md\n# Title" and nb.cells[1].problems == []
     assert nbm.dumps(nb) == text.encode()
+
+
+def test_iter_notebook_files_as_os_walk_would(tmp_path):
+    import os
+
+    (tmp_path / "a" / "deep").mkdir(parents=True)
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "__pycache__").mkdir()
+    for rel in ("z.py", "a/b.ipynb", "a/deep/c.sql", "a/notes.txt", ".hidden/h.py", "__pycache__/p.py", ".dot.py"):
+        (tmp_path / rel).write_text("x\n")
+    (tmp_path / "folder.py").mkdir()  # a folder with a notebook's name
+    os.symlink(tmp_path / "z.py", tmp_path / "link.py")  # a linked file counts
+    os.symlink(tmp_path / "missing.py", tmp_path / "broken.py")  # a broken link does not
+    os.symlink(tmp_path / "a", tmp_path / "linked")  # a linked folder is not entered
+    got = [p.relative_to(tmp_path).as_posix() for p in nbm.iter_notebook_files([tmp_path])]
+    assert got == ["a/b.ipynb", "a/deep/c.sql", "link.py", "z.py"]
+    assert [p.name for p in nbm.iter_notebook_files([tmp_path], exclude=["a/deep/*", "link.py"])] == ["b.ipynb", "z.py"]
+
+
+def test_read_bytes_names_what_it_cannot_read(tmp_path):
+    (tmp_path / "n.py").write_bytes(b"# Databricks notebook source\n" * 1000)
+    assert nbm.read_bytes(tmp_path / "n.py") == b"# Databricks notebook source\n" * 1000
+    assert nbm.read_bytes(tmp_path / "n.py") == (tmp_path / "n.py").read_bytes()
+    (tmp_path / "empty.py").write_bytes(b"")
+    assert nbm.read_bytes(tmp_path / "empty.py") == b""
+    for path, message in ((tmp_path, "is a folder"), (tmp_path / "gone.py", "file not found")):
+        with pytest.raises(InputError, match=message):
+            nbm.read_bytes(path)

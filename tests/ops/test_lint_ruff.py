@@ -88,3 +88,65 @@ def test_ruff_is_stopped_and_the_scratch_folder_removed_when_a_file_is_malformed
         lint_paths([tmp_path / "a.ipynb", tmp_path / "z.py"])
     assert err.value.path.endswith("z.py")
     assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def _commands(monkeypatch) -> list[list[str]]:
+    import subprocess
+
+    calls: list[list[str]] = []
+    real = subprocess.Popen
+
+    class Recording(real):
+        def __init__(self, cmd, *a, **k):
+            calls.append(cmd)
+            super().__init__(cmd, *a, **k)
+
+    monkeypatch.setattr(subprocess, "Popen", Recording)
+    return calls
+
+
+LATE_IMPORT = "x = 1\nimport os\nprint(os.sep)\n"
+
+
+def test_e402_is_not_asked_of_ruff_for_notebooks_only(tmp_path, monkeypatch):
+    (tmp_path / "nbs").mkdir()
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "nbs" / "a.py").write_text("# Databricks notebook source\n" + LATE_IMPORT)
+    (tmp_path / "nbs" / "escaped.py").write_text("# Databricks notebook source\n!ls\n" + LATE_IMPORT)  # virtual
+    (tmp_path / "mixed" / "b.py").write_text("# Databricks notebook source\n" + LATE_IMPORT)
+    (tmp_path / "mixed" / "plain.py").write_text(LATE_IMPORT)
+    (tmp_path / "mixed" / "plain_escaped.py").write_text("!ls\n" + LATE_IMPORT)  # a virtual plain module
+    calls = _commands(monkeypatch)
+    got = {(Path(f.path).name, f.code) for f in lint_paths([tmp_path]).findings}
+    assert got == {("plain.py", "E402"), ("plain_escaped.py", "E402")}  # as before: notebooks' E402 dropped
+    (cmd,) = calls
+    (quiet,) = [a for a in cmd if a.startswith("lint.extend-per-file-ignores")]
+    assert f'"{tmp_path / "nbs"}/*.py"' in quiet  # a folder of notebooks only: one pattern
+    assert f'"{tmp_path / "mixed" / "b.py"}"' in quiet and "plain" not in quiet  # beside plain files: by name
+    # the scratch folder holds a plain module too: its notebook module is named on its own
+    assert quiet.count("mlops-lint-") == 1 and "/*.py" not in quiet.split(str(tmp_path))[0]
+
+
+def test_e402_stays_asked_when_ruf100_could_call_a_noqa_unused(tmp_path, monkeypatch):
+    (tmp_path / "a.py").write_text("# Databricks notebook source\nx = 1\nimport os  # noqa: E402\nprint(os.sep)\n")
+    calls = _commands(monkeypatch)
+    assert lint_paths([tmp_path], select=["F", "E4", "RUF100"]).findings == []
+    assert not any(a.startswith("lint.extend-per-file-ignores") for a in calls[0])
+    assert lint_ruff.RuffRun(["F", "RUF"], [], None).quiet_e402 is False
+    assert lint_ruff.RuffRun(["ALL"], [], None).quiet_e402 is False
+    assert lint_ruff.RuffRun(["F", "E4"], [], None).quiet_e402 is True
+
+
+def test_a_path_with_glob_characters_is_not_made_a_pattern(tmp_path, monkeypatch):
+    odd = tmp_path / "odd[1]"
+    odd.mkdir()
+    (odd / "a.py").write_text("# Databricks notebook source\n" + LATE_IMPORT)
+    calls = _commands(monkeypatch)
+    assert lint_paths([odd]).findings == []
+    assert not any(a.startswith("lint.extend-per-file-ignores") for a in calls[0])
+
+
+def test_the_ruff_binary_is_the_one_ruff_finds(monkeypatch):
+    from ruff import find_ruff_bin
+
+    assert Path(lint_ruff.ruff_bin()).resolve() == Path(find_ruff_bin()).resolve()
