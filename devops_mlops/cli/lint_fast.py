@@ -64,39 +64,57 @@ def _readable(path: str) -> bool:
     return not os.path.exists(path) or os.access(path, os.R_OK)
 
 
+def _options(tokens: list[str], flags, valued: tuple[str, ...], command: str | None = None):
+    """(flags given, {option: value}, arguments, index after ``command``) of ``tokens`` read up to
+    ``command`` (the global options: no arguments) or to their end (``--`` ends the options);
+    None for a token that is none of them, a repeated option or a missing value."""
+    given: set[str] = set()
+    values: dict[str, str] = {}
+    arguments: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if command is not None and token == command:
+            return given, values, arguments, i + 1
+        if command is None and token == "--":
+            arguments += tokens[i + 1:]
+            break
+        if command is None and (not token.startswith("-") or token == "-"):
+            arguments.append(token)
+        elif token in flags:
+            if token in given:
+                return None
+            given.add(token)
+        else:
+            split = _split(token, valued)
+            if split is None:
+                return None
+            name, value = split
+            if value is None:
+                if i + 1 >= len(tokens):
+                    return None
+                i += 1
+                value = tokens[i]
+            if name in values or not value or value.startswith("-"):
+                return None
+            values[name] = value
+        i += 1
+    if command is not None:
+        return None  # no command, or another one
+    return given, values, arguments, len(tokens)
+
+
 def parse(args: list[str]) -> LintOptions | None:
     """The options of a plain ``mlops [global options] lint ...`` line; None for anything else."""
     opts = LintOptions()
-    seen: set[str] = set()
-    i = 0
-    values: dict[str, str] = {}
-    while i < len(args):  # the global options, up to the command's name
-        token = args[i]
-        if token == "lint":
-            break
-        if token in _GLOBAL_FLAGS:
-            if token in seen:
-                return None
-            seen.add(token)
-            setattr(opts, _GLOBAL_FLAGS[token], True)
-            i += 1
-            continue
-        split = _split(token, _GLOBAL_VALUES)
-        if split is None:
-            return None
-        name, value = split
-        if value is None:
-            if i + 1 >= len(args):
-                return None
-            value, i = args[i + 1], i + 1
-        if name in values or not value or value.startswith("-"):
-            return None
-        values[name] = value
-        i += 1
-    else:
-        return None  # no command, or another one
+    head = _options(args, _GLOBAL_FLAGS, _GLOBAL_VALUES, command="lint")
+    if head is None:
+        return None
+    seen, values, _none, after = head
     if "--verbose" in seen and "-v" in seen:
         return None
+    for flag in seen:
+        setattr(opts, _GLOBAL_FLAGS[flag], True)
     if values.get("--format", "text") not in ("text", "json"):
         return None
     if "--timeout" in values:
@@ -109,38 +127,10 @@ def parse(args: list[str]) -> LintOptions | None:
         opts.timeout = timeout
     opts.config, opts.target = values.get("--config"), values.get("--target")
     opts.fmt = values.get("--format", "text")
-    paths: list[str] = []
-    lint_values: dict[str, str] = {}
-    flags: set[str] = set()
-    rest = args[i + 1:]
-    j = 0
-    while j < len(rest):
-        token = rest[j]
-        if token == "--":
-            paths += rest[j + 1:]
-            break
-        if not token.startswith("-") or token == "-":
-            paths.append(token)
-            j += 1
-            continue
-        if token in _LINT_FLAGS:
-            if token in flags:
-                return None
-            flags.add(token)
-            j += 1
-            continue
-        split = _split(token, _LINT_VALUES)
-        if split is None:
-            return None
-        name, value = split
-        if value is None:
-            if j + 1 >= len(rest):
-                return None
-            value, j = rest[j + 1], j + 1
-        if name in lint_values or not value or value.startswith("-"):
-            return None
-        lint_values[name] = value
-        j += 1
+    tail = _options(args[after:], _LINT_FLAGS, _LINT_VALUES)
+    if tail is None:
+        return None
+    flags, lint_values, paths, _end = tail
     if any(not p or not _readable(p) for p in paths):
         return None
     junit = lint_values.get("--junit")
