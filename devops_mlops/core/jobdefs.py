@@ -40,11 +40,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import ConfigError
-from ..yamlload import Lines, dotted, line_of, load_with_lines
+from ..yamlload import Lines, dotted, line_of
+from .job_paths import NOTEBOOK_EXTS, find_file, from_file_path, rewrite_environments, rewrite_task_files
+from .jobfiles import workspace_paths
 
 OWNER_TAGS = ("mlops_project", "mlops_job_key")
-NOTEBOOK_EXTS = (".py", ".sql", ".scala", ".r", ".ipynb", ".R")
-_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
 _JOB_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 _TASK_TYPES = (
@@ -129,51 +129,6 @@ def _normalize(p: Path) -> str:
     return os.path.normpath(os.path.abspath(p))
 
 
-def _find_notebook(config, rel: str) -> Path | None:
-    base = config.root / rel
-    if base.is_file():
-        return base
-    for ext in NOTEBOOK_EXTS:
-        cand = base.with_name(base.name + ext)
-        if cand.is_file():
-            return cand
-    return None
-
-
-# ------------------------------------------------------------------ substitution
-def _variables(config, target) -> dict[str, Any]:
-    out = dict(config.variables or {})
-    out.update(target.variables or {})
-    return out
-
-
-def _substitute(value: Any, path: tuple, ctx: dict, lines: Lines, source: Path) -> Any:
-    if isinstance(value, dict):
-        return {k: _substitute(v, path + (k,), ctx, lines, source) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, path + (i,), ctx, lines, source) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-
-    def lookup(name: str) -> Any:
-        if name in ("target", "bundle.target"):
-            return ctx["target"]
-        if name in ("project", "bundle.name"):
-            return ctx["project"]
-        if name.startswith("var."):
-            var = name[4:]
-            if var in ctx["vars"]:
-                return ctx["vars"][var]
-            known = ", ".join(sorted(ctx["vars"])) or "none"
-            raise _err(source, lines, path, f"undefined variable ${{{name}}} (variables in mlops.yaml: {known})")
-        raise _err(source, lines, path, f"unknown reference ${{{name}}} (use ${{var.NAME}} or ${{target}})")
-
-    whole = _REF.fullmatch(value)
-    if whole:
-        return lookup(whole.group(1))  # keeps the variable's type (numbers, lists)
-    return _REF.sub(lambda m: str(lookup(m.group(1))), value)
-
-
 # ------------------------------------------------------------------ validation
 def _err(source: Path, lines: Lines, path: tuple, message: str) -> ConfigError:
     return ConfigError(f"{dotted(path)}: {message}", path=source, line=line_of(lines, path))
@@ -214,7 +169,7 @@ def _topological(deps: dict[str, list[str]]) -> list[str]:
     return order
 
 
-def _validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines, source: Path) -> JobDefinition:
+def validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines, source: Path) -> JobDefinition:
     if not _JOB_KEY.match(str(key)):
         raise _err(source, lines, path, "job keys may contain letters, digits, '_' and '-' only")
     _check_keys(job, _JOB_KEYS, path, lines, source, "a job")
@@ -277,12 +232,19 @@ def _validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines,
             if nt.get("source", "WORKSPACE") == "GIT":
                 pass  # git_source jobs keep the path as written
             else:
-                if str(rel).startswith("/"):
-                    raise _err(source, lines, npath + ("notebook_path",),
-                               "give the path relative to the repository root (mlops rewrites it per target)")
-                found = _find_notebook(config, str(rel))
+                rel = str(rel)
+                if rel.startswith("/"):
+                    back = from_file_path(config, target, rel, workspace_paths(config, target)["file_path"])
+                    if back is None:
+                        raise _err(source, lines, npath + ("notebook_path",),
+                                   "give the path relative to this file or to the repository root, or under "
+                                   "${workspace.file_path} (mlops rewrites it per target)")
+                    found = find_file(config, back, None, NOTEBOOK_EXTS)
+                else:
+                    found = find_file(config, rel, source, NOTEBOOK_EXTS)
                 if found is None:
-                    raise _err(source, lines, npath + ("notebook_path",), f"no notebook {rel!r} in the repository")
+                    raise _err(source, lines, npath + ("notebook_path",),
+                               f"no notebook {rel!r} (looked from {source.parent.name or '.'}/ and the repository root)")
                 notebooks[tk] = found
                 try:
                     nt["notebook_path"] = remote_notebook_path(config, target, found)
@@ -292,6 +254,10 @@ def _validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines,
             if bp is not None:
                 nt["base_parameters"] = {str(k): "" if v is None else str(v) for k, v in bp.items()}
             task["notebook_task"] = nt
+        try:
+            task = rewrite_task_files(config, target, task, source)
+        except ConfigError as exc:
+            raise _err(source, lines, tpath + getattr(exc, "key", ()), exc.message) from None
         deps = task.get("depends_on", [])
         for j, d in enumerate(deps):
             if not isinstance(d, dict) or "task_key" not in d:
@@ -309,6 +275,11 @@ def _validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines,
                 raise _err(source, lines, path + ("tasks", i, "depends_on", j),
                            f"depends on unknown task {d['task_key']!r}")
     settings["tasks"] = new_tasks
+    if settings.get("environments"):
+        try:
+            settings["environments"] = rewrite_environments(config, target, settings["environments"], source)
+        except ConfigError as exc:
+            raise _err(source, lines, path + getattr(exc, "key", ()), exc.message) from None
     definition = JobDefinition(str(key), settings, source, line_of(lines, path), notebooks)
     try:
         definition.task_order()
@@ -350,39 +321,9 @@ def _apply_compute(settings: dict, compute: dict, config) -> None:
 
 
 # ------------------------------------------------------------------ loading
-def job_files(config) -> list[Path]:
-    folder = config.jobs_dir
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
+def load_job_definitions(config, target, whoami=None) -> dict[str, JobDefinition]:
+    """Every job defined in the job files, validated and resolved for ``target``.
+    ``whoami``: returns the current user (the SCIM Me shape), asked only when a file uses it."""
+    from .jobfiles import load_jobs
 
-
-def load_job_definitions(config, target) -> dict[str, JobDefinition]:
-    """Every job defined in the jobs folder, validated and resolved for ``target``."""
-    ctx = {"target": target.name, "project": config.project, "vars": _variables(config, target)}
-    out: dict[str, JobDefinition] = {}
-    for source in job_files(config):
-        data, lines = load_with_lines(source)  # malformed YAML: InputError naming file and line
-        if data is None:
-            continue
-        if not isinstance(data, dict):
-            raise ConfigError("the top level must be a mapping with resources.jobs", path=source, line=1)
-        for k in data:
-            if k not in ("resources", "variables", "targets", "bundle", "include"):
-                raise _err(source, lines, (k,), "unknown top-level key (job files hold resources: {jobs: ...})")
-        resources = data.get("resources") or {}
-        if not isinstance(resources, dict):
-            raise _err(source, lines, ("resources",), "expected a mapping")
-        for k in resources:
-            if k != "jobs":
-                raise _err(source, lines, ("resources", k), "only resources.jobs is supported")
-        jobs = resources.get("jobs") or {}
-        if not isinstance(jobs, dict):
-            raise _err(source, lines, ("resources", "jobs"), "expected a mapping of job key -> job")
-        for key, job in jobs.items():
-            path = ("resources", "jobs", key)
-            if key in out:
-                raise _err(source, lines, path, f"job {key!r} is also defined in {out[key].source}")
-            job = _substitute(job, path, ctx, lines, source)
-            out[str(key)] = _validate_job(config, target, str(key), job, path, lines, source)
-    return out
+    return load_jobs(config, target, whoami).jobs

@@ -1,0 +1,136 @@
+"""A Databricks Asset Bundle beside the project: what its job files need from ``databricks.yml``.
+
+Public API:
+
+``find_bundle(config) -> Path | None``
+    The ``bundle:`` file of mlops.yaml (relative to it), else ``databricks.yml`` /
+    ``databricks.yaml`` next to mlops.yaml, else None.
+
+``read_bundle(config, target) -> Bundle | None``
+    Parses that file (malformed YAML: exit 2 naming it and the line, before anything
+    is sent) and returns the bundle name, its variables for ``target`` and the job
+    files its ``include`` globs name.
+
+Variables, lowest to highest precedence: the bundle's ``variables.<n>.default``, the
+bundle's ``targets.<target>.variables.<n>``, mlops.yaml ``variables``, mlops.yaml
+``targets.<target>.variables``. A bundle variable with a ``lookup`` (resolved by the
+bundle CLI from the workspace) and no value is kept in ``lookups``: a job file that uses
+it stops with exit 2 naming it, unless mlops.yaml gives it a value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..yamlload import Lines, line_of, load_with_lines
+
+BUNDLE_NAMES = ("databricks.yml", "databricks.yaml")
+#: top-level keys of a bundle configuration file (databricks.yml and the files it includes)
+BUNDLE_TOP_KEYS = ("bundle", "include", "variables", "targets", "resources", "workspace", "artifacts",
+                   "sync", "permissions", "run_as", "presets", "experimental", "scripts", "python")
+
+
+@dataclass
+class Bundle:
+    path: Path
+    name: str | None
+    #: name -> value, for the target (defaults, then the target's values)
+    variables: dict[str, Any] = field(default_factory=dict)
+    #: variables that only have a lookup (the bundle CLI resolves them from the workspace)
+    lookups: set[str] = field(default_factory=set)
+    #: the files the include globs name (sorted per glob, in glob order, without repeats)
+    includes: list[Path] = field(default_factory=list)
+    lines: Lines = field(default_factory=dict, repr=False)
+
+
+def find_bundle(config) -> Path | None:
+    named = getattr(config, "bundle", None)
+    if named:
+        path = (config.root / named)
+        if not path.is_file():
+            raise ConfigError(f"bundle: no file {named!r} (relative to {config.path.name})",
+                              path=config.path, line=config.line("bundle"))
+        return path
+    for name in BUNDLE_NAMES:
+        if (config.root / name).is_file():
+            return config.root / name
+    return None
+
+
+def _err(path: Path, lines: Lines, key: tuple, message: str) -> ConfigError:
+    return ConfigError(f"{'.'.join(map(str, key))}: {message}", path=path, line=line_of(lines, key))
+
+
+def _variable_values(path: Path, data: dict, lines: Lines, target: str) -> tuple[dict, set]:
+    values: dict[str, Any] = {}
+    lookups: set[str] = set()
+    declared = data.get("variables") or {}
+    if not isinstance(declared, dict):
+        raise _err(path, lines, ("variables",), "expected a mapping of variable name -> {default, description}")
+    for name, spec in declared.items():
+        if isinstance(spec, dict):
+            if "default" in spec:
+                values[str(name)] = spec["default"]
+            elif "lookup" in spec:
+                lookups.add(str(name))
+        else:  # shorthand: a plain value
+            values[str(name)] = spec
+    targets = data.get("targets") or {}
+    if not isinstance(targets, dict):
+        raise _err(path, lines, ("targets",), "expected a mapping of target name -> settings")
+    mine = targets.get(target) or {}
+    if not isinstance(mine, dict):
+        raise _err(path, lines, ("targets", target), "expected a mapping")
+    overrides = mine.get("variables") or {}
+    if not isinstance(overrides, dict):
+        raise _err(path, lines, ("targets", target, "variables"), "expected a mapping of variable name -> value")
+    for name, value in overrides.items():
+        if isinstance(value, dict) and "lookup" in value and "default" not in value:
+            lookups.add(str(name))
+            values.pop(str(name), None)
+            continue
+        if isinstance(value, dict) and set(value) <= {"default", "description", "type"} and "default" in value:
+            value = value["default"]
+        values[str(name)] = value
+        lookups.discard(str(name))
+    return values, lookups
+
+
+def _includes(path: Path, data: dict, lines: Lines) -> list[Path]:
+    globs = data.get("include") or []
+    if isinstance(globs, str):
+        globs = [globs]
+    if not isinstance(globs, list):
+        raise _err(path, lines, ("include",), "expected a list of file globs")
+    base = path.parent
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for i, pattern in enumerate(globs):
+        if not isinstance(pattern, str) or pattern.startswith("/") or ".." in Path(pattern).parts:
+            raise _err(path, lines, ("include", i), "expected a glob relative to the bundle folder")
+        for found in sorted(base.glob(pattern)):
+            if found.is_file() and found.suffix in (".yml", ".yaml") and found not in seen:
+                seen.add(found)
+                out.append(found)
+    return out
+
+
+def read_bundle(config, target) -> Bundle | None:
+    path = find_bundle(config)
+    if path is None:
+        return None
+    data, lines = load_with_lines(path)  # malformed YAML: InputError naming the file and line
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level of a bundle file must be a mapping", path=path, line=1)
+    info = data.get("bundle") or {}
+    if not isinstance(info, dict):
+        raise _err(path, lines, ("bundle",), "expected a mapping with name")
+    name = info.get("name")
+    values, lookups = _variable_values(path, data, lines, target.name)
+    return Bundle(path.resolve(), str(name) if name is not None else None, values, lookups,
+                  _includes(path.resolve(), data, lines), lines)
