@@ -354,6 +354,8 @@ class Config:
     project: str = field(required=True)
     notebooks: str = "notebooks"
     jobs: str = "resources"
+    #: a Databricks Asset Bundle file (relative to mlops.yaml) whose name, variables and includes job files use
+    bundle: str | None = None
     model: ModelCfg = field(required=True)
     lint: LintCfg = field(factory=LintCfg)
     test: TestCfg = field(factory=TestCfg)

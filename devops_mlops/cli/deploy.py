@@ -46,13 +46,20 @@ def command(state, prune, only, plan_out, plan_in):
                 f"  {a.reason}" if a.op in ("delete", "stale") else "")
             for line in a.diff:
                 yield f"    {line}"
+        for p in result.plan.permissions:
+            jid = p.job_id or result.job_ids.get(p.key)
+            where = f" (job {jid})" if jid else ""
+            yield (f"~ permissions {p.key}{where}" if p.op == "set" else f"= permissions {p.key}{where}")
+            for line in p.diff:
+                yield f"    {line}"
         for jid in result.deduplicated:
             yield f"- deleted duplicate job {jid} (left by a create whose answer was lost)"
         counts = result.plan.counts()
         head = "plan" if result.dry_run else "deployed"
         yield f"{head} on {result.target}: " + ", ".join(
             f"{counts.get(k, 0)} {k}" for k in ("create", "update", "delete", "unchanged")) + (
-            f", {counts['stale']} stale" if counts.get("stale") else "")
+            f", {counts['stale']} stale" if counts.get("stale") else "") + (
+            f", permissions of {result.plan.permission_changes()} job(s) set" if result.plan.permission_changes() else "")
 
     print_planned(ctx, "deploy", result, render, plan_out=plan_out, plan_in=plan_in,
                   save=lambda f: plan_apply.save_deploy(ctx, result, f, prune=prune))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..yamlload import Lines, line_of, load_with_lines
+from ..yamlload import Lines, dotted, line_of, load_with_lines
 
 BUNDLE_NAMES = ("databricks.yml", "databricks.yaml")
 #: top-level keys of a bundle configuration file (databricks.yml and the files it includes)
@@ -61,7 +61,7 @@ def find_bundle(config) -> Path | None:
 
 
 def _err(path: Path, lines: Lines, key: tuple, message: str) -> ConfigError:
-    return ConfigError(f"{'.'.join(map(str, key))}: {message}", path=path, line=line_of(lines, key))
+    return ConfigError(f"{dotted(key)}: {message}", path=path, line=line_of(lines, key))
 
 
 def _variable_values(path: Path, data: dict, lines: Lines, target: str) -> tuple[dict, set]:

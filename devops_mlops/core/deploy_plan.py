@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 #: settings the service fills in when they are not sent: dropped before comparing
 _JOB_DEFAULTS = {"format": "MULTI_TASK", "max_concurrent_runs": 1, "timeout_seconds": 0}
@@ -37,8 +37,23 @@ class JobAction:
 
 
 @dataclass
+class PermissionAction:
+    """The direct permissions of one job: ``set`` (``acl`` is sent) or ``unchanged``."""
+
+    op: str
+    key: str
+    job_id: int | None = None
+    acl: list[dict[str, str]] | None = None
+    diff: list[str] = field(default_factory=list)
+    #: the job's direct ACL when the plan was made (None for a job to create)
+    current: list[dict[str, str]] | None = field(default=None, repr=False)
+
+
+@dataclass
 class DeployPlan:
     actions: list[JobAction] = field(default_factory=list)
+    #: the jobs whose definitions carry a ``permissions`` block
+    permissions: list[PermissionAction] = field(default_factory=list)
     #: same-name jobs that are not ours: (key, job_id)
     foreign: list[tuple[str, int]] = field(default_factory=list)
     #: the job keys a selective deploy was limited to (None: every job)
@@ -58,9 +73,15 @@ class DeployPlan:
                            for a in self.actions],
                "foreign_same_name": [{"key": k, "job_id": j} for k, j in self.foreign],
                "counts": self.counts()}
+        if self.permissions:
+            doc["permissions"] = [{"op": p.op, "key": p.key, "job_id": p.job_id, "diff": p.diff}
+                                  for p in self.permissions]
         if self.only is not None:
             doc["only"] = list(self.only)
         return doc
+
+    def permission_changes(self) -> int:
+        return sum(p.op == "set" for p in self.permissions)
 
 
 def select_jobs(desired: dict[str, Any], names: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -201,3 +222,25 @@ def plan_deploy(project: str, desired: dict[str, dict[str, Any]], remote: list[t
             else:
                 plan.actions.append(JobAction("stale", key, job_id, reason="no longer defined (--prune deletes)"))
     return plan
+
+
+def plan_permissions(plan: DeployPlan, desired: dict[str, list[dict[str, str]]],
+                     current: Callable[[int], list[dict[str, str]]]) -> None:
+    """Add a :class:`PermissionAction` per job of ``desired`` (key -> ACL of its ``permissions`` block).
+    ``current(job_id)``: the job's direct ACL, asked only for jobs that exist."""
+    from .job_permissions import changes, to_send
+
+    by_key = {a.key: a for a in plan.actions if a.op in ("create", "update", "unchanged")}
+    for key, acl in desired.items():
+        action = by_key.get(key)
+        if action is None:
+            continue
+        if action.op == "create":
+            plan.permissions.append(PermissionAction("set", key, None, list(acl), changes(acl, [])))
+            continue
+        have = current(action.job_id)
+        send = to_send(acl, have)
+        if send is None:
+            plan.permissions.append(PermissionAction("unchanged", key, action.job_id, current=have))
+        else:
+            plan.permissions.append(PermissionAction("set", key, action.job_id, send, changes(acl, have), have))

@@ -41,6 +41,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..yamlload import Lines, dotted, line_of
+from .job_permissions import PermissionsError
+from .job_permissions import parse as parse_permissions
 from .job_paths import NOTEBOOK_EXTS, find_file, from_file_path, rewrite_environments, rewrite_task_files
 from .jobfiles import workspace_paths
 
@@ -56,7 +58,7 @@ _JOB_KEYS = {
     "schedule": dict, "trigger": dict, "continuous": dict, "parameters": list, "email_notifications": dict,
     "webhook_notifications": dict, "notification_settings": dict, "tags": dict, "max_concurrent_runs": int,
     "timeout_seconds": int, "queue": dict, "health": dict, "run_as": dict, "git_source": dict,
-    "performance_target": str, "budget_policy_id": str,
+    "performance_target": str, "budget_policy_id": str, "permissions": list,
 }
 _TASK_KEYS = {
     "task_key": str, "description": str, "depends_on": list, "job_cluster_key": str, "environment_key": str,
@@ -78,6 +80,8 @@ class JobDefinition:
     line: int | None = None
     #: task_key -> the notebook file in the repo
     notebooks: dict[str, Path] = field(default_factory=dict)
+    #: the direct ACL of the job's ``permissions`` block (None: no block, permissions left alone)
+    permissions: list[dict[str, str]] | None = None
 
     @property
     def name(self) -> str:
@@ -175,6 +179,12 @@ def validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines, 
     _check_keys(job, _JOB_KEYS, path, lines, source, "a job")
     settings = dict(job)
     settings.setdefault("name", str(key))
+    permissions = None
+    if "permissions" in settings:  # not a job setting: the Jobs permissions API takes it
+        try:
+            permissions = parse_permissions(settings.pop("permissions"))
+        except PermissionsError as exc:
+            raise _err(source, lines, path + ("permissions",) + exc.key, exc.message) from None
     tasks = settings.get("tasks")
     if not tasks:
         raise _err(source, lines, path + ("tasks",) if "tasks" in job else path, "a job needs at least one task")
@@ -280,7 +290,7 @@ def validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines, 
             settings["environments"] = rewrite_environments(config, target, settings["environments"], source)
         except ConfigError as exc:
             raise _err(source, lines, path + getattr(exc, "key", ()), exc.message) from None
-    definition = JobDefinition(str(key), settings, source, line_of(lines, path), notebooks)
+    definition = JobDefinition(str(key), settings, source, line_of(lines, path), notebooks, permissions)
     try:
         definition.task_order()
     except ValueError as exc:

@@ -12,6 +12,7 @@ reference is resolved, so ``${resources.<type>.<key>.<field>}`` may name a resou
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import re
@@ -65,6 +66,7 @@ def workspace_paths(config, target) -> dict[str, str]:
     return {"root_path": root, "file_path": root}
 
 
+@functools.lru_cache(maxsize=1)
 def local_user() -> dict:
     """The current user of the local backend: git's user.email, else the OS user."""
     name = ""
@@ -77,17 +79,24 @@ def local_user() -> dict:
         os_user = getpass.getuser()
     except (OSError, KeyError):
         os_user = os.environ.get("USER") or "user"
-    return {"userName": name or os_user, "displayName": name or os_user}
+    return {"userName": name or os_user, "displayName": name or os_user, "id": os_user}
 
 
-def _anchor_carrier(source: Path, text_lines: list[str], lines: Lines, key: Any) -> bool:
-    """A top-level key whose value is written with an anchor (``common: &name``)."""
-    line = lines.get((key,))
-    if not line or line > len(text_lines):
+def _top_key_line(text_lines: list[str], key: Any) -> int | None:
+    """The 1-based line where the top-level ``key`` is written (``key:`` at column 0)."""
+    pattern = re.compile(rf"^['\"]?{re.escape(str(key))}['\"]?\s*:")
+    return next((i + 1 for i, text in enumerate(text_lines) if pattern.match(text)), None)
+
+
+def _anchor_carrier(text_lines: list[str], line: int | None) -> bool:
+    """A top-level key whose value is written with an anchor (``common: &name``, the anchor on the
+    key's line or alone on the next one)."""
+    if not line:
         return False
-    return re.match(rf"^\s*{re.escape(str(key))}\s*:\s*&[^\s]+", text_lines[line - 1]) is not None \
-        or (line >= 2 and re.match(rf"^{re.escape(str(key))}\s*:\s*$", text_lines[line - 2])
-            is not None and text_lines[line - 1].lstrip().startswith("&"))
+    rest = text_lines[line - 1].split(":", 1)[1].strip()
+    if rest.startswith("&"):
+        return True
+    return not rest and line < len(text_lines) and text_lines[line].lstrip().startswith("&")
 
 
 def _parse(source: Path) -> tuple[dict, Lines] | None:
@@ -98,11 +107,14 @@ def _parse(source: Path) -> tuple[dict, Lines] | None:
         raise ConfigError("the top level must be a mapping with resources.jobs", path=source, line=1)
     text_lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
     for k in data:
-        if k in BUNDLE_TOP_KEYS or _anchor_carrier(source, text_lines, lines, k):
+        if k in BUNDLE_TOP_KEYS:
+            continue
+        line = _top_key_line(text_lines, k)
+        if _anchor_carrier(text_lines, line):
             continue
         raise ConfigError(f"{k}: unknown top-level key (job files hold resources: {{jobs: ...}}; a key that "
                           "only carries a YAML anchor is written `key: &anchor ...`)",
-                          path=source, line=line_of(lines, (k,)))
+                          path=source, line=line or line_of(lines, (k,)))
     resources = data.get("resources") or {}
     if not isinstance(resources, dict):
         raise ConfigError("resources: expected a mapping", path=source, line=line_of(lines, ("resources",)))

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import killpoint
-from ..core.deploy_plan import DeployPlan, JobAction, owner_tags, plan_deploy, select_jobs
-from ..core.jobdefs import load_job_definitions
+from ..core.deploy_plan import DeployPlan, JobAction, owner_tags, plan_deploy, plan_permissions, select_jobs
 from ..errors import MlopsError, ServiceError
 from . import artifacts
 
@@ -94,9 +93,22 @@ def _create_all(ctx, creates: list[JobAction], result: DeployResult, workers: in
         result.errors.append(f"create {action.key}: {last_error.get(action.key, 'no job after 3 tries')}")
 
 
+def load_definitions(ctx) -> dict:
+    """The target's job definitions (jobs folder, bundle files), with the current user asked of the
+    target only when a file uses ``${workspace.current_user.*}``; one note names what is left to
+    the bundle CLI (resources that are not jobs)."""
+    from ..core.jobfiles import load_jobs
+
+    loaded = load_jobs(ctx.config, ctx.target, whoami=lambda: ctx.jobs.current_user())
+    note = loaded.note()
+    if note:
+        ctx.console.progress(f"note: {note}")
+    return loaded.jobs
+
+
 def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None = None) -> DeployResult:
     """``only``: the job keys of a selective deploy (``--job``); the other jobs are left alone."""
-    definitions = load_job_definitions(ctx.config, ctx.target)
+    definitions = load_definitions(ctx)
     shipped = artifacts.prepare(ctx, definitions)  # builds first: a package that fails changes nothing
     desired = {key: d.settings for key, d in definitions.items()}
     if only:
@@ -109,6 +121,9 @@ def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None
     for action in plan.of("update", "unchanged", "stale"):
         if action.job_id is not None and action.op != "stale":
             result.job_ids[action.key] = action.job_id
+    acls = {key: d.permissions for key, d in definitions.items() if d.permissions is not None and key in desired}
+    if acls:
+        plan_permissions(plan, acls, ctx.jobs.get_permissions)
     for key, jid in plan.foreign:
         ctx.console.warn(f"job {jid} is also named {desired[key].get('name')!r} but was not created by mlops "
                          f"for {ctx.config.project}; it is left alone")
@@ -144,9 +159,31 @@ def apply_plan(ctx, result: DeployResult, workers: int = 8) -> None:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             result.errors += [e for e in pool.map(apply, changes) if e]
         _create_all(ctx, creates, result, workers, step=progress.step)
+    _apply_permissions(ctx, result)
     if result.errors:
         raise ServiceError(f"{len(result.errors)} job change(s) failed; first: {result.errors[0]}",
                            hint="run `mlops deploy` again: it only changes what still differs")
+
+
+def _apply_permissions(ctx, result: DeployResult) -> None:
+    """PUT the planned ACLs (after the jobs exist). A new job's ACL keeps the owner the service gave it."""
+    from ..core.job_permissions import OWNER, to_send
+
+    for action in result.plan.permissions:
+        if action.op != "set":
+            continue
+        job_id = action.job_id or result.job_ids.get(action.key)
+        if job_id is None:
+            continue  # its create failed: reported already
+        try:
+            acl = action.acl or []
+            if not any(e["permission_level"] == OWNER for e in acl):
+                acl = to_send(acl, ctx.jobs.get_permissions(job_id))
+            if acl is not None:
+                ctx.jobs.set_permissions(job_id, acl)
+            action.job_id = job_id
+        except MlopsError as exc:
+            result.errors.append(f"permissions of {action.key} (job {job_id}): {exc.one_line()}")
 
 
 def find_job(ctx, key: str) -> Any:

@@ -25,8 +25,8 @@ from .. import __version__
 from ..console import mask
 from ..core import plan_file as pf
 from ..core import sync_plan as sp
-from ..core.deploy_plan import DeployPlan, JobAction, owner_tags
-from ..errors import CheckFailed, ConfigError, InputError
+from ..core.deploy_plan import DeployPlan, JobAction, PermissionAction, owner_tags
+from ..errors import CheckFailed, ConfigError, InputError, MlopsError
 
 
 # ------------------------------------------------------------------ identity, files
@@ -114,7 +114,24 @@ def deploy_state(project: str, remote: list[tuple[int, dict]], only: list[str] |
     return out
 
 
+def permissions_state(plan: DeployPlan, acl_of=None) -> dict[str, Any]:
+    """One item per existing job whose permissions the plan manages: a hash of its direct ACL
+    (``acl_of(job_id)`` reads it again; by default the ACL the plan was made from)."""
+    out = {}
+    for p in plan.permissions:
+        if p.job_id is not None:
+            try:
+                acl = acl_of(p.job_id) if acl_of else (p.current or [])
+            except MlopsError:  # the job is gone: its own item says so
+                continue
+            out[f"permissions of job {p.job_id}"] = {"key": p.key, "acl_sha256": pf.sha256(sorted(
+                json.dumps(e, sort_keys=True) for e in acl))}
+    return out
+
+
 def _describe_job(name: str, before: dict | None, after: dict | None) -> str:
+    if name.startswith("permissions of") and before is not None and after is not None:
+        return f"{name} ({after['key']}) were changed"
     if before is None:
         return f"{name} ({after['key']}) appeared"
     if after is None:
@@ -138,9 +155,11 @@ def save_deploy(ctx, result, path: Path, *, prune: bool) -> dict:
                         "settings": a.settings})
     return write(ctx, path, "deploy",
                  selection={"only": plan.only, "prune": prune},
-                 state=deploy_state(ctx.config.project, result.remote, plan.only),
+                 state={**deploy_state(ctx.config.project, result.remote, plan.only), **permissions_state(plan)},
                  sections={"jobs": {"actions": actions,
-                                    "foreign_same_name": [{"key": k, "job_id": j} for k, j in plan.foreign]},
+                                    "foreign_same_name": [{"key": k, "job_id": j} for k, j in plan.foreign],
+                                    "permissions": [{"op": p.op, "key": p.key, "job_id": p.job_id, "acl": p.acl,
+                                                     "diff": p.diff} for p in plan.permissions]},
                            "artifacts": _bundle(path, getattr(result, "shipped", None))})
 
 
@@ -189,12 +208,15 @@ def apply_deploy(ctx, path: Path, workers: int = 8):
     try:
         plan = DeployPlan(actions=[JobAction(a["op"], a["key"], a["job_id"], a["settings"], a["diff"], a["reason"])
                                    for a in doc["jobs"]["actions"]],
-                          foreign=[(f["key"], f["job_id"]) for f in doc["jobs"]["foreign_same_name"]], only=only)
+                          foreign=[(f["key"], f["job_id"]) for f in doc["jobs"]["foreign_same_name"]], only=only,
+                          permissions=[PermissionAction(p["op"], p["key"], p["job_id"], p["acl"], p["diff"])
+                                       for p in doc["jobs"].get("permissions", [])])
     except (KeyError, TypeError) as exc:
         raise malformed(path, "jobs.actions", exc) from None
     planned = _unbundle(path, doc["artifacts"])
     remote = [(job.job_id, job.settings) for job in ctx.jobs.list()]
-    now = deploy_state(ctx.config.project, remote, only)
+    now = {**deploy_state(ctx.config.project, remote, only),
+           **permissions_state(plan, ctx.jobs.get_permissions if plan.permissions else None)}
     refuse_moved(path, pf.moved(doc["remote_state"]["items"], now, _describe_job))
     result = DeployResult(ctx.target.name, ctx.dry_run, plan, remote=remote)
     for a in plan.of("update", "unchanged"):

@@ -80,9 +80,9 @@ def resolve_jobs(ctx, keys: list[str]) -> dict[str, int]:
     missing = [k for k in dict.fromkeys(keys) if not owned.get(k)]
     if missing:
         from ..core.deploy_plan import select_jobs
-        from ..core.jobdefs import load_job_definitions
+        from .deploy import load_definitions
 
-        defined = load_job_definitions(ctx.config, ctx.target)
+        defined = load_definitions(ctx)
         select_jobs({**defined, **owned}, missing)  # UsageError naming the known keys
         raise UsageError(f"no job {', '.join(repr(k) for k in missing)} of project {ctx.config.project} is deployed "
                          f"on target {ctx.target.name}", hint="run `mlops deploy` first")

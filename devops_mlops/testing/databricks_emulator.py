@@ -125,6 +125,10 @@ class DatabricksEmulator(Emulator):
 
         #: Unity Catalog volumes through the Files API (see databricks_files)
         self.volumes = VolumeStore(self)
+        from .databricks_permissions import PermissionStore
+
+        #: SCIM Me and the job permissions API (see databricks_permissions)
+        self.permissions = PermissionStore(self)
 
     def _send(self, h, response) -> None:
         # headers and body leave in two writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms each
@@ -510,6 +514,7 @@ class DatabricksEmulator(Emulator):
         body = q.json or {}
         self._job(body.get("job_id"))
         del self.jobs[int(body["job_id"])]
+        self.permissions.forget(int(body["job_id"]))
         return {}
 
     # ------------------------------------------------------------ runs

@@ -91,12 +91,17 @@ BAD = [
     ("resources:\n  jobs:\n    j:\n      tasks:\n        - task_key: a\n          notebook_task: {notebook_path: notebooks/prep}\n"
      "        - task_key: a\n          notebook_task: {notebook_path: notebooks/prep}\n", "duplicate task_key", 7),
     ("resources:\n  jobs:\n    j:\n      max_concurrent_runs: many\n      tasks: []\n", "expected an integer", 4),
-    ("resources:\n  pipelines: {}\n", "only resources.jobs", 2),
+    ("resources:\n  pipelines: [a]\n", "resources.pipelines: expected a mapping", 2),
+    ("colour: red\nresources: {}\n", "colour: unknown top-level key", 1),
+    ("resources:\n  jobs:\n    j:\n      permissions: [{level: CAN_FLY, user_name: a@b.c}]\n      tasks: []\n",
+     "resources.jobs.j.permissions[0].level: level 'CAN_FLY' is not a job permission", 4),
+    ("resources:\n  jobs:\n    j:\n      permissions:\n        - level: CAN_VIEW\n          user_name: a@b.c\n"
+     "          group_name: users\n      tasks: []\n", "name exactly one of user_name", 5),
     ("resources:\n  jobs:\n    j:\n      tags: {mlops_job_key: x}\n      tasks:\n        - task_key: a\n"
      "          notebook_task: {notebook_path: notebooks/prep}\n", "set by mlops", 4),
     ("resources:\n  jobs:\n    j:\n      tasks:\n        - task_key: a\n", "exactly one of", 5),
     ("resources:\n  jobs:\n    j:\n      tasks:\n        - task_key: a\n          notebook_task: {notebook_path: /abs/x}\n",
-     "relative to the repository root", 6),
+     "relative to this file or to the repository root", 6),
 ]
 
 

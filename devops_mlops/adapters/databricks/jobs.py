@@ -79,6 +79,27 @@ class DatabricksJobs:
 
         call(go, f"delete job {job_id}")
 
+    # ------------------------------------------------------------ identity
+    def current_user(self) -> dict[str, str]:
+        """The token's user (SCIM ``Me``) in the SCIM field names: ``userName``, ``displayName``, ``id``."""
+        me = call(lambda: self.w.current_user.me(), "get the current user")
+        return {k: v for k, v in (("userName", me.user_name), ("displayName", me.display_name), ("id", me.id))
+                if v is not None}
+
+    # ------------------------------------------------------------ permissions
+    def get_permissions(self, job_id: int) -> list[dict[str, str]]:
+        from ...core.job_permissions import direct
+
+        doc = call(lambda: self.w.api_client.do("GET", f"/api/2.0/permissions/jobs/{job_id}"),
+                   f"get permissions of job {job_id}")
+        return direct(doc or {})
+
+    def set_permissions(self, job_id: int, acl: list[dict[str, str]]) -> None:
+        # PUT replaces the direct permissions as a whole: idempotent, so retried like a read
+        call(lambda: self.w.api_client.do("PUT", f"/api/2.0/permissions/jobs/{job_id}",
+                                          body={"access_control_list": acl}),
+             f"set permissions of job {job_id}")
+
     # ------------------------------------------------------------ runs
     def run_now(self, job_id: int, job_parameters: dict[str, str] | None = None) -> int:
         body: dict[str, Any] = {"job_id": job_id, "idempotency_token": uuid.uuid4().hex}

@@ -54,6 +54,12 @@ def _run_if_ok(rule: str, deps: list[str | None]) -> bool:
     }.get(rule, all(ok))
 
 
+def _local_owner() -> str:
+    from ...core.jobfiles import local_user
+
+    return local_user()["userName"]
+
+
 class LocalJobs:
     def __init__(self, folder: str | Path, workspace: LocalWorkspace | None = None,
                  runner: Callable[..., Any] | None = None, env: dict[str, str] | None = None,
@@ -113,7 +119,34 @@ class LocalJobs:
         with _LOCK:
             doc = self._load()
             if doc["jobs"].pop(str(job_id), None) is not None:
+                (doc.get("permissions") or {}).pop(str(job_id), None)
                 self._save(doc)
+
+    # ------------------------------------------------------------ identity
+    def current_user(self) -> dict[str, str]:
+        from ...core.jobfiles import local_user
+
+        return local_user()
+
+    # ------------------------------------------------------------ permissions
+    def get_permissions(self, job_id: int) -> list[dict[str, str]]:
+        """The embedded default keeps a job's ACL beside it; its creator (the local user) owns it."""
+        with _LOCK:
+            doc = self._load()
+        if str(job_id) not in doc["jobs"]:
+            raise ServiceError(f"permissions of job {job_id}: not found")
+        acl = (doc.get("permissions") or {}).get(str(job_id))
+        return copy.deepcopy(acl) if acl is not None else [{"user_name": _local_owner(), "permission_level": "IS_OWNER"}]
+
+    def set_permissions(self, job_id: int, acl: list[dict[str, str]]) -> None:
+        with _LOCK:
+            doc = self._load()
+            if str(job_id) not in doc["jobs"]:
+                raise ServiceError(f"set permissions of job {job_id}: not found")
+            if sum(e.get("permission_level") == "IS_OWNER" for e in acl) != 1:
+                raise ServiceError(f"set permissions of job {job_id}: a job has exactly one IS_OWNER")
+            doc.setdefault("permissions", {})[str(job_id)] = copy.deepcopy(acl)
+            self._save(doc)
 
     # ------------------------------------------------------------ runs
     def _new_run_id(self) -> int:

@@ -1,0 +1,119 @@
+"""Local paths in job files, resolved from the YAML file that names them (as bundles do) or from the root."""
+
+from pathlib import Path
+
+import pytest
+
+from devops_mlops.config import load_config
+from devops_mlops.core.jobdefs import load_job_definitions
+from devops_mlops.core.job_paths import is_local
+from devops_mlops.errors import ConfigError
+
+MLOPS = """\
+project: shop
+model: {name: m}
+notebooks: src
+targets:
+  git:
+    backend: databricks
+    host: http://127.0.0.1:1
+    repo_path: /Repos/ci/shop
+    branch: main
+  ws:
+    backend: databricks
+    host: http://127.0.0.1:1
+    workspace_dir: /Shared/shop
+"""
+
+JOB = """\
+resources:
+  jobs:
+    a:
+      environments:
+        - environment_key: default
+          spec:
+            client: "2"
+            dependencies:
+              - -r ../src/requirements.txt
+              - ../src/libs/helper-0.1-py3-none-any.whl
+              - pandas==2.2.2
+      tasks:
+        - task_key: nb
+          notebook_task: {notebook_path: ../src/hello}
+          libraries:
+            - requirements: ../src/requirements.txt
+            - whl: ../src/libs/*.whl
+            - pypi: {package: requests}
+            - whl: dbfs:/FileStore/x.whl
+        - task_key: py
+          environment_key: default
+          spark_python_task:
+            python_file: ../src/main.py
+        - task_key: old_style
+          notebook_task: {notebook_path: src/hello.py}
+"""
+
+
+def project(tmp_path: Path, job: str = JOB) -> Path:
+    (tmp_path / "mlops.yaml").write_text(MLOPS)
+    src = tmp_path / "src"
+    (src / "libs").mkdir(parents=True)
+    (src / "hello.py").write_text("# Databricks notebook source\nprint(1)\n")
+    (src / "main.py").write_text("print('main')\n")
+    (src / "requirements.txt").write_text("requests\n")
+    (src / "libs" / "helper-0.1-py3-none-any.whl").write_bytes(b"PK")
+    (tmp_path / "resources").mkdir()
+    (tmp_path / "resources" / "a.yml").write_text(job)
+    return tmp_path
+
+
+def settings(tmp_path: Path, target: str) -> dict:
+    cfg = load_config(tmp_path / "mlops.yaml")
+    return load_job_definitions(cfg, cfg.target(target))["a"].settings
+
+
+@pytest.mark.parametrize("target,base", [("git", "/Repos/ci/shop/src"), ("ws", "/Shared/shop")])
+def test_paths_relative_to_the_yaml_file_are_rewritten_per_target(tmp_path, target, base):
+    s = settings(project(tmp_path), target)
+    nb, py, old = s["tasks"]
+    assert nb["notebook_task"]["notebook_path"] == f"{base}/hello"
+    assert old["notebook_task"]["notebook_path"] == f"{base}/hello"  # the repository-root form keeps working
+    assert nb["libraries"] == [{"requirements": f"{base}/requirements.txt"},
+                               {"whl": f"{base}/libs/helper-0.1-py3-none-any.whl"},
+                               {"pypi": {"package": "requests"}},
+                               {"whl": "dbfs:/FileStore/x.whl"}]
+    assert py["spark_python_task"]["python_file"] == f"{base}/main.py"
+    deps = s["environments"][0]["spec"]["dependencies"]
+    assert deps == [f"-r {base}/requirements.txt", f"{base}/libs/helper-0.1-py3-none-any.whl", "pandas==2.2.2"]
+
+
+def test_a_missing_file_names_the_key_and_line(tmp_path):
+    project(tmp_path, JOB.replace("python_file: ../src/main.py", "python_file: ../src/nope.py"))
+    with pytest.raises(ConfigError) as exc:
+        settings(tmp_path, "git")
+    err = exc.value
+    assert "resources.jobs.a.tasks[1].spark_python_task.python_file" in err.message and "nope.py" in err.message
+    assert err.path.endswith("a.yml") and err.line == 23
+
+
+def test_a_missing_requirements_file_in_an_environment(tmp_path):
+    project(tmp_path, JOB.replace("-r ../src/requirements.txt", "-r ../src/other.txt"))
+    with pytest.raises(ConfigError) as exc:
+        settings(tmp_path, "git")
+    assert "environments[0].spec.dependencies[0]" in exc.value.message and exc.value.line == 9
+
+
+def test_workspace_mode_refuses_a_file_outside_the_notebooks_folder(tmp_path):
+    project(tmp_path, JOB.replace("../src/main.py", "../tools/main.py"))
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "main.py").write_text("print(1)\n")
+    assert settings(tmp_path, "git")["tasks"][1]["spark_python_task"]["python_file"] == "/Repos/ci/shop/tools/main.py"
+    with pytest.raises(ConfigError) as exc:
+        settings(tmp_path, "ws")
+    assert "not under the notebooks folder 'src'" in exc.value.message
+
+
+def test_is_local():
+    assert is_local("../a.whl") and is_local("a/b.txt")
+    assert not is_local("/Workspace/a.whl") and not is_local("dbfs:/a.whl") and not is_local("s3://b/a.whl")
+    assert not is_local("")
