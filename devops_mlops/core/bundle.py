@@ -43,6 +43,8 @@ class Bundle:
     lookups: set[str] = field(default_factory=set)
     #: the files the include globs name (sorted per glob, in glob order, without repeats)
     includes: list[Path] = field(default_factory=list)
+    #: the target's ``workspace.root_path`` as written (None: the bundle CLI's default)
+    root_path: str | None = None
     lines: Lines = field(default_factory=dict, repr=False)
 
 
@@ -132,5 +134,26 @@ def read_bundle(config, target) -> Bundle | None:
         raise _err(path, lines, ("bundle",), "expected a mapping with name")
     name = info.get("name")
     values, lookups = _variable_values(path, data, lines, target.name)
+    root_path = None
+    for scope in (data, ((data.get("targets") or {}).get(target.name) or {})):
+        ws = scope.get("workspace") if isinstance(scope, dict) else None
+        if isinstance(ws, dict) and isinstance(ws.get("root_path"), str):
+            root_path = ws["root_path"]
     return Bundle(path.resolve(), str(name) if name is not None else None, values, lookups,
-                  _includes(path.resolve(), data, lines), lines)
+                  _includes(path.resolve(), data, lines), root_path=root_path, lines=lines)
+
+
+def state_patterns(bundle: Bundle | None, target: str) -> list[str]:
+    """Glob patterns of the ``deployment.metadata_file_path`` that the bundle CLI writes into the
+    jobs it deploys for this bundle and target (references in a configured root_path match anything)."""
+    if bundle is None or not bundle.name:
+        return []
+    import re
+
+    out = [f"*/.bundle/{bundle.name}/{target}/state/metadata.json"]
+    if bundle.root_path:
+        root = re.sub(r"\$\{[^}]*\}", "*", bundle.root_path).rstrip("/")
+        if root.startswith("~/"):
+            root = "*/" + root[2:]
+        out.append(f"{root}/state/metadata.json")
+    return out

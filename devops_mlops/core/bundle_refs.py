@@ -11,7 +11,8 @@ Known references:
 - ``${workspace.root_path}``, ``${workspace.file_path}``: where sync puts the project for the target;
 - ``${resources.<type>.<key>.<field>}``: a field written in the files for a resource they define
   (a schema's or volume's name, a registered model's name...). Ids are known only after the
-  resource exists, and only the bundle CLI creates what is not a job: exit 2.
+  resource exists, and only the bundle CLI creates what is not a job: exit 2; except
+  ``${resources.jobs.<key>.id}`` of a job in the files, which deploy fills in (core.job_refs).
 
 A whole-string reference keeps the value's type (numbers, lists).
 """
@@ -25,6 +26,7 @@ from typing import Any, Callable
 
 from ..errors import ConfigError
 from ..yamlload import Lines, dotted, line_of
+from .job_refs import ref as job_ref
 
 REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
 #: fields of a resource the service assigns: unknown until it exists
@@ -64,6 +66,8 @@ class Resolver:
     resources: dict[str, dict[str, tuple[Any, Place]]] = field(default_factory=dict)
     #: what the variables came from, for the message of an undefined one
     var_sources: str = "mlops.yaml"
+    #: the job keys named through ${resources.jobs.<key>.id} since the last reset
+    job_refs: set[str] = field(default_factory=set, init=False)
     _user: dict | None = field(default=None, init=False)
     _active: set = field(default_factory=set, init=False)
 
@@ -146,9 +150,12 @@ class Resolver:
         if key not in defined:
             have = ", ".join(f"{t}.{k}" for t, ks in sorted(self.resources.items()) for k in ks) or "none"
             raise where.error(f"${{{name}}}: no resource {rtype}.{key} in the files (defined: {have})")
+        if rtype == "jobs" and fld == ["id"]:
+            self.job_refs.add(key)
+            return job_ref(key)  # filled in by deploy, once the job exists (see core.job_refs)
         if fld[0] in _ASSIGNED and rtype == "jobs":
-            raise where.error(f"${{{name}}}: the {fld[0]} of job {key} is assigned when it is created; mlops does "
-                              "not resolve job ids (use a run_job_task with a job_id variable)")
+            raise where.error(f"${{{name}}}: a job's {fld[0]} is not known before deploy; "
+                              f"${{resources.jobs.{key}.id}} is (mlops fills it in when it deploys the job)")
         if fld[0] in _ASSIGNED:
             raise where.error(f"${{{name}}}: the {fld[0]} of {rtype}.{key} is assigned when it is deployed, and "
                               f"mlops deploys only jobs (the bundle CLI deploys {rtype}): not known before deploy")

@@ -14,7 +14,9 @@ other jobs, ours or not, are left out of the plan entirely (never stale, never p
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -185,23 +187,47 @@ def owner_tags(settings: dict[str, Any]) -> tuple[str | None, str | None]:
     return tags.get("mlops_project"), tags.get("mlops_job_key")
 
 
+_DEV_PREFIX = re.compile(r"^\[dev [^\]]+\] ")
+
+
+def bundle_managed(settings: dict[str, Any], patterns: list[str]) -> bool:
+    """A job the bundle CLI deployed for this bundle and target: ``deployment.kind`` BUNDLE and its
+    metadata file under the bundle's root path (``patterns``: :func:`core.bundle.state_patterns`)."""
+    dep = settings.get("deployment") or {}
+    path = str(dep.get("metadata_file_path") or "")
+    return dep.get("kind") == "BUNDLE" and any(fnmatch.fnmatchcase(path, p) for p in patterns)
+
+
 def plan_deploy(project: str, desired: dict[str, dict[str, Any]], remote: list[tuple[int, dict[str, Any]]],
-                *, prune: bool = False, only: list[str] | None = None) -> DeployPlan:
+                *, prune: bool = False, only: list[str] | None = None,
+                bundle_state: list[str] | None = None) -> DeployPlan:
     """``desired``: key -> settings; ``remote``: (job_id, settings) of every job on the target.
-    ``only``: plan these keys alone (``desired`` already limited to them); nothing else is touched."""
+    ``only``: plan these keys alone (``desired`` already limited to them); nothing else is touched.
+    ``bundle_state``: with a bundle beside the project, a job of that name that the bundle CLI
+    deployed for this bundle and target (``[dev user] `` name prefix aside) is adopted (an update
+    that adds the ownership tags) instead of creating a second one."""
     plan = DeployPlan(only=list(only) if only is not None else None)
     ours: dict[str, list[tuple[int, dict]]] = {}
     names: dict[str, list[int]] = {}
+    bundled: dict[str, list[tuple[int, dict]]] = {}
     for job_id, settings in sorted(remote, key=lambda r: r[0]):
         proj, key = owner_tags(settings)
         if proj == project and key:
             ours.setdefault(key, []).append((job_id, settings))
+        elif bundle_state and bundle_managed(settings, bundle_state):
+            bundled.setdefault(_DEV_PREFIX.sub("", settings.get("name") or ""), []).append((job_id, settings))
         else:
             names.setdefault(settings.get("name") or "", []).append(job_id)
     for key, settings in desired.items():
         for jid in names.get(settings.get("name") or "", []):
             plan.foreign.append((key, jid))
         found = ours.get(key, [])
+        if not found and bundled.get(settings.get("name") or ""):
+            job_id, current = bundled.pop(settings.get("name") or "")[0]
+            changes = diff(normalize(current, settings), normalize(settings, settings))
+            plan.actions.append(JobAction("update", key, job_id, settings, changes,
+                                          "adopt the job the bundle CLI deployed (same name, this bundle and target)"))
+            continue
         if not found:
             plan.actions.append(JobAction("create", key, None, settings, reason="not deployed yet"))
             continue

@@ -82,6 +82,8 @@ class JobDefinition:
     notebooks: dict[str, Path] = field(default_factory=dict)
     #: the direct ACL of the job's ``permissions`` block (None: no block, permissions left alone)
     permissions: list[dict[str, str]] | None = None
+    #: the job keys its settings name through ${resources.jobs.<key>.id} (see core.job_refs)
+    job_refs: set[str] = field(default_factory=set)
 
     @property
     def name(self) -> str:

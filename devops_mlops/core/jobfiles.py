@@ -23,8 +23,9 @@ from typing import Any, Callable
 
 from ..errors import ConfigError
 from ..yamlload import Lines, line_of, load_with_lines
-from .bundle import BUNDLE_TOP_KEYS, read_bundle
+from .bundle import BUNDLE_TOP_KEYS, read_bundle, state_patterns
 from .bundle_refs import Place, Resolver
+from .job_refs import order
 
 
 @dataclass
@@ -33,6 +34,8 @@ class LoadedJobs:
     #: resource type -> keys, for the resources that are not jobs (the bundle CLI deploys them)
     left_to_bundle: dict[str, list[str]] = field(default_factory=dict)
     bundle: Path | None = None
+    #: globs of the metadata path the bundle CLI writes into the jobs it deploys (see bundle.state_patterns)
+    bundle_state: list[str] = field(default_factory=list)
 
     def note(self) -> str | None:
         """One line naming the resources mlops leaves to the bundle, or None."""
@@ -144,7 +147,7 @@ def load_jobs(config, target, whoami: Callable[[], dict] | None = None) -> Loade
         whoami=whoami or (local_user if target.backend != "databricks" else None),
         var_sources=f"mlops.yaml and {bundle.path.name}" if bundle else "mlops.yaml",
     )
-    out = LoadedJobs(bundle=bundle.path if bundle else None)
+    out = LoadedJobs(bundle=bundle.path if bundle else None, bundle_state=state_patterns(bundle, target.name))
     for source, data, lines in parsed:
         for rtype, defs in (data.get("resources") or {}).items():
             for key, definition in defs.items():
@@ -155,7 +158,19 @@ def load_jobs(config, target, whoami: Callable[[], dict] | None = None) -> Loade
                 seen[str(key)] = (definition, place)
                 if rtype != "jobs":
                     out.left_to_bundle.setdefault(str(rtype), []).append(str(key))
+    refs: dict[str, set[str]] = {}
     for key, (job, place) in resolver.resources.get("jobs", {}).items():
+        resolver.job_refs = set()
         job = resolver.substitute(job, place)
+        if key in resolver.job_refs:
+            raise place.error(f"job {key!r} names its own id (${{resources.jobs.{key}.id}})")
+        refs[key] = set(resolver.job_refs)
         out.jobs[key] = validate_job(config, target, key, job, place.path, place.lines, place.source)
+        out.jobs[key].job_refs = refs[key]
+    try:
+        order(refs)
+    except ValueError as exc:
+        first = sorted(k for k in refs if refs[k])[0]
+        raise resolver.resources["jobs"][first][1].error(
+            f"jobs name each other's ids in a cycle ({exc}): none of them can be created first") from None
     return out

@@ -14,7 +14,8 @@ from typing import Any
 
 from .. import killpoint
 from ..core.deploy_plan import DeployPlan, JobAction, owner_tags, plan_deploy, plan_permissions, select_jobs
-from ..errors import MlopsError, ServiceError
+from ..core.job_refs import order, refs_in, resolve
+from ..errors import ConfigError, MlopsError, ServiceError
 from . import artifacts
 
 
@@ -93,8 +94,8 @@ def _create_all(ctx, creates: list[JobAction], result: DeployResult, workers: in
         result.errors.append(f"create {action.key}: {last_error.get(action.key, 'no job after 3 tries')}")
 
 
-def load_definitions(ctx) -> dict:
-    """The target's job definitions (jobs folder, bundle files), with the current user asked of the
+def load_definitions(ctx):
+    """The target's job definitions (:class:`core.jobfiles.LoadedJobs`: jobs folder, bundle files), with the current user asked of the
     target only when a file uses ``${workspace.current_user.*}``; one note names what is left to
     the bundle CLI (resources that are not jobs)."""
     from ..core.jobfiles import load_jobs
@@ -103,12 +104,33 @@ def load_definitions(ctx) -> dict:
     note = loaded.note()
     if note:
         ctx.console.progress(f"note: {note}")
-    return loaded.jobs
+    return loaded
+
+
+def _fill_job_ids(ctx, definitions, desired: dict, remote: list) -> dict:
+    """``${resources.jobs.<key>.id}`` filled in for the jobs of ours that exist; a job named that will
+    not exist after this deploy (left out of a selective one) is exit 2."""
+    known: dict[str, int] = {}
+    for job_id, settings in sorted(remote, key=lambda r: r[0]):
+        proj, key = owner_tags(settings)
+        if proj == ctx.config.project and key:
+            known.setdefault(key, job_id)
+    out = {}
+    for key, settings in desired.items():
+        missing = sorted(k for k in definitions[key].job_refs if k not in known and k not in desired)
+        if missing:
+            d = definitions[key]
+            raise ConfigError(f"resources.jobs.{key}: names the id of job {', '.join(missing)}, which is not "
+                              f"deployed on {ctx.target.name} and not in this deploy", path=d.source, line=d.line,
+                              hint="deploy it too (--job " + " --job ".join(missing) + ")")
+        out[key] = resolve(settings, known) if definitions[key].job_refs else settings
+    return out
 
 
 def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None = None) -> DeployResult:
     """``only``: the job keys of a selective deploy (``--job``); the other jobs are left alone."""
-    definitions = load_definitions(ctx)
+    loaded = load_definitions(ctx)
+    definitions = loaded.jobs
     shipped = artifacts.prepare(ctx, definitions)  # builds first: a package that fails changes nothing
     desired = {key: d.settings for key, d in definitions.items()}
     if only:
@@ -116,7 +138,9 @@ def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None
         if prune:
             ctx.console.warn("--prune has no effect with --job: a selective deploy deletes nothing")
     remote = [(job.job_id, job.settings) for job in ctx.jobs.list()]
-    plan = plan_deploy(ctx.config.project, desired, remote, prune=prune and not only, only=list(only) if only else None)
+    desired = _fill_job_ids(ctx, definitions, desired, remote)
+    plan = plan_deploy(ctx.config.project, desired, remote, prune=prune and not only, only=list(only) if only else None,
+                       bundle_state=loaded.bundle_state)
     result = DeployResult(ctx.target.name, ctx.dry_run, plan, remote=remote, shipped=shipped)
     for action in plan.of("update", "unchanged", "stale"):
         if action.job_id is not None and action.op != "stale":
@@ -140,7 +164,10 @@ def apply_plan(ctx, result: DeployResult, workers: int = 8) -> None:
     jobs = ctx.jobs
 
     changes, creates = plan.of("update", "delete"), plan.of("create")
-    progress = ctx.console.tracker(len(changes) + len(creates), "deploy")
+    # jobs naming the id of a job created here wait for it (see core.job_refs)
+    later = [a for a in changes if a.settings and refs_in(a.settings)]
+    changes = [a for a in changes if a not in later]
+    progress = ctx.console.tracker(len(changes) + len(later) + len(creates), "deploy")
 
     def apply(action: JobAction) -> str | None:
         try:
@@ -158,7 +185,16 @@ def apply_plan(ctx, result: DeployResult, workers: int = 8) -> None:
     with progress:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             result.errors += [e for e in pool.map(apply, changes) if e]
-        _create_all(ctx, creates, result, workers, step=progress.step)
+        by_key = {a.key: a for a in creates}
+        for wave in order({a.key: refs_in(a.settings) & set(by_key) for a in creates}):
+            batch = [by_key[k] for k in wave]
+            for a in batch:
+                a.settings = resolve(a.settings, result.job_ids)
+            _create_all(ctx, batch, result, workers, step=progress.step)
+        for a in later:
+            a.settings = resolve(a.settings, result.job_ids)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            result.errors += [e for e in pool.map(apply, later) if e]
     _apply_permissions(ctx, result)
     if result.errors:
         raise ServiceError(f"{len(result.errors)} job change(s) failed; first: {result.errors[0]}",

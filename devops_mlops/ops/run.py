@@ -82,7 +82,7 @@ def resolve_jobs(ctx, keys: list[str]) -> dict[str, int]:
         from ..core.deploy_plan import select_jobs
         from .deploy import load_definitions
 
-        defined = load_definitions(ctx)
+        defined = load_definitions(ctx).jobs
         select_jobs({**defined, **owned}, missing)  # UsageError naming the known keys
         raise UsageError(f"no job {', '.join(repr(k) for k in missing)} of project {ctx.config.project} is deployed "
                          f"on target {ctx.target.name}", hint="run `mlops deploy` first")

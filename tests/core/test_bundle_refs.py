@@ -109,7 +109,7 @@ def test_resources_defined_beside_the_jobs_give_their_written_fields(tmp_path):
 
 @pytest.mark.parametrize("ref,needle", [
     ("${resources.pipelines.etl.id}", "the id of pipelines.etl is assigned when it is deployed"),
-    ("${resources.jobs.other.id}", "mlops does not resolve job ids"),
+    ("${resources.jobs.other.url}", "a job's url is not known before deploy"),
     ("${resources.schemas.nope.name}", "no resource schemas.nope in the files"),
     ("${resources.schemas.sales.owner}", "schemas.sales has no field owner"),
     ("${resources.schemas}", "expected ${resources.<type>.<key>.<field>}"),
@@ -162,3 +162,35 @@ def test_the_same_resource_in_two_files_is_exit_2(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load(tmp_path)
     assert "jobs 'a' is also defined in" in exc.value.message and exc.value.path.endswith("b.yml")
+
+
+def test_a_job_id_reference_is_kept_for_deploy_and_cycles_are_exit_2(tmp_path):
+    job = ("resources:\n  jobs:\n    child:\n" + TASK + "    parent:\n      tasks:\n        - task_key: run\n"
+           "          run_job_task:\n            job_id: ${resources.jobs.child.id}\n")
+    project(tmp_path, job)
+    loaded = load(tmp_path)
+    parent = loaded.jobs["parent"]
+    assert parent.settings["tasks"][0]["run_job_task"]["job_id"] == "${resources.jobs.child.id}"
+    assert parent.job_refs == {"child"} and loaded.jobs["child"].job_refs == set()
+    cyclic = job.replace("    child:\n" + TASK, "    child:\n      tasks:\n        - task_key: run\n"
+                         "          run_job_task:\n            job_id: ${resources.jobs.parent.id}\n")
+    (tmp_path / "resources" / "a.yml").write_text(cyclic)
+    with pytest.raises(ConfigError) as exc:
+        load(tmp_path)
+    assert "name each other's ids in a cycle" in exc.value.message
+    (tmp_path / "resources" / "a.yml").write_text(job.replace("resources.jobs.child.id", "resources.jobs.parent.id"))
+    with pytest.raises(ConfigError) as exc:
+        load(tmp_path)
+    assert "names its own id" in exc.value.message
+
+
+def test_job_refs_fill_in_known_ids_and_order_creates():
+    from devops_mlops.core.job_refs import order, refs_in, resolve
+
+    s = {"tasks": [{"run_job_task": {"job_id": "${resources.jobs.a.id}"}}], "description": "after ${resources.jobs.b.id}"}
+    assert refs_in(s) == {"a", "b"}
+    assert resolve(s, {"a": 7}) == {"tasks": [{"run_job_task": {"job_id": 7}}], "description": "after ${resources.jobs.b.id}"}
+    assert resolve(s, {"a": 7, "b": 8})["description"] == "after 8"
+    assert order({"c": {"b"}, "b": {"a"}, "a": set(), "d": set()}) == [["a", "d"], ["b"], ["c"]]
+    with pytest.raises(ValueError):
+        order({"a": {"b"}, "b": {"a"}})
