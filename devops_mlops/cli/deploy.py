@@ -22,6 +22,7 @@ _SYMBOL = {"create": "+", "update": "~", "delete": "-", "unchanged": "=", "stale
 @pass_state
 def command(state, prune, only, plan_out, plan_in):
     """Create or update the target's jobs from the job definitions."""
+    from ..core.job_refs import refs_in
     from ..ops import plan_apply
     from ..ops.deploy import deploy
 
@@ -46,6 +47,9 @@ def command(state, prune, only, plan_out, plan_in):
                 f"  {a.reason}" if a.op in ("delete", "stale") else "")
             for line in a.diff:
                 yield f"    {line}"
+            waits = sorted(refs_in(a.settings)) if a.settings and a.op in ("create", "update") else []
+            if waits:
+                yield f"    after {', '.join(waits)}: its job id is filled in once created"
         for p in result.plan.permissions:
             jid = p.job_id or result.job_ids.get(p.key)
             where = f" (job {jid})" if jid else ""

@@ -73,7 +73,8 @@ resources:
     {key}:
       name: {key}-${{bundle.target}}
       email_notifications:
-        on_failure: [${{var.notify}}]
+        on_failure:
+          - ${{var.notify}}
       tasks:
         - task_key: main
           notebook_task:
