@@ -45,6 +45,8 @@ class Bundle:
     includes: list[Path] = field(default_factory=list)
     #: the target's ``workspace.root_path`` as written (None: the bundle CLI's default)
     root_path: str | None = None
+    #: the top-level (or the target's) ``permissions``: the ACL every job of the bundle gets
+    permissions: list[dict[str, str]] | None = None
     lines: Lines = field(default_factory=dict, repr=False)
 
 
@@ -140,7 +142,22 @@ def read_bundle(config, target) -> Bundle | None:
         if isinstance(ws, dict) and isinstance(ws.get("root_path"), str):
             root_path = ws["root_path"]
     return Bundle(path.resolve(), str(name) if name is not None else None, values, lookups,
-                  _includes(path.resolve(), data, lines), root_path=root_path, lines=lines)
+                  _includes(path.resolve(), data, lines), root_path=root_path, lines=lines,
+                  permissions=_permissions(path, data, lines, target.name))
+
+
+def _permissions(path: Path, data: dict, lines: Lines, target: str) -> list[dict[str, str]] | None:
+    from .job_permissions import PermissionsError, parse
+
+    mine = (data.get("targets") or {}).get(target) or {}
+    key = ("targets", target, "permissions") if isinstance(mine, dict) and "permissions" in mine else ("permissions",)
+    block = mine["permissions"] if key[0] == "targets" else data.get("permissions")
+    if block is None:
+        return None
+    try:
+        return parse(block)
+    except PermissionsError as exc:
+        raise _err(path, lines, key + exc.key, exc.message) from None
 
 
 def state_patterns(bundle: Bundle | None, target: str) -> list[str]:

@@ -2,14 +2,15 @@
 
 Public API (stable; other modules import it):
 
-``load_job_definitions(config, target) -> dict[str, JobDefinition]``
-    Reads every ``*.yml`` / ``*.yaml`` under ``config.jobs_dir`` (sorted), each
-    ``resources: {jobs: {<job_key>: {...}}}``; fills ``${var.NAME}`` (top-level
-    ``variables`` of mlops.yaml, overridden by the target's ``variables``),
-    ``${target}`` / ``${bundle.target}`` (the target name) and ``${project}``;
-    validates; rewrites every ``notebook_task.notebook_path`` (relative to the
-    repo root, extension optional) to where ``mlops sync`` puts that notebook on
-    the target; applies the target's ``compute`` to tasks that name none; adds
+``load_job_definitions(config, target, whoami=None) -> dict[str, JobDefinition]``
+    Reads every ``*.yml`` / ``*.yaml`` under ``config.jobs_dir`` (sorted) and the
+    files of a bundle beside the project (:mod:`.jobfiles`), each
+    ``resources: {jobs: {<job_key>: {...}}}``; fills the references
+    (:mod:`.bundle_refs`: ``${var.NAME}``, ``${target}``, ``${bundle.*}``,
+    ``${workspace.*}``, ``${resources.*}``); validates; rewrites every
+    ``notebook_task.notebook_path`` (relative to the YAML file or the repo root,
+    extension optional) and the other local paths (:mod:`.job_paths`) to where
+    ``mlops sync`` puts them on the target; applies the target's ``compute`` to tasks that name none; adds
     the ownership tags ``mlops_project`` and ``mlops_job_key``. Returns the jobs
     by key, in file order. An invalid definition raises :class:`ConfigError`
     (exit 2) naming the file, the key path and the line.
@@ -22,7 +23,8 @@ Public API (stable; other modules import it):
     Notebook extensions (.py .sql .scala .r .ipynb) are dropped, as the workspace does.
 
 ``JobDefinition``: ``key``, ``settings`` (the Jobs API JobSettings dict to send),
-``source`` (file), ``line``, ``notebooks`` (task_key -> repo file ``Path``), ``task_order()``.
+``source`` (file), ``line``, ``notebooks`` (task_key -> repo file ``Path``), ``permissions``
+(the ACL of its ``permissions`` block, or None), ``job_refs`` (jobs whose id it names), ``task_order()``.
 
 ``OWNER_TAGS`` = (``mlops_project``, ``mlops_job_key``).
 

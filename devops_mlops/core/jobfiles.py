@@ -41,7 +41,10 @@ class LoadedJobs:
         """One line naming the resources mlops leaves to the bundle, or None."""
         if not self.left_to_bundle:
             return None
-        parts = [f"{t} ({', '.join(keys)})" for t, keys in sorted(self.left_to_bundle.items())]
+        def named(keys: list[str]) -> str:
+            return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+        parts = [f"{t} ({named(keys)})" for t, keys in sorted(self.left_to_bundle.items())]
         return "left to the bundle CLI (mlops deploys jobs only): " + "; ".join(parts)
 
 
@@ -159,6 +162,7 @@ def load_jobs(config, target, whoami: Callable[[], dict] | None = None) -> Loade
                 if rtype != "jobs":
                     out.left_to_bundle.setdefault(str(rtype), []).append(str(key))
     refs: dict[str, set[str]] = {}
+    bundle_files = {p.resolve() for p in ((bundle.path, *bundle.includes) if bundle else ())}
     for key, (job, place) in resolver.resources.get("jobs", {}).items():
         resolver.job_refs = set()
         job = resolver.substitute(job, place)
@@ -167,6 +171,13 @@ def load_jobs(config, target, whoami: Callable[[], dict] | None = None) -> Loade
         refs[key] = set(resolver.job_refs)
         out.jobs[key] = validate_job(config, target, key, job, place.path, place.lines, place.source)
         out.jobs[key].job_refs = refs[key]
+        if bundle is not None and bundle.permissions is not None and place.source.resolve() in bundle_files:
+            own = out.jobs[key].permissions or []
+            merged = bundle.permissions + [e for e in own if e not in bundle.permissions]
+            if sum(e["permission_level"] == "IS_OWNER" for e in merged) > 1:
+                raise Place(place.source, place.lines, place.path + ("permissions",)).error(
+                    f"an IS_OWNER here and another in {bundle.path.name}'s permissions: a job has exactly one owner")
+            out.jobs[key].permissions = merged
     try:
         order(refs)
     except ValueError as exc:

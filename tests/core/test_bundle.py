@@ -176,3 +176,25 @@ def test_no_bundle_keeps_the_mlops_only_behaviour(tmp_path):
     project(tmp_path, bundle=None, job=JOB.replace("${bundle.name}", "${project}"),
             extra="variables: {catalog: c, schema: s}")
     assert jobs(tmp_path)["refresh"].settings["name"] == "shop-refresh-dev"
+
+
+def test_top_level_permissions_apply_to_every_bundle_job_with_its_own(tmp_path):
+    bundle = BUNDLE + "permissions:\n  - level: CAN_VIEW\n    group_name: users\n"
+    job = JOB.replace("      tasks:", "      permissions:\n        - level: CAN_MANAGE_RUN\n          user_name: a@b.c\n"
+                      "      tasks:", 1)
+    project(tmp_path, job=job, bundle=bundle)
+    assert jobs(tmp_path)["refresh"].permissions == [
+        {"group_name": "users", "permission_level": "CAN_VIEW"},
+        {"user_name": "a@b.c", "permission_level": "CAN_MANAGE_RUN"}]
+    # the target's permissions replace the top-level ones
+    (tmp_path / "databricks.yml").write_text(bundle.replace(
+        "      catalog: dev_catalog\n", "      catalog: dev_catalog\n    permissions:\n"
+        "      - level: CAN_MANAGE\n        service_principal_name: 1234-sp\n"))
+    assert jobs(tmp_path)["refresh"].permissions[0] == {"service_principal_name": "1234-sp",
+                                                         "permission_level": "CAN_MANAGE"}
+    (tmp_path / "databricks.yml").write_text(bundle.replace("level: CAN_VIEW", "level: IS_OWNER").replace(
+        "group_name: users", "user_name: boss@b.c"))
+    (tmp_path / "resources" / "refresh.job.yml").write_text(job.replace("CAN_MANAGE_RUN", "IS_OWNER"))
+    with pytest.raises(ConfigError) as exc:
+        jobs(tmp_path)
+    assert "a job has exactly one owner" in exc.value.message and exc.value.path.endswith("refresh.job.yml")
