@@ -118,3 +118,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "spark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)
+
+
+def pytest_unconfigure(config):
+    # py4j closes its gateway connections from __del__ while the interpreter shuts down, after
+    # pytest closed the captured streams; its INFO line then fails to print ("--- Logging error ---")
+    import logging
+
+    logging.getLogger("py4j").setLevel(logging.ERROR)
