@@ -215,11 +215,14 @@ def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, checked
     names: dict[int, set[str]] = {}
     cache: dict = {}
     known: dict = {}
+    named: dict[str, str | None] = {}  # message -> the name it is about (many messages repeat)
     for d in diagnostics:
         index, line_map = maps[d["filename"]]
         nb = notebooks[index]
         is_notebook = nb.is_notebook if nb is not None else checked[index].is_notebook
-        code = "E999" if _is_syntax(d) else d["code"]
+        code = d.get("code")
+        if code in (None, "invalid-syntax", "E999") or d.get("name") == "invalid-syntax":
+            code = "E999"
         if code == "E402" and is_notebook:
             continue  # imports in later cells are how notebooks are written
         if code in _NAME_CODES:
@@ -230,9 +233,13 @@ def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, checked
                     if not known:
                         known.update((os.path.normpath(os.path.join(cwd, n.path)), n) for n in notebooks if n)
                     names[index] = lint_worker.run_names(nb, cache, known, cwd)
-            m = _NAME_IN_MESSAGE.search(d["message"]) if names[index] else None
-            if m and m.group(1) in names[index]:
-                continue  # defined by a notebook this one %runs
+            if names[index]:
+                message = d["message"]
+                if message not in named:
+                    m = _NAME_IN_MESSAGE.search(message)
+                    named[message] = m.group(1) if m else None
+                if named[message] in names[index]:
+                    continue  # defined by a notebook this one %runs
         where = line_map.lookup(d["location"]["row"])
         if where is None:
             continue  # a line of no Python cell (a comment to ruff), or a synthetic one

@@ -177,9 +177,15 @@ class RuffRun:
         if modules:
             self._scratch = os.path.join(scratch_parent() or _tmp(), f"mlops-lint-{os.getpid()}-{time.monotonic_ns()}")
             os.mkdir(self._scratch, 0o700)
-            for name, text in modules.items():
-                with open(os.path.join(self._scratch, name), "wb") as out:
-                    out.write(text.encode("utf-8"))
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+            for name, text in modules.items():  # os.write: cheaper than a buffered file object
+                fd = os.open(os.path.join(self._scratch, name), flags, 0o600)
+                try:
+                    data = memoryview(text.encode("utf-8"))
+                    while data:
+                        data = data[os.write(fd, data):]
+                finally:
+                    os.close(fd)
             inputs.append(self._scratch)
         # ruff's worker threads get small stacks, which deeply nested code overflows
         env = {**os.environ, "RUST_MIN_STACK": os.environ.get("RUST_MIN_STACK", str(64 * 1024 * 1024))}
