@@ -154,6 +154,8 @@ def score_batch(ctx, tables, model, name: str, version: int, batch: int, *, sour
     import numpy as np
     import pandas as pd
 
+    from ..runtime.threads import threads_for
+
     keys = list(ctx.config.model.keys)
     inputs = input_columns(model)
     columns = None if inputs is None else keys + ["batch_id"] + inputs
@@ -161,7 +163,8 @@ def score_batch(ctx, tables, model, name: str, version: int, batch: int, *, sour
     preds: list[Any] = []
     for chunk in iter_chunks(tables, source, batch, columns, chunk_rows):
         X = chunk[inputs] if inputs is not None else chunk.drop(columns=keys + ["batch_id"], errors="ignore")
-        preds.append(np.asarray(model.predict(X), dtype="float64").reshape(-1))
+        with threads_for(len(X)):
+            preds.append(np.asarray(model.predict(X), dtype="float64").reshape(-1))
         for k in keys:
             key_parts[k].append(chunk[k].to_numpy())
         del chunk, X

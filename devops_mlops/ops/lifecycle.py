@@ -166,6 +166,7 @@ def cpu_seconds() -> float:
 def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches: int | None = None,
                   reuse: bool = True) -> LifecycleResult:
     """Run the whole flow; the result says what happened and whether it is what the design expects."""
+    from .ahead import Ahead
     from .retrain import retrainer_for
 
     started, cpu = time.perf_counter(), cpu_seconds()
@@ -178,19 +179,32 @@ def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches
             result.notes.append("started from a clean local state (removed .mlops/" + ", .mlops/".join(removed) + ")")
     run = _Runner(ctx, result)
     retrainer = retrainer if retrainer is not None else retrainer_for(ctx)
-    with _kernels(ctx, reuse) as pool:
+    local = ctx.target.backend == "local" and not ctx.dry_run
+    preload = _preload(ctx) if local else []
+    with _kernels(ctx, reuse, preload) as pool:
+        # this process's own later work, started on the core the notebooks leave idle
+        ahead = Ahead(ctx, preload).start() if local else None
         try:
-            _main_job(ctx, run)
+            _main_job(ctx, run, ahead)
             _monitoring(ctx, run, result, scenario, retrainer, head, max_batches)
         except _Stop:
             pass
+        finally:
+            if ahead is not None:
+                ahead.wait()  # never left running past the run (a step that stopped early)
         if pool is not None:
             result.kernels = dict(pool.stats)
     result.seconds, result.cpu_seconds = time.perf_counter() - started, cpu_seconds() - cpu
     return result
 
 
-def _kernels(ctx, reuse: bool):
+def _preload(ctx) -> list[str]:
+    from ..runtime.pool import preload_for
+
+    return preload_for(ctx.config)
+
+
+def _kernels(ctx, reuse: bool, preload: list[str]):
     """Locally, one kernel pool for the whole run (docs/test.md): a kernel started now, while lint and
     sync run, with the libraries of the project's notebooks and package imported, then handed from
     notebook to notebook (test, the jobs' tasks, the retrain tries) after each pass. Databricks
@@ -200,10 +214,10 @@ def _kernels(ctx, reuse: bool):
     if ctx.target.backend != "local" or ctx.dry_run:
         return contextlib.nullcontext()
     from ..runtime.entry_points import kernel_env
-    from ..runtime.pool import kernel_pool, preload_for
+    from ..runtime.pool import kernel_pool
 
     ctx.registry  # noqa: B018 - it sets MLflow's client variables first: every kernel gets the same environment
-    return kernel_pool(preload=preload_for(ctx.config), reuse=reuse, ahead=[kernel_env(ctx.config)])
+    return kernel_pool(preload=preload, reuse=reuse, ahead=[kernel_env(ctx.config)])
 
 
 def project_scenario(ctx) -> dict[str, Any]:
@@ -228,7 +242,7 @@ def project_scenario(ctx) -> dict[str, Any]:
                          f"label_delay and drifts [{{from_batch, fixable}}] ({exc!r})", path=ctx.config.path) from None
 
 
-def _main_job(ctx, run: _Runner) -> None:
+def _main_job(ctx, run: _Runner, ahead=None) -> None:
     from . import deploy as deploy_ops
     from . import sync as sync_ops
     from .lint import lint_paths
@@ -249,6 +263,8 @@ def _main_job(ctx, run: _Runner) -> None:
         return r.ok, f"{len(r.files)} files, {len(r.findings)} finding(s)", r.to_json()["summary"]
 
     def test():
+        if ahead is not None:
+            ahead.wait_registry()  # a test notebook may use the registry: its store is complete first
         r = run_tests(ctx, [])
         return r.ok, f"{r.count('passed')} passed, {len(r.results) - r.count('passed')} failed", {}
 
@@ -291,6 +307,8 @@ def _main_job(ctx, run: _Runner) -> None:
     def gate():
         from ..runtime.api import Session
 
+        if ahead is not None:
+            ahead.wait()
         frame["eval"] = Session(ctx).evaluation_frame()
         v = validate(ctx, version, frame["eval"])
         frame["validation"] = v

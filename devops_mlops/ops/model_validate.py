@@ -110,9 +110,12 @@ def evaluate(model: Any, frame: Any, *, label: str, keys: list[str], names: list
         raise InputError(f"the evaluation data has no label column {label!r} (model.label)")
     if len(frame) == 0:
         raise InputError("the evaluation data is empty")
+    from ..runtime.threads import threads_for
+
     X = _features(model, frame, label, keys)
     y = frame[label].to_numpy()
-    pred = model.predict(X)
+    with threads_for(len(X)):
+        pred = model.predict(X)
     if hasattr(pred, "to_numpy"):
         pred = pred.to_numpy()
     out: dict[str, float] = {}
@@ -122,7 +125,8 @@ def evaluate(model: Any, frame: Any, *, label: str, keys: list[str], names: list
             raise InputError(f"cannot compute metric {name!r} (known: {', '.join(metric_lib.METRICS)})")
         if name == "roc_auc":
             if scores is None:
-                scores = _scores(model, X)
+                with threads_for(len(X)):
+                    scores = _scores(model, X)
             out[name] = metric_lib.compute(name, y, scores if scores is not None else pred)
         else:
             out[name] = metric_lib.compute(name, y, pred)

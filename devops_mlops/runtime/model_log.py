@@ -48,6 +48,7 @@ def log_sklearn_model(session, model, *, sample, metrics: dict[str, float], para
     from mlflow.models import infer_signature
 
     from .api import TrainResult
+    from .threads import threads_for
 
     mlflow = session.mlflow()
     ensure_experiment(session)
@@ -70,7 +71,8 @@ def log_sklearn_model(session, model, *, sample, metrics: dict[str, float], para
         mlflow.log_params({**(params or {}), "features": len(inputs)})
         mlflow.log_metrics(metrics)
         head = sample.head(50)
-        signature = infer_signature(head, np.asarray(model.predict(head), dtype="float64").reshape(-1))
+        with threads_for(len(head)):
+            signature = infer_signature(head, np.asarray(model.predict(head), dtype="float64").reshape(-1))
         info = mlflow.sklearn.log_model(
             model,
             name="model",

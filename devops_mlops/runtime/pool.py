@@ -51,6 +51,29 @@ def active() -> KernelPool | None:
 LATE_ENV = ("MLOPS_CONFIG", "MLOPS_DBFS_ROOT")
 
 
+#: what libraries imported into this process write into ``os.environ`` as they run (MLflow's fluent API
+#: exports its URIs and run, its telemetry a session id; OpenMP flags are set when scikit-learn or
+#: MLflow is imported): this process's state, not the notebooks' environment. A pooled kernel gets
+#: them as they were when the pool opened, so a library the toolkit imports on the way (the gate loads
+#: a model) neither reaches the notebooks nor splits the pool into kernels of "another environment".
+PROCESS_STATE = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID",
+                 "_MLFLOW_TELEMETRY_SESSION_ID", "KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK")
+
+
+def inherited_environ() -> dict[str, str]:
+    """The environment a kernel inherits from this process: ``os.environ``, with the
+    :data:`PROCESS_STATE` variables as they were when the active pool opened (no pool: as they are)."""
+    env = dict(os.environ)
+    pool = _ACTIVE
+    if pool is not None:
+        for name, value in pool.opened_env.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+    return env
+
+
 def _base_env(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in LATE_ENV}
 
@@ -81,6 +104,7 @@ class KernelPool:
         self.idle: dict[str, list[PooledKernel]] = {}
         self.starting: dict[str, list[asyncio.Future]] = {}
         self.stats = {"started": 0, "reused": 0, "killed": 0}
+        self.opened_env = {name: os.environ.get(name) for name in PROCESS_STATE}
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="mlops-kernel-pool", daemon=True)
         self._thread.start()

@@ -208,8 +208,12 @@ def _kill_group(pid: int) -> None:
 def _kernel_env(extra: dict[str, str] | None, isolated: bool = False) -> dict[str, str]:
     """The kernel's environment: ours, then ``extra``; a ``PYTHONPATH`` in ``extra`` (the project's
     own package folders) goes first on the path, before the toolkit's and the inherited one.
-    ``isolated``: neither the toolkit's folder nor the inherited ``PYTHONPATH`` (see ``python``)."""
-    env = dict(os.environ)
+    ``isolated``: neither the toolkit's folder nor the inherited ``PYTHONPATH`` (see ``python``).
+    Inside a kernel pool, what this process's libraries exported meanwhile is left out
+    (:func:`~devops_mlops.runtime.pool.inherited_environ`)."""
+    from .pool import inherited_environ
+
+    env = dict(os.environ) if isolated else inherited_environ()
     extra = {str(k): str(v) for k, v in (extra or {}).items()}
     if isolated:
         # a fresh machine does not inherit this process's MLflow state: set_experiment/start_run here

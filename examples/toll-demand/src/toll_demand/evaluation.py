@@ -20,8 +20,11 @@ REPORTED = ["mape", "rmse", "mae", "r2"]
 def predict(model, frame):
     """Predictions for a feature frame (a scikit-learn model or an MLflow pyfunc model)."""
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
-    return np.asarray(model.predict(frame[FEATURES]), dtype="float64").reshape(-1)
+    # small data: one thread, as in training (OpenMP workers spinning on a busy 2-core agent cost 10x)
+    with threadpool_limits(1):
+        return np.asarray(model.predict(frame[FEATURES]), dtype="float64").reshape(-1)
 
 
 def evaluate_model(model, frame, names: list[str] | None = None) -> dict[str, float]:
