@@ -3,6 +3,7 @@ notebooks, the same results as a fresh kernel per notebook."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -101,3 +102,26 @@ def test_preload_names_installed_libraries_only(tmp_path):
     names = modules_imported_by([nb])
     assert "pandas" in names and "sklearn.linear_model" in names and "devops_mlops.runtime" in names
     assert not {"own_pkg", "os", "not_there"} & set(names)
+
+
+def test_variables_this_process_libraries_export_neither_reach_the_notebooks_nor_split_the_pool(tmp_path, monkeypatch):
+    import mlflow
+
+    nb = _nb(tmp_path / "env.py", """
+        import os
+        print("uri", os.environ.get("MLFLOW_TRACKING_URI"), "setting", os.environ.get("MLOPS_TEST_SETTING"))
+        """)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLOPS_TEST_SETTING", raising=False)
+    with kernel_pool(preload=["json"]) as pool:
+        a = run_notebook(nb)
+        mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")  # exports MLFLOW_TRACKING_URI here
+        assert os.environ.get("MLFLOW_TRACKING_URI")
+        b = run_notebook(nb)
+        monkeypatch.setenv("MLOPS_TEST_SETTING", "1")  # any other variable still reaches the notebooks
+        c = run_notebook(nb)
+        stats = dict(pool.stats)
+    assert [r.status for r in (a, b, c)] == ["passed"] * 3, [(r.status, r.error) for r in (a, b, c)]
+    assert a.kernel_pid == b.kernel_pid and "uri None setting None" in b.output
+    assert c.kernel_pid != b.kernel_pid and "uri None setting 1" in c.output
+    assert stats["started"] == 2 and stats["reused"] == 1
