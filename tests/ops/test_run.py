@@ -89,7 +89,10 @@ def test_unknown_job_lists_the_defined_ones_and_runs_nothing(tmp_path, emu):
 
     ctx = ctx_for(tmp_path, emu, jobs=2)
     deploy(ctx)
-    assert resolve_jobs(ctx, ["job1", "job0"]) == {"job1": 2, "job0": 1}
+    # concurrent creates get their ids in arrival order, so read them back by tag
+    ids = {s["tags"]["mlops_job_key"]: jid for jid, s in emu.jobs.items()}
+    assert sorted(ids.values()) == [1, 2]
+    assert resolve_jobs(ctx, ["job1", "job0"]) == {"job1": ids["job1"], "job0": ids["job0"]}
     with pytest.raises(UsageError) as exc:
         resolve_jobs(ctx, ["job0", "typo"])
     assert "'typo'" in exc.value.message and "job0, job1" in exc.value.message
