@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import console
+from .config_file import CONFIG_NAME, find_config  # noqa: F401 - part of this module's API
 from .errors import ConfigError, InputError, UsageError
 from .schema import build, field
 from .yamlload import dotted, line_of, load_with_lines
 
-CONFIG_NAME = "mlops.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -423,15 +423,6 @@ class Config:
                     line=line,
                 )
         return self.targets[name]
-
-
-def find_config(start: Path | None = None) -> Path:
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-    raise UsageError(f"no {CONFIG_NAME} in {here} or its parents (give --config FILE, or run `mlops init`)")
 
 
 def _substitute(value: Any, path: tuple, lines, unresolved: dict) -> Any:

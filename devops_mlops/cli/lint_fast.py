@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CheckFailed, UsageError
@@ -31,19 +30,24 @@ _LINT_VALUES = ("--junit", "--select", "--ignore")
 _LINT_FLAGS = ("--fix", "--dry-run")
 
 
-@dataclass
 class LintOptions:
-    config: str | None = None
-    target: str | None = None
-    dry_run: bool = False
-    fmt: str = "text"
-    verbose: bool = False
-    timeout: float | None = None
-    paths: tuple[Path, ...] = ()
-    junit: Path | None = None
-    select: str | None = None
-    ignore: str | None = None
-    fix: bool = False
+    """The options of a plain `mlops lint` line (the global ones first)."""
+
+    def __init__(self) -> None:
+        self.config: str | None = None
+        self.target: str | None = None
+        self.dry_run = False
+        self.fmt = "text"
+        self.verbose = False
+        self.timeout: float | None = None
+        self.paths: tuple[Path, ...] = ()
+        self.junit: Path | None = None
+        self.select: str | None = None
+        self.ignore: str | None = None
+        self.fix = False
+
+    def __repr__(self) -> str:
+        return f"LintOptions({vars(self)})"
 
     def state(self):
         from . import State
@@ -148,32 +152,87 @@ def _codes(value: str | None) -> list[str]:
     return [c.strip().upper() for c in (value or "").split(",") if c.strip()]
 
 
+def _guess(config_path: str | None) -> tuple[Path | None, Path] | None:
+    """(mlops.yaml, the project root) when the file says nothing of lint (the word is not in it,
+    so no key, anchor or merge can bring a ``lint:`` section): linting can start before the file
+    is read. (None, the current folder) without a file; None when the file must be read first."""
+    from ..config_file import find_config
+
+    try:
+        path = Path(config_path) if config_path else find_config()
+    except UsageError:
+        return None, Path.cwd()  # linted with the defaults, as a command line without a file is
+    try:
+        with open(path, "rb") as f:
+            text = f.read((1 << 20) + 1)
+    except OSError:
+        return None  # reported by load_config, as before
+    if len(text) > 1 << 20 or b"lint" in text.lower():
+        return None
+    return path, path.resolve().parent
+
+
+def _loader(path: Path | None):
+    """The check of a guess: the configuration read (None without a file), or
+    ConfigGuessWrong when its lint settings are not the defaults."""
+
+    def load():
+        if path is None:
+            return None
+        from ..config import load_config
+        from ..ops.lint import ConfigGuessWrong
+
+        config = load_config(path)
+        if config.lint.select or config.lint.ignore or config.lint.exclude:
+            raise ConfigGuessWrong(config)
+        return config
+
+    return load
+
+
+def _lint(paths, select, ignore, fix, state, root: Path, config):
+    """lint_paths with the settings of ``config`` (a Config, None, or a loader of it)."""
+    from ..ops.lint import lint_paths
+
+    settled = config if not callable(config) else None
+    return lint_paths(
+        list(paths),
+        select=_codes(select) or (settled.lint.select if settled else []) or None,
+        ignore=(settled.lint.ignore if settled else []) + _codes(ignore),
+        exclude=settled.lint.exclude if settled else None,
+        fix=fix and not state.dry_run,
+        root=root,
+        config=config,
+    )
+
+
 def run(state, paths: tuple[Path, ...], junit: Path | None, select: str | None, ignore: str | None,
         fix: bool) -> None:
     """The body of `mlops lint` (whichever way its command line was read)."""
-    from ..config import load_config
     from ..console import Console, in_pipeline
-    from ..ops.lint import junit_suites, lint_paths
+    from ..ops.lint import ConfigGuessWrong, junit_suites
 
     console = Console(state.fmt, state.verbose)
-    config = None
-    try:
-        config = load_config(state.config_path)
-    except UsageError:
-        if not paths:
-            raise
-    targets = list(paths) or [config.notebooks_dir]
-    cfg_select = config.lint.select if config else []
-    cfg_ignore = config.lint.ignore if config else []
-    result = lint_paths(
-        targets,
-        select=_codes(select) or cfg_select or None,
-        ignore=cfg_ignore + _codes(ignore),
-        exclude=config.lint.exclude if config else None,
-        fix=fix and not state.dry_run,
-        root=config.root if config else Path.cwd(),
-        config=config,
-    )
+    guess = _guess(state.config_path) if paths else None
+    if guess is not None:
+        # read mlops.yaml while ruff works (YAML and the schema cost as much to import as ruff
+        # takes to start): lint as if it said nothing of lint, then check that it did not
+        try:
+            result = _lint(paths, select, ignore, fix, state, guess[1], _loader(guess[0]))
+        except ConfigGuessWrong as wrong:
+            result = _lint(paths, select, ignore, fix, state, wrong.config.root, wrong.config)
+        config = result.config
+    else:
+        from ..config import load_config
+
+        config = None
+        try:
+            config = load_config(state.config_path)
+        except UsageError:
+            if not paths:
+                raise
+        result = _lint(paths or (config.notebooks_dir,), select, ignore, fix, state,
+                       config.root if config else Path.cwd(), config)
     if in_pipeline():
         for f in result.findings:
             console.logissue("error" if f.severity == "error" else "warning", f"{f.code} {f.message}",

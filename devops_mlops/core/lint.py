@@ -30,8 +30,8 @@ import bisect
 import functools
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .escapes import mask_escapes, may_have_escapes
 from .notebook import COMMENT, Cell, Notebook
@@ -42,8 +42,9 @@ RUN_PRELUDE_MODULE = "_mlops_run_names_"
 RUN_EXTENSIONS = ("", ".py", ".sql", ".scala", ".r", ".R", ".ipynb")
 
 
-@dataclass(frozen=True, init=False)
-class Finding:
+class Finding(NamedTuple):
+    """One finding: immutable, hashable, pickled cheaply (a run makes thousands)."""
+
     path: str
     line: int
     column: int
@@ -52,13 +53,6 @@ class Finding:
     severity: str
     message: str
     fixable: bool = False
-
-    def __init__(self, path: str, line: int, column: int, cell: int | None, code: str, severity: str, message: str,
-                 fixable: bool = False) -> None:
-        # one update instead of a frozen dataclass's eight object.__setattr__ calls: a run makes
-        # thousands of findings
-        self.__dict__.update(path=path, line=line, column=column, cell=cell, code=code, severity=severity,
-                             message=message, fixable=fixable)
 
     def to_json(self) -> dict:
         return {
@@ -260,25 +254,28 @@ def _line_text(nb: Notebook, cell: Cell, cell_line: int) -> str:
 # ---------------------------------------------------------------- python cells for ruff
 
 
-@dataclass(frozen=True)
-class VirtualLine:
+class VirtualLine(NamedTuple):
     cell: int | None  # 1-based cell number
     line: int  # line in the file (source/plain) or in the cell (ipynb)
     col_offset: int  # columns to add (MAGIC prefix)
 
 
 class LineMap:
-    """Maps a line of a notebook's virtual module back to the notebook, cell by cell."""
+    """Maps a line of a notebook's virtual module back to the notebook, cell by cell. It holds
+    only numbers (no cells), so the second process of `mlops lint` can send it back pickled."""
 
     def __init__(self, nb: Notebook) -> None:
         self._ipynb = nb.format == "ipynb"
+        self.is_notebook = nb.is_notebook
         self._starts: list[int] = []  # first virtual line of each segment
-        self._segments: list[tuple[int, int, Cell, int, int]] = []  # (end, cell no, cell, first cell line, offset)
+        #: (end, cell no, the cell's file line per source line (empty for .ipynb), first cell line, offset)
+        self._segments: list[tuple[int, int, list[int], int, int]] = []
         self.prelude = False
 
     def add(self, first_virtual: int, count: int, cell_no: int, cell: Cell, first_cell_line: int, offset: int) -> None:
         self._starts.append(first_virtual)
-        self._segments.append((first_virtual + count, cell_no, cell, first_cell_line, offset))
+        self._segments.append((first_virtual + count, cell_no, [] if self._ipynb else cell.line_map,
+                               first_cell_line, offset))
 
     @property
     def has_code(self) -> bool:
@@ -289,11 +286,13 @@ class LineMap:
         i = bisect.bisect_right(self._starts, row) - 1
         if i < 0:
             return None
-        end, cell_no, cell, first, offset = self._segments[i]
+        end, cell_no, file_lines, first, offset = self._segments[i]
         if row >= end:
             return None
         cline = first + row - self._starts[i]
-        return VirtualLine(cell_no, cline if self._ipynb else cell.file_line(cline), offset)
+        if file_lines and 1 <= cline <= len(file_lines):  # as Cell.file_line maps it
+            cline = file_lines[cline - 1]
+        return VirtualLine(cell_no, cline, offset)
 
 
 def python_cells(nb: Notebook) -> list[tuple[int, Cell, int]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
@@ -47,24 +46,37 @@ _MAGIC_LINE = re.compile(r"^%(\w+)\b")
 _TITLE = re.compile(r"^DBTITLE \d+,(.*)$")
 
 
-@dataclass
 class Cell:
-    language: str
-    source: str
-    kind: str = "code"  # code | markdown | raw
-    title: str | None = None
-    #: 1-based file line of the first line of ``source`` (source notebooks, plain files)
-    line: int | None = None
-    #: per source line, its 1-based file line (source notebooks, plain files)
-    line_map: list[int] = field(default_factory=list)
-    #: .ipynb only
-    metadata: dict = field(default_factory=dict)
-    outputs: list = field(default_factory=list)
-    execution_count: int | None = None
-    #: problems found while parsing: (line in file or cell, message)
-    problems: list[tuple[int, str]] = field(default_factory=list)
-    _raw: str | None = field(default=None, repr=False)
-    _parsed_source: str | None = field(default=None, repr=False)
+    """One cell. A plain class, not a dataclass: a run of `mlops lint` makes tens of thousands,
+    and importing ``dataclasses`` costs more than its start-up can spare."""
+
+    __slots__ = ("language", "source", "kind", "title", "line", "line_map", "metadata", "outputs",
+                 "execution_count", "problems", "_raw", "_parsed_source")
+
+    def __init__(self, language: str, source: str, kind: str = "code", title: str | None = None,
+                 line: int | None = None, line_map: list[int] | None = None, metadata: dict | None = None,
+                 outputs: list | None = None, execution_count: int | None = None,
+                 problems: list[tuple[int, str]] | None = None, _raw: str | None = None,
+                 _parsed_source: str | None = None) -> None:
+        self.language = language
+        self.source = source
+        self.kind = kind  # code | markdown | raw
+        self.title = title
+        #: 1-based file line of the first line of ``source`` (source notebooks, plain files)
+        self.line = line
+        #: per source line, its 1-based file line (source notebooks, plain files)
+        self.line_map = [] if line_map is None else line_map
+        #: .ipynb only
+        self.metadata = {} if metadata is None else metadata
+        self.outputs = [] if outputs is None else outputs
+        self.execution_count = execution_count
+        #: problems found while parsing: (line in file or cell, message)
+        self.problems = [] if problems is None else problems
+        self._raw = _raw
+        self._parsed_source = _parsed_source
+
+    def __repr__(self) -> str:
+        return f"Cell(language={self.language!r}, kind={self.kind!r}, line={self.line!r}, source={self.source[:40]!r})"
 
     @property
     def magic(self) -> str | None:
@@ -96,18 +108,25 @@ class Cell:
         return cell_line
 
 
-@dataclass
 class Notebook:
-    path: Path
-    format: str  # source | ipynb | plain
-    language: str
-    cells: list[Cell]
-    raw: bytes = b""
-    metadata: dict = field(default_factory=dict)
-    nbformat_minor: int = 5
-    problems: list[tuple[int, str]] = field(default_factory=list)
-    _indent: int = 1
-    modified: bool = False
+    """A notebook (or plain file) as read: its cells, its raw bytes, its format."""
+
+    def __init__(self, path: Path, format: str, language: str, cells: list[Cell], raw: bytes = b"",
+                 metadata: dict | None = None, nbformat_minor: int = 5,
+                 problems: list[tuple[int, str]] | None = None, _indent: int = 1, modified: bool = False) -> None:
+        self.path = path
+        self.format = format  # source | ipynb | plain
+        self.language = language
+        self.cells = cells
+        self.raw = raw
+        self.metadata = {} if metadata is None else metadata
+        self.nbformat_minor = nbformat_minor
+        self.problems = [] if problems is None else problems
+        self._indent = _indent
+        self.modified = modified
+
+    def __repr__(self) -> str:
+        return f"Notebook(path={self.path!r}, format={self.format!r}, language={self.language!r}, cells={len(self.cells)})"
 
     @property
     def is_notebook(self) -> bool:

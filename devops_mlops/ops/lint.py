@@ -9,11 +9,11 @@ API::
 Everything is read and parsed before anything is written: a malformed file stops
 the run (exit 2) with nothing changed; ``fix`` rewrites .ipynb files atomically.
 
-The run is ordered for speed: the notebooks ruff needs as virtual modules (.ipynb, and
-those with escapes or ``%python`` cells) are parsed here and ruff starts; the rest
-(Databricks source notebooks ruff reads in place, SQL and Scala notebooks) are parsed
-and checked by our rules in a second process meanwhile (ops/lint_ruff.py,
-ops/lint_worker.py). Names a ``%run`` brings in are known by dropping ruff's
+The run is ordered for speed, in two processes (ops/lint_worker.py): each parses half of
+the notebooks ruff needs as virtual modules (.ipynb, and those with escapes or ``%python``
+cells) and writes their modules; ruff starts (ops/lint_ruff.py); while it works, each
+parses and checks half of the rest (Databricks source notebooks ruff reads in place, SQL
+and Scala notebooks). Names a ``%run`` brings in are known by dropping ruff's
 undefined-name findings for them.
 """
 
@@ -22,17 +22,16 @@ from __future__ import annotations
 import gc
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import lint_shipped
+from ..errors import MlopsError
 from ..core import notebook as nbm
 from ..core.escapes import may_have_escapes
 from ..core.lint import (
     Finding,
     check_notebook,
     code_selected,
-    python_source,
     run_resolver,
 )
 from . import lint_worker
@@ -44,11 +43,21 @@ _NAME_CODES = ("F821", "F405", "F822")
 _NAME_IN_MESSAGE = re.compile(r"`([^`]+)`")
 
 
-@dataclass
+class ConfigGuessWrong(Exception):
+    """The configuration, read while ruff worked, has lint settings: lint again with them."""
+
+    def __init__(self, config) -> None:
+        super().__init__("the configuration has lint settings")
+        self.config = config
+
+
 class LintResult:
-    files: list[str]
-    findings: list[Finding] = field(default_factory=list)
-    fixed: int = 0
+    def __init__(self, files: list[str], findings: list[Finding] | None = None, fixed: int = 0) -> None:
+        self.files = files
+        self.findings: list[Finding] = [] if findings is None else findings
+        self.fixed = fixed
+        #: the project's configuration (read by lint_paths when it was given a loader)
+        self.config = None
 
     @property
     def ok(self) -> bool:
@@ -106,7 +115,9 @@ def lint_paths(
     root: Path | None = None,
     config=None,
 ) -> LintResult:
-    """Lint ``paths``; ``config`` is the project's configuration when the caller has read it.
+    """Lint ``paths``; ``config`` is the project's configuration when the caller has read it,
+    or a function that reads it (called once ruff works, its errors raised before any of a
+    notebook; the configuration read is ``result.config``).
 
     The cyclic garbage collector is paused meanwhile: parsing a thousand notebooks makes
     hundreds of thousands of objects (JSON cells and outputs), and its passes over them cost a
@@ -121,6 +132,27 @@ def lint_paths(
 
 
 def _lint_paths(paths, *, select, ignore, exclude, fix, root, config) -> LintResult:
+    if not callable(config):
+        result = _lint_run(paths, select=select, ignore=ignore, exclude=exclude, fix=fix, root=root, config=config)
+        result.config = config
+        return result
+    loader, loaded = config, []
+
+    def settle():
+        if not loaded:
+            loaded.append(loader())
+        return loaded[0]
+
+    try:
+        result = _lint_run(paths, select=select, ignore=ignore, exclude=exclude, fix=fix, root=root, config=settle)
+    except MlopsError:
+        settle()  # the configuration's own error first, as when it is read before the notebooks
+        raise
+    result.config = settle()
+    return result
+
+
+def _lint_run(paths, *, select, ignore, exclude, fix, root, config) -> LintResult:
     select = list(select or DEFAULT_SELECT)
     ignore = list(ignore or [])
     files = nbm.iter_notebook_files(paths, exclude)
@@ -132,31 +164,45 @@ def _lint_paths(paths, *, select, ignore, exclude, fix, root, config) -> LintRes
     notebooks: list = [None] * len(files)
     ways = [_way(path, raw, ruff.direct_ok) for path, raw in zip(files, raws)]
     direct = {os.path.normpath(os.path.join(cwd, files[i])): i for i, way in enumerate(ways) if way == "direct"}
-    # the files ruff reads in place (and those without Python) are parsed and checked in a
-    # second process meanwhile (ops/lint_worker.py)
-    worker = lint_worker.start([(i, files[i], raws[i], ways[i] == "direct") for i, way in enumerate(ways)
-                                if way != "virtual"], result.files, cwd)
-    modules: dict[str, str] = {}
+    # two processes (ops/lint_worker.py): each builds half of the virtual modules, ruff starts,
+    # then each parses and checks half of the other files while ruff works
+    virtual = [i for i, way in enumerate(ways) if way == "virtual"]
+    rest = [i for i, way in enumerate(ways) if way != "virtual"]
+    mine_v, theirs_v = lint_worker.split(virtual, [len(raws[i]) for i in virtual])
+    mine_r, theirs_r = lint_worker.split(rest, [len(raws[i]) for i in rest])
+    scratch = ruff.scratch() if virtual else None
+    worker = lint_worker.start([(i, files[i], raws[i]) for i in theirs_v],
+                               [(i, files[i], raws[i], ways[i] == "direct") for i in theirs_r],
+                               result.files, cwd, scratch)
     maps: dict[str, tuple[int, object]] = {}
     findings: list[Finding] = []
     checked: dict[int, lint_worker.Checked] = {}
     try:
-        for index, way in enumerate(ways):
-            if way == "virtual":
-                notebooks[index] = nb = nbm.loads(raws[index], files[index])
-                if not (nb.format == "plain" and nb.language != "python"):
-                    _add_source(nb, index, modules, maps, findings, result.files[index], isolate=False)
-        ruff.start(list(direct), modules, _notebook_inputs(direct, raws, modules, maps, notebooks))
+        for index in mine_v:
+            notebooks[index] = nbm.loads(raws[index], files[index])
+        here = lint_worker.prepare({i: notebooks[i] for i in mine_v}, result.files, scratch)
+        there = worker.prepared()
+        maps.update(here.maps)
+        maps.update(there.maps)
+        findings += here.findings + there.findings
+        ruff.start(list(direct), sorted(maps), _notebook_inputs(direct, raws, maps))
+        if callable(config):  # read while ruff works (ConfigGuessWrong: lint again)
+            config = config()
+        for index in mine_r:  # while ruff works
+            notebooks[index] = nbm.loads(raws[index], files[index])
         resolver = run_resolver(cwd)
-        for index, nb in enumerate(notebooks):  # while ruff works
-            if nb is not None:
-                findings += check_notebook(nb, result.files[index], resolver)
+        for index in mine_v + mine_r:
+            findings += check_notebook(notebooks[index], result.files[index], resolver)
+        for path, index in direct.items():
+            if notebooks[index] is not None:
+                maps[path] = (index, lint_worker.SegmentMap(lint_worker.segments(notebooks[index])))
         # MLO201 (only a project with a package of its own: else nothing is parsed again)
         findings += lint_shipped.check(notebooks, result.files, root,
                                        load=lambda i: nbm.loads(raws[i], files[i]), config=config)
         checked = worker.result()
         for path, index in direct.items():
-            maps[path] = (index, lint_worker.SegmentMap(checked[index].segments))
+            if index in checked:
+                maps[path] = (index, lint_worker.SegmentMap(checked[index].segments))
         for item in checked.values():
             findings += item.findings
         diagnostics = ruff.wait()
@@ -177,8 +223,13 @@ def _lint_paths(paths, *, select, ignore, exclude, fix, root, config) -> LintRes
         for index in broken:
             if notebooks[index] is None:
                 notebooks[index] = nbm.loads(raws[index], files[index])
-            _add_source(notebooks[index], index, again, maps, findings, result.files[index], isolate=True)
-        diagnostics += run_ruff(again, select, ignore, root, _notebook_inputs({}, raws, again, maps, notebooks))
+            name, text, line_map, found = lint_worker.module_of(notebooks[index], index, result.files[index],
+                                                                isolate=True)
+            findings += found
+            if name is not None:
+                again[name] = text
+                maps[name] = (index, line_map)
+        diagnostics += run_ruff(again, select, ignore, root, _notebook_inputs({}, raws, {n: maps[n] for n in again}))
 
     findings += _ruff_findings(diagnostics, maps, notebooks, checked, result.files, cwd)
     chosen: dict[str, bool] = {}
@@ -196,10 +247,10 @@ def _lint_paths(paths, *, select, ignore, exclude, fix, root, config) -> LintRes
     return result
 
 
-def _notebook_inputs(direct: dict[str, int], raws: list[bytes], modules: dict, maps: dict, notebooks: list) -> set[str]:
+def _notebook_inputs(direct: dict[str, int], raws: list[bytes], maps: dict) -> set[str]:
     """The inputs of a ruff run that are notebooks: the files read in place that start with the
-    header, the virtual modules of notebooks (not of plain files)."""
-    out = {name for name in modules if notebooks[maps[name][0]].is_notebook}
+    header, the virtual modules (``maps``: {name: (index, line map)}) of notebooks."""
+    out = {name for name, (_index, line_map) in maps.items() if line_map.is_notebook}
     for path, index in direct.items():
         raw = raws[index]
         end = raw.find(b"\n")
@@ -252,18 +303,6 @@ def _ruff_findings(diagnostics: list[dict], maps: dict, notebooks: list, checked
 
 def _is_syntax(diagnostic: dict) -> bool:
     return diagnostic.get("code") in (None, "invalid-syntax", "E999") or diagnostic.get("name") == "invalid-syntax"
-
-
-def _add_source(nb, index, sources, maps, findings, shown: str, *, isolate: bool) -> None:
-    text, line_map, syntax = python_source(nb, set(), isolate_syntax_errors=isolate)
-    findings += [
-        Finding(shown, f.line, f.column, f.cell if nb.is_notebook else None, f.code, f.severity, f.message)
-        for f in syntax
-    ]
-    if line_map.has_code:
-        name = f"nb{index:05d}{'s' if isolate else ''}.py"
-        sources[name] = text
-        maps[name] = (index, line_map)
 
 
 def junit_suites(result: LintResult):

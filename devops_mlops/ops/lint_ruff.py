@@ -125,7 +125,7 @@ class RuffRun:
         self.notebooks: set[str] = set()  # the inputs that are notebooks (paths, module names)
         self._proc: subprocess.Popen | None = None
         self._scratch: str | None = None
-        self._given: tuple[list[str], dict[str, str]] = ([], {})
+        self._given: tuple[list[str], list[str]] = ([], [])
 
     def command(self, inputs: list[str]) -> list[str]:
         cmd = [ruff_bin(), "check", "--output-format", "json", "--no-cache", "--exit-zero", "--no-fix"]
@@ -165,28 +165,29 @@ class RuffRun:
                 globs.append(inside + "*.py")
         return [json.dumps(g, ensure_ascii=False) + ' = ["E402"]' for g in globs if g.isprintable()]
 
-    def start(self, paths: list[str], modules: dict[str, str], notebooks: set[str] | None = None) -> bool:
-        """Start ruff over ``paths`` (files linted in place) and ``modules`` ({name: text},
-        written to a scratch folder first); ``notebooks``: those of both that are notebooks (ruff
-        need not report their E402). False when there is nothing to lint."""
+    def scratch(self) -> str:
+        """The folder of this run's virtual modules (made on first use): :func:`write_modules`
+        fills it, from this process or from the second one."""
+        if self._scratch is None:
+            self._scratch = os.path.join(scratch_parent() or _tmp(), f"mlops-lint-{os.getpid()}-{time.monotonic_ns()}")
+            os.mkdir(self._scratch, 0o700)
+        return self._scratch
+
+    def start(self, paths: list[str], modules: dict[str, str] | list[str], notebooks: set[str] | None = None) -> bool:
+        """Start ruff over ``paths`` (files linted in place) and ``modules``: {name: text} written
+        to the scratch folder here, or the names of those already written there; ``notebooks``:
+        those of both that are notebooks (ruff need not report their E402). False when there is
+        nothing to lint."""
         self.notebooks = set(notebooks or ())
         if not paths and not modules:
             return False
         inputs = list(paths)
-        self._given = (list(paths), modules)
-        if modules:
-            self._scratch = os.path.join(scratch_parent() or _tmp(), f"mlops-lint-{os.getpid()}-{time.monotonic_ns()}")
-            os.mkdir(self._scratch, 0o700)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-            for name, text in modules.items():  # os.write: cheaper than a buffered file object
-                fd = os.open(os.path.join(self._scratch, name), flags, 0o600)
-                try:
-                    data = memoryview(text.encode("utf-8"))
-                    while data:
-                        data = data[os.write(fd, data):]
-                finally:
-                    os.close(fd)
-            inputs.append(self._scratch)
+        names = list(modules)
+        self._given = (list(paths), names)
+        if isinstance(modules, dict):
+            write_modules(self.scratch(), modules)
+        if names:
+            inputs.append(self.scratch())
         # ruff's worker threads get small stacks, which deeply nested code overflows
         env = {**os.environ, "RUST_MIN_STACK": os.environ.get("RUST_MIN_STACK", str(64 * 1024 * 1024))}
         self._proc = subprocess.Popen(self.command(inputs), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -196,7 +197,8 @@ class RuffRun:
         """The error for a ruff crash on nesting: the most deeply nested input, named."""
         paths, modules = self._given
         texts = {p: Path(p).read_text(encoding="utf-8", errors="replace") for p in paths}
-        texts.update({f"a notebook (as {name})": text for name, text in modules.items()})
+        texts.update({f"a notebook (as {name})": Path(self._scratch or "", name).read_text(encoding="utf-8")
+                      for name in modules})
         depth = {where: _nesting(text) for where, text in texts.items()}
         where = max(depth, key=depth.__getitem__)
         return InputError(f"code nested {depth[where]} brackets deep: ruff crashed on it", path=where)
@@ -233,10 +235,23 @@ class RuffRun:
             self._proc.wait()
         self._proc = None
         if self._scratch:
-            for name in os.listdir(self._scratch):  # flat: only the modules written by start()
+            for name in os.listdir(self._scratch):  # flat: only the modules write_modules() wrote
                 os.unlink(os.path.join(self._scratch, name))
             os.rmdir(self._scratch)
             self._scratch = None
+
+
+def write_modules(folder: str, modules: dict[str, str]) -> None:
+    """Write virtual modules {name: text} into ``folder`` (each a new file, owner-only)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    for name, text in modules.items():  # os.write: cheaper than a buffered file object
+        fd = os.open(os.path.join(folder, name), flags, 0o600)
+        try:
+            data = memoryview(text.encode("utf-8"))
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
 
 
 def _nesting(text: str) -> int:

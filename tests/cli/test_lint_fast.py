@@ -94,3 +94,42 @@ def test_lint_imports_neither_click_nor_the_ruff_package(tmp_path):
     assert "EXIT 0" in p.stderr and ("LOADED []" if in_venv else "LOADED ['ruff']") in p.stderr, p.stderr
     p = subprocess.run([sys.executable, "-c", code, "lint", "--help"], cwd=tmp_path, capture_output=True, text=True)
     assert "LOADED ['click']" in p.stderr and "--select" in p.stdout
+
+
+def _project(tmp_path: Path, config: str) -> Path:
+    shutil.copytree(CORPUS / "good", tmp_path / "notebooks")
+    (tmp_path / "mlops.yaml").write_text(config)
+    return tmp_path
+
+
+def test_a_config_read_while_ruff_works_still_reports_its_own_error_first(tmp_path, monkeypatch, capsys):
+    # no "lint" in the file: linting starts before it is read; its error still wins over a notebook's
+    root = _project(tmp_path, "project: p\nmodel: {name: m}\nunknown_key: 1\n")
+    (root / "notebooks" / "zz_binary.py").write_bytes(b"\x00\x01 not text")
+    for via_click in (False, True):
+        code, _out, err = _outcome(["lint", "notebooks"], root, monkeypatch, capsys, via_click=via_click)
+        assert code == 2 and "mlops.yaml" in err and "unknown_key" in err, err
+        assert "zz_binary" not in err
+
+
+def test_lint_settings_in_the_config_apply_before_any_notebook_is_read(tmp_path, monkeypatch, capsys):
+    root = _project(tmp_path, "project: p\nmodel: {name: m}\nlint: {exclude: ['zz_*']}\n")
+    (root / "notebooks" / "zz_binary.py").write_bytes(b"\x00\x01 not text")
+    code, out, err = _outcome(["lint", "notebooks"], root, monkeypatch, capsys, via_click=False)
+    assert code == 0 and "All checks passed" in out, out + err
+
+
+def test_a_loaded_config_with_lint_settings_makes_lint_start_again(tmp_path):
+    from devops_mlops.cli.lint_fast import _guess, _loader
+    from devops_mlops.ops.lint import ConfigGuessWrong, lint_paths
+
+    root = _project(tmp_path, "project: p\nmodel: {name: m}\n")
+    path, guessed_root = _guess(str(root / "mlops.yaml"))
+    assert guessed_root == root.resolve()
+    result = lint_paths([root / "notebooks"], root=guessed_root, config=_loader(path))
+    assert result.ok and result.config.project == "p"  # the configuration read meanwhile, for PR feedback
+    (root / "mlops.yaml").write_text("project: p\nmodel: {name: m}\nlint: {ignore: [F]}\n")
+    assert _guess(str(root / "mlops.yaml")) is None  # such a file is read first
+    with pytest.raises(ConfigGuessWrong) as wrong:  # and had it been guessed, the guess is refused
+        lint_paths([root / "notebooks"], root=guessed_root, config=_loader(path))
+    assert wrong.value.config.lint.ignore == ["F"]
