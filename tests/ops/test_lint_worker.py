@@ -86,3 +86,36 @@ def assert_reaped(pids: list[int]) -> None:
     for pid in pids:  # waited for already: nothing left running, no zombie
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+
+
+@pytest.mark.parametrize("when", ["before it sends anything", "after it sent all"])
+def test_a_second_process_that_dies_is_replaced_by_this_one(tmp_path, monkeypatch, when):
+    import signal
+    import time
+
+    root = tree(tmp_path)
+    for i in range(6):  # .ipynb files, so that the second process has modules to build
+        (root / f"n{i}.ipynb").write_text(json.dumps({
+            "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+            "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                       "source": f"import os\nvalue_{i} = missing_{i}\n"}]}))
+    here = lint_paths([root])
+    monkeypatch.setattr(lint_worker, "MIN_PARALLEL", 1)
+    real_fork = os.fork
+    killed = []
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            if when == "after it sent all":  # both messages are in the pipe by then, read after its death
+                time.sleep(0.5)
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    there = lint_paths([root])
+    assert killed and there.findings == here.findings and there.files == here.files
+    undefined = " ".join(f.message for f in there.findings if f.code == "F821")
+    assert all(f"`missing_{i}`" in undefined for i in range(6)), undefined
+    assert_reaped(killed)
