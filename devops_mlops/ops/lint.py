@@ -193,16 +193,13 @@ def _lint_run(paths, *, select, ignore, exclude, fix, root, config) -> LintResul
         resolver = run_resolver(cwd)
         for index in mine_v + mine_r:
             findings += check_notebook(notebooks[index], result.files[index], resolver)
-        for path, index in direct.items():
-            if notebooks[index] is not None:
-                maps[path] = (index, lint_worker.SegmentMap(lint_worker.segments(notebooks[index])))
         # MLO201 (only a project with a package of its own: else nothing is parsed again)
         findings += lint_shipped.check(notebooks, result.files, root,
                                        load=lambda i: nbm.loads(raws[i], files[i]), config=config)
         checked = worker.result()
-        for path, index in direct.items():
-            if index in checked:
-                maps[path] = (index, lint_worker.SegmentMap(checked[index].segments))
+        for path, index in direct.items():  # where a file ruff read in place has Python cells
+            segments = checked[index].segments if index in checked else lint_worker.segments(notebooks[index])
+            maps[path] = (index, lint_worker.SegmentMap(segments))
         for item in checked.values():
             findings += item.findings
         diagnostics = ruff.wait()

@@ -4,7 +4,8 @@ API::
 
     run = RuffRun(select, ignore, root)
     run.direct_ok                     # may notebooks be handed to ruff as they are?
-    run.start(paths, {"nb00001.py": text, ...})   # returns at once; ruff works meanwhile
+    write_modules(run.scratch(), {"nb00001.py": text, ...})   # from either process of the run
+    run.start(paths, ["nb00001.py", ...])   # returns at once; ruff works meanwhile
     diagnostics = run.wait()          # [{filename, code, message, location, ...}], filename as given
 
 Notebooks reach ruff in one of two ways:
@@ -120,7 +121,7 @@ class RuffRun:
         chosen = self.select or configured
         self.direct_ok = not path_dependent and chosen is not None and all(c.startswith(LAYOUT_FREE) for c in chosen)
         # E402 of a notebook is dropped (imports in later cells are how notebooks are written): ruff
-        # need not report it, unless RUF100 could then call a `# noqa: E402` unused
+        # need not report it, unless RUF100 could then call a noqa comment for E402 unused
         self.quiet_e402 = chosen is not None and not any("RUF100".startswith(c) or c == "ALL" for c in chosen)
         self.notebooks: set[str] = set()  # the inputs that are notebooks (paths, module names)
         self._proc: subprocess.Popen | None = None
@@ -173,19 +174,15 @@ class RuffRun:
             os.mkdir(self._scratch, 0o700)
         return self._scratch
 
-    def start(self, paths: list[str], modules: dict[str, str] | list[str], notebooks: set[str] | None = None) -> bool:
-        """Start ruff over ``paths`` (files linted in place) and ``modules``: {name: text} written
-        to the scratch folder here, or the names of those already written there; ``notebooks``:
-        those of both that are notebooks (ruff need not report their E402). False when there is
-        nothing to lint."""
+    def start(self, paths: list[str], names: list[str], notebooks: set[str] | None = None) -> bool:
+        """Start ruff over ``paths`` (files linted in place) and the virtual modules ``names``
+        (already written into :meth:`scratch`); ``notebooks``: those of both that are notebooks
+        (ruff need not report their E402). False when there is nothing to lint."""
         self.notebooks = set(notebooks or ())
-        if not paths and not modules:
+        if not paths and not names:
             return False
         inputs = list(paths)
-        names = list(modules)
-        self._given = (list(paths), names)
-        if isinstance(modules, dict):
-            write_modules(self.scratch(), modules)
+        self._given = (list(paths), list(names))
         if names:
             inputs.append(self.scratch())
         # ruff's worker threads get small stacks, which deeply nested code overflows
@@ -272,5 +269,7 @@ def run_ruff(modules: dict[str, str], select: list[str], ignore: list[str], root
              notebooks: set[str] | None = None) -> list[dict]:
     """Lint virtual modules {name: text} with one ruff process; its JSON diagnostics."""
     run = RuffRun(select, ignore, root)
-    run.start([], modules, notebooks)
+    if modules:
+        write_modules(run.scratch(), modules)
+    run.start([], list(modules), notebooks)
     return run.wait()

@@ -33,6 +33,7 @@ from ..core import notebook as nbm
 from ..core.lint import (Finding, LineMap, VirtualLine, check_notebook, defined_names, python_cells, python_source,
                          resolve_run_target, run_resolver)
 from ..errors import InputError
+from .lint_ruff import write_modules
 
 #: fewer files than this are not worth a process
 MIN_PARALLEL = 64
@@ -105,6 +106,11 @@ class Prepared:
         self.findings: list[Finding] = []
 
 
+def module_name(index: int, *, isolate: bool = False) -> str:
+    """The file name of the virtual module of file ``index`` (``isolate``: syntax errors left out)."""
+    return f"nb{index:05d}{'s' if isolate else ''}.py"
+
+
 def module_of(nb: nbm.Notebook, index: int, shown: str, *, isolate: bool = False):
     """(module name or None, text, line map, syntax findings) of a notebook's virtual module;
     the name is None when it has no Python code (a plain file of another language included)."""
@@ -115,13 +121,11 @@ def module_of(nb: nbm.Notebook, index: int, shown: str, *, isolate: bool = False
              for f in syntax]
     if not line_map.has_code:
         return None, text, line_map, found
-    return f"nb{index:05d}{'s' if isolate else ''}.py", text, line_map, found
+    return module_name(index, isolate=isolate), text, line_map, found
 
 
 def prepare(notebooks: dict[int, nbm.Notebook], shown: list[str], scratch: str | None) -> Prepared:
     """The virtual modules of ``notebooks`` ({index: notebook}), written into ``scratch``."""
-    from .lint_ruff import write_modules
-
     out = Prepared()
     modules: dict[str, str] = {}
     for index, nb in notebooks.items():
@@ -160,25 +164,33 @@ def _send(fd: int, payload) -> None:
         view = view[os.write(fd, view):]
 
 
+def _read_exact(fd: int, size: int) -> bytes | None:
+    """``size`` bytes from ``fd``; None when the pipe ends first (the process died)."""
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
 def _receive(fd: int):
     """One message, or ("lost", None) when the process died before sending it whole."""
-    chunks, need, size = [], 8, None
-    while True:
-        chunk = os.read(fd, min(need, 1 << 20)) if need else b""
-        if need and not chunk:
-            return "lost", None
-        chunks.append(chunk)
-        need -= len(chunk)
-        if need == 0 and size is None:
-            size = int.from_bytes(b"".join(chunks), "little")
-            chunks, need = [], size
-            if size == 0:
-                return "lost", None
-        elif need == 0:
-            try:
-                return pickle.loads(b"".join(chunks))
-            except Exception:  # noqa: BLE001 - a torn message: the work is redone here
-                return "lost", None
+    head = _read_exact(fd, 8)
+    size = int.from_bytes(head, "little") if head else 0
+    data = _read_exact(fd, size) if size else None
+    if data is None:
+        return "lost", None
+    try:
+        return pickle.loads(data)
+    except Exception:  # noqa: BLE001 - a torn message: the work is redone here
+        return "lost", None
+
+
+def _parse(prep: list[tuple[int, Path, bytes]]) -> dict[int, nbm.Notebook]:
+    return {index: nbm.loads(raw, path) for index, path, raw in prep}
 
 
 class Worker:
@@ -188,7 +200,7 @@ class Worker:
         self._parsed: dict[int, nbm.Notebook] | None = None  # the prep notebooks, when parsed here
 
     def _prepare_here(self) -> Prepared:
-        self._parsed = {index: nbm.loads(raw, path) for index, path, raw in self._prep}
+        self._parsed = _parse(self._prep)
         return prepare(self._parsed, self._shown, self._scratch)
 
     def _lost(self) -> None:
@@ -196,7 +208,7 @@ class Worker:
         self.close()
         for index, _path, _raw in self._prep:
             try:
-                os.unlink(os.path.join(self._scratch or "", f"nb{index:05d}.py"))
+                os.unlink(os.path.join(self._scratch or "", module_name(index)))
             except OSError:
                 pass
 
@@ -222,9 +234,8 @@ class Worker:
             self.close()
             if kind == "ok":
                 return payload
-            self._parsed = None
-        if self._parsed is None:  # redone here: parse the prep notebooks again (no modules written)
-            self._parsed = {index: nbm.loads(raw, path) for index, path, raw in self._prep}
+        if self._parsed is None:  # redone here: the prep notebooks parsed again, their modules kept
+            self._parsed = _parse(self._prep)
         return check_files(self._check, self._shown, self._cwd, self._parsed)
 
     def close(self) -> None:
@@ -244,7 +255,7 @@ def _work(prep, check, shown, cwd, scratch, fd: int) -> None:
     """The second process: the modules of ``prep``, then the checks; each step's failure is the
     last message (the first process raises an InputError, redoes the work after anything else)."""
     try:
-        parsed = {index: nbm.loads(raw, path) for index, path, raw in prep}
+        parsed = _parse(prep)
         _send(fd, ("ok", prepare(parsed, shown, scratch)))
         _send(fd, ("ok", check_files(check, shown, cwd, parsed)))
     except InputError as exc:
