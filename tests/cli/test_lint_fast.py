@@ -133,3 +133,24 @@ def test_a_loaded_config_with_lint_settings_makes_lint_start_again(tmp_path):
     with pytest.raises(ConfigGuessWrong) as wrong:  # and had it been guessed, the guess is refused
         lint_paths([root / "notebooks"], root=guessed_root, config=_loader(path))
     assert wrong.value.config.lint.ignore == ["F"]
+
+
+def test_the_mlops_process_leaves_with_the_run_s_code_and_all_its_output(tmp_path):
+    # the process itself (no argv given) leaves without the interpreter's teardown: the exit code
+    # and every line of a long report must still come through a pipe
+    root = _project(tmp_path, "project: p\nmodel: {name: m}\n")
+    for n in range(300):
+        (root / "notebooks" / f"bad_{n:03d}.py").write_text("# Databricks notebook source\nimport os\n")
+    (root / "bad.yaml").write_text("project: [\n")
+    code = "import sys\nfrom devops_mlops.cli import main\nsys.argv[0] = 'mlops'\nmain()\n"
+
+    def mlops(*args):
+        return subprocess.run([sys.executable, "-c", code, *args], cwd=root, capture_output=True, text=True)
+
+    found = mlops("lint", "notebooks")
+    assert found.returncode == 1, found.stderr
+    assert sum(1 for line in found.stdout.splitlines() if " F401 " in line) == 300
+    clean = mlops("lint", "notebooks/" + sorted(p.name for p in (CORPUS / "good").iterdir())[0])
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    bad = mlops("--config", "bad.yaml", "lint", "notebooks")
+    assert bad.returncode == 2 and "bad.yaml" in bad.stderr and "Traceback" not in bad.stderr

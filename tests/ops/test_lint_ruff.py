@@ -150,3 +150,34 @@ def test_the_ruff_binary_is_the_one_ruff_finds(monkeypatch):
     from ruff import find_ruff_bin
 
     assert Path(lint_ruff.ruff_bin()).resolve() == Path(find_ruff_bin()).resolve()
+
+
+def test_concise_lines_of_real_ruff_read_back_with_colons_fix_marks_and_syntax_errors(tmp_path, monkeypatch):
+    import subprocess
+
+    monkeypatch.chdir(tmp_path)
+    odd = tmp_path / "a:1:2: b.py"  # a name that looks like a position
+    odd.write_text("import os\n")
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(:\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "nb00001.py").write_text("x = undefined_name\n")
+    proc = subprocess.run([lint_ruff.ruff_bin(), "check", "--output-format", "concise", "--quiet", "--no-cache",
+                           "--exit-zero", "--isolated", "--select", "F", "a:1:2: b.py", "broken.py",
+                           str(scratch / "nb00001.py")], capture_output=True, text=True, check=True)
+    got = lint_ruff.parse_concise(proc.stdout, str(tmp_path), {str(odd), str(broken)}, str(scratch) + "/")
+    by_file = {d["filename"]: d for d in got}
+    assert set(by_file) == {str(odd), str(broken), "nb00001.py"}
+    assert by_file[str(odd)]["code"] == "F401" and by_file[str(odd)]["location"] == {"row": 1, "column": 8}
+    assert not by_file[str(odd)]["message"].startswith("[*]")  # the fix mark is not part of the message
+    assert by_file[str(broken)]["code"] is None  # a syntax error
+    assert by_file["nb00001.py"]["code"] == "F821" and "undefined_name" in by_file["nb00001.py"]["message"]
+
+
+def test_a_line_that_is_no_finding_continues_the_message_and_cannot_come_first(tmp_path):
+    text = f"{tmp_path}/m.py:3:1: F821 Undefined name `x`\n  more words\n"
+    (got,) = lint_ruff.parse_concise(text, str(tmp_path), {f"{tmp_path}/m.py"}, None)
+    assert got["message"] == "Undefined name `x`\n  more words"
+    with pytest.raises(lint_ruff.MlopsError, match="not a finding"):
+        lint_ruff.parse_concise("panic: something\n", str(tmp_path), set(), None)
