@@ -235,6 +235,9 @@ def _lint_run(paths, *, select, ignore, exclude, fix, root, config) -> LintResul
             chosen[f.code] = code_selected(f.code, select, ignore)
     findings = [f for f in findings if chosen[f.code]]
     if fix:
+        for index, path in enumerate(files):  # the second process's notebooks are parsed there only
+            if notebooks[index] is None and path.suffix.lower() == ".ipynb":
+                notebooks[index] = nbm.loads(raws[index], path)
         changed = [nb for nb in notebooks if nb is not None and nb.format == "ipynb" and nbm.strip_outputs(nb)]
         for nb in changed:
             nbm.write(nb)

@@ -119,3 +119,22 @@ def test_a_second_process_that_dies_is_replaced_by_this_one(tmp_path, monkeypatc
     undefined = " ".join(f.message for f in there.findings if f.code == "F821")
     assert all(f"`missing_{i}`" in undefined for i in range(6)), undefined
     assert_reaped(killed)
+
+
+def test_fix_strips_the_outputs_of_the_notebooks_the_second_process_read(tmp_path, monkeypatch):
+    root = tmp_path / "nb"
+    root.mkdir()
+    count = 2 * lint_worker.MIN_PARALLEL
+    for n in range(count):
+        doc = {"cells": [{"cell_type": "code", "execution_count": 3, "metadata": {},
+                          "outputs": [{"output_type": "stream", "name": "stdout", "text": ["3\n"]}],
+                          "source": [f"print({n})\n"]}],
+               "metadata": {"language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+        (root / f"n{n:03d}.ipynb").write_text(json.dumps(doc))
+    monkeypatch.chdir(tmp_path)
+    result = lint_paths([root], fix=True)
+    assert result.ok and result.fixed == 2 * count  # MLO101 and MLO102 of each
+    left = [p.name for p in sorted(root.iterdir())
+            if json.loads(p.read_text())["cells"][0]["outputs"] or json.loads(p.read_text())["cells"][0]["execution_count"]]
+    assert left == []
+    assert lint_paths([root]).ok  # and nothing is found again
