@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import glob as globlib
 import os
+import subprocess
 from pathlib import Path, PurePosixPath
 
 from ..errors import ConfigError
@@ -63,8 +64,50 @@ def from_file_path(config, target, path: str, file_path: str) -> str | None:
     return str(PurePosixPath(Path(config.notebooks).as_posix()) / rest)
 
 
-def remote_file_path(config, target, found: Path) -> str:
-    """Where sync puts the repository file ``found`` (its extension kept)."""
+#: project root -> the files committed at HEAD (paths relative to the root), read again on a miss
+_COMMITTED: dict[str, frozenset[str]] = {}
+
+
+def committed_files(root: Path, *, fresh: bool = False) -> frozenset[str] | None:
+    """The files of the commit at HEAD of the git repository ``root`` is in, as paths relative to
+    ``root``; None when ``root`` is not in a git repository (or git is missing)."""
+    key = str(root)
+    if fresh or key not in _COMMITTED:
+        try:
+            proc = subprocess.run(["git", "-C", key, "ls-tree", "-r", "-z", "--name-only", "HEAD"],
+                                  capture_output=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if proc.returncode != 0:
+            inside = subprocess.run(["git", "-C", key, "rev-parse", "--is-inside-work-tree"], capture_output=True,
+                                    text=True, timeout=60)
+            if inside.returncode != 0:
+                return None
+            _COMMITTED[key] = frozenset()  # a repository with no commit yet
+        else:
+            _COMMITTED[key] = frozenset(os.fsdecode(n) for n in proc.stdout.split(b"\0") if n)
+    return _COMMITTED[key]
+
+
+def require_committed(config, target, rel: str) -> None:
+    """A Git folder holds what its branch has: the repository file ``rel`` (relative to the project
+    root, posix) must be committed, or the job naming it fails on Databricks. A project outside any
+    git repository (a copy being planned) cannot be told, and passes."""
+    root = _norm(config.root)
+    files = committed_files(root)
+    if files is not None and rel in files:
+        return
+    files = committed_files(root, fresh=True) if files is not None else None  # committed since it was read
+    if files is not None and rel not in files:
+        fix = ("commit and push it, or let mlops build and ship the package's wheel to a volume: artifacts.path"
+               if rel.endswith(".whl") else "commit and push it")
+        raise ConfigError(f"{rel} is not committed: the Git folder {target.repo_path} of target {target.name} "
+                          f"holds only what its branch has, so the job would not find it on Databricks ({fix})")
+
+
+def remote_file_path(config, target, found: Path, *, committed: bool = True) -> str:
+    """Where sync puts the repository file ``found`` (its extension kept); in Git folder mode it must
+    be committed (``committed``: checked)."""
     root = _norm(config.root)
     if target.backend != "databricks":
         return str(found)
@@ -73,6 +116,8 @@ def remote_file_path(config, target, found: Path) -> str:
             rel = found.relative_to(root)
         except ValueError:
             raise ConfigError(f"{found} is outside the repository {root}") from None
+        if committed:
+            require_committed(config, target, rel.as_posix())
         return str(PurePosixPath(target.repo_path.rstrip("/") or "/") / rel.as_posix())
     try:
         rel = found.relative_to(_norm(config.notebooks_dir))

@@ -45,7 +45,8 @@ from ..errors import ConfigError
 from ..yamlload import Lines, dotted, line_of
 from .job_permissions import PermissionsError
 from .job_permissions import parse as parse_permissions
-from .job_paths import NOTEBOOK_EXTS, find_file, from_file_path, rewrite_environments, rewrite_task_files
+from .job_paths import (NOTEBOOK_EXTS, find_file, from_file_path, require_committed, rewrite_environments,
+                        rewrite_task_files)
 from .jobfiles import workspace_paths
 
 OWNER_TAGS = ("mlops_project", "mlops_job_key")
@@ -106,8 +107,9 @@ def _strip_ext(rel: str) -> str:
     return rel
 
 
-def remote_notebook_path(config, target, path: str | Path) -> str:
-    """Where sync puts the repo notebook ``path`` for ``target`` (see the module docstring)."""
+def remote_notebook_path(config, target, path: str | Path, *, committed: bool = True) -> str:
+    """Where sync puts the repo notebook ``path`` for ``target`` (see the module docstring); in Git
+    folder mode the notebook must be committed (``committed``: checked)."""
     p = Path(path)
     if not p.is_absolute():
         p = config.root / p
@@ -119,6 +121,8 @@ def remote_notebook_path(config, target, path: str | Path) -> str:
             rel = p.relative_to(root)
         except ValueError:
             raise ConfigError(f"{path} is outside the repository {root}") from None
+        if committed:
+            require_committed(config, target, rel.as_posix())
         return str(PurePosixPath(target.repo_path.rstrip("/") or "/") / _strip_ext(rel.as_posix()))
     try:
         rel = p.relative_to(nb_dir)

@@ -350,17 +350,17 @@ def _parse_ipynb(text: str, raw: bytes, p: Path) -> Notebook:
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise InputError("not a Jupyter notebook (no cells)", path=p)
     major = data.get("nbformat")
-    if not isinstance(major, int) or major < 4:
-        raise InputError(f"nbformat {major} is not supported (need 4; convert with `jupyter nbconvert --to notebook`)", path=p)
+    if major is None:
+        raise InputError("not a Jupyter notebook (no 'nbformat' number)", path=p)
+    if not isinstance(major, int) or isinstance(major, bool) or major < 4:
+        raise InputError(f"nbformat {major!r} is not supported (need 4; convert with `jupyter nbconvert --to notebook`)", path=p)
     if not isinstance(data.get("cells"), list):
         raise InputError("'cells' must be a list", path=p)
-    meta = data.get("metadata") or {}
-    language = (
-        (meta.get(DB_NOTEBOOK) or {}).get("language")
-        or (meta.get("language_info") or {}).get("name")
-        or (meta.get("kernelspec") or {}).get("language")
-        or "python"
-    ).lower()
+    meta = _mapping(data.get("metadata"), "the notebook's 'metadata'", p)
+    language = (_text(_mapping(meta.get(DB_NOTEBOOK), f"metadata '{DB_NOTEBOOK}'", p).get("language"))
+                or _text(_mapping(meta.get("language_info"), "metadata 'language_info'", p).get("name"))
+                or _text(_mapping(meta.get("kernelspec"), "metadata 'kernelspec'", p).get("language"))
+                or "python").lower()
     indent = 1
     m = re.match(r'\{\n( +)"', text)
     if m:
@@ -379,10 +379,20 @@ def _parse_ipynb(text: str, raw: bytes, p: Path) -> Notebook:
         if not isinstance(cd, dict) or "cell_type" not in cd:
             raise InputError(f"cell {index} is not a notebook cell", path=p)
         src = cd.get("source", "")
-        source = "".join(src) if isinstance(src, list) else str(src)
+        try:  # join raises TypeError for a part that is not text
+            source = src if isinstance(src, str) else "".join(src) if isinstance(src, list) else None
+        except TypeError:
+            source = None
+        if source is None:
+            raise InputError(f"cell {index}: 'source' must be text or a list of lines", path=p)
         kind = cd["cell_type"]
-        cmeta = cd.get("metadata") or {}
-        title = (cmeta.get(DB_CELL) or {}).get("title") or None
+        if kind not in ("code", "markdown", "raw"):
+            raise InputError(f"cell {index}: unknown cell_type {kind!r} (code, markdown or raw)", path=p)
+        cmeta = _mapping(cd.get("metadata"), f"cell {index}: 'metadata'", p)
+        title = _text(_mapping(cmeta.get(DB_CELL), f"cell {index}: metadata '{DB_CELL}'", p).get("title")) or None
+        outputs = cd.get("outputs") or []
+        if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+            raise InputError(f"cell {index}: 'outputs' must be a list of outputs", path=p)
         if kind == "markdown":
             cell_language = "md"
         elif kind == "raw":
@@ -401,13 +411,27 @@ def _parse_ipynb(text: str, raw: bytes, p: Path) -> Notebook:
             line=None,
             line_map=list(range(1, n + 1)),
             metadata=cmeta,
-            outputs=list(cd.get("outputs") or []),
+            outputs=outputs,
             execution_count=cd.get("execution_count"),
         )
         cell._parsed_source = source
         cell._raw = ""  # parsed from the file: unchanged while source equals _parsed_source
         nb.cells.append(cell)
     return nb
+
+
+def _mapping(value, what: str, p: Path) -> dict:
+    """``value`` when it is a JSON object, {} when absent or null; else the file is malformed."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(f"{what} must be an object", path=p)
+    return value
+
+
+def _text(value) -> str | None:
+    """A metadata value that names something: only text counts (a number or list names nothing)."""
+    return value if isinstance(value, str) else None
 
 
 # ---------------------------------------------------------------- writing

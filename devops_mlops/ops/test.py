@@ -20,7 +20,7 @@ from typing import Any
 from ..core import notebook as nbmod
 from ..core.junit import Case, Failure, Suite
 from ..core.params import parse_params  # noqa: F401 - re-exported for the CLI
-from ..errors import InputError, UsageError
+from ..errors import ConfigError, InputError, UsageError
 from ..runtime.runner import NotebookResult, TestResult
 
 DEFAULT_POLL_SECONDS = 5.0
@@ -204,12 +204,12 @@ def run_remote(ctx, notebooks: list[Path], *, params, timeout, poll_seconds: flo
         results.append(result)
         try:
             nbmod.read(nb)
-        except InputError as exc:
-            result.status, result.error, result.line = "error", exc.message, exc.line
+            remote = remote_notebook_path(ctx.config, ctx.target, nb)  # a Git folder: only if committed
+        except (InputError, ConfigError) as exc:
+            result.status, result.error, result.line = "error", exc.message, getattr(exc, "line", None)
             if on_result:
                 on_result(result)
             continue
-        remote = remote_notebook_path(ctx.config, ctx.target, nb)
         task = submit_task(remote, params, ctx.target.compute or {}, timeout)
         run_id = jobs_port.submit(f"mlops test {remote}", [task])
         pending[run_id] = (result, time.perf_counter(), remote)

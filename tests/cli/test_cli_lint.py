@@ -107,3 +107,14 @@ def test_unknown_command_and_bad_option_are_usage_errors(tmp_path, monkeypatch):
 def test_invoking_click_group_directly_lists_commands():
     r = CliRunner().invoke(cli, ["--help"])
     assert r.exit_code == 0 and "lint" in r.output and "lifecycle" in r.output
+
+
+def test_an_ipynb_of_the_wrong_shape_is_one_line_and_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "a.ipynb").write_text('{"cells": [{"cell_type": "code", "source": "x", "outputs": 7}], "nbformat": 4}')
+    p = subprocess.run([sys.executable, "-m", "devops_mlops", "lint", "a.ipynb"], cwd=tmp_path, capture_output=True,
+                       text=True)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.strip().splitlines() == ["error: a.ipynb: cell 1: 'outputs' must be a list of outputs"]

@@ -117,3 +117,38 @@ def test_is_local():
     assert is_local("../a.whl") and is_local("a/b.txt")
     assert not is_local("/Workspace/a.whl") and not is_local("dbfs:/a.whl") and not is_local("s3://b/a.whl")
     assert not is_local("")
+
+
+def _git(root: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@x", "HOME": str(root), "PATH": "/usr/bin:/bin:/usr/local/bin"})
+
+
+def test_a_git_folder_target_needs_every_file_a_job_names_committed(tmp_path):
+    import devops_mlops.core.job_paths as job_paths
+
+    root = project(tmp_path)
+    (root / ".gitignore").write_text("*.whl\n")  # a built wheel, as projects ignore them
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "start")
+    job_paths._COMMITTED.clear()
+    with pytest.raises(ConfigError) as err:  # the Git folder will not have the ignored wheel
+        settings(root, "git")
+    assert "src/libs/helper-0.1-py3-none-any.whl is not committed" in err.value.message
+    assert err.value.path.endswith("a.yml") and err.value.line == 17  # the library's own line
+    assert "tasks[0].libraries[1].whl" in err.value.message
+    settings(root, "ws")  # a workspace target uploads the files itself: no git needed
+
+    _git(root, "add", "-f", "src/libs/helper-0.1-py3-none-any.whl")
+    _git(root, "commit", "-qm", "the wheel")  # committed since: read again, it passes
+    assert settings(root, "git")["tasks"][0]["notebook_task"]["notebook_path"] == "/Repos/ci/shop/src/hello"
+
+    (root / "src" / "new.py").write_text("# Databricks notebook source\nprint(2)\n")  # written, not committed
+    (root / "resources" / "a.yml").write_text(JOB.replace("../src/hello}", "../src/new}"))
+    with pytest.raises(ConfigError) as err:
+        settings(root, "git")
+    assert "src/new.py is not committed" in err.value.message and err.value.line == 14

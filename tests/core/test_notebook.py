@@ -167,3 +167,34 @@ def test_read_bytes_names_what_it_cannot_read(tmp_path):
     for path, message in ((tmp_path, "is a folder"), (tmp_path / "gone.py", "file not found")):
         with pytest.raises(InputError, match=message):
             nbm.read_bytes(path)
+
+
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ('{"cells": 3}', "no 'nbformat' number"),
+        ('{"cells": 3, "nbformat": 4}', "'cells' must be a list"),
+        ('{"cells": [], "nbformat": true}', "nbformat True is not supported"),
+        ('{"cells": [], "nbformat": 4, "metadata": 5}', "the notebook's 'metadata' must be an object"),
+        ('{"cells": [], "nbformat": 4, "metadata": {"kernelspec": []}}', "metadata 'kernelspec' must be an object"),
+        ('{"cells": [{"cell_type": "code", "source": 5}], "nbformat": 4}', "cell 1: 'source' must be text"),
+        ('{"cells": [{"cell_type": "code", "source": ["a", 1]}], "nbformat": 4}', "cell 1: 'source' must be text"),
+        ('{"cells": [{"cell_type": "code", "source": "", "outputs": 7}], "nbformat": 4}', "cell 1: 'outputs' must be"),
+        ('{"cells": [{"cell_type": "code", "source": "", "outputs": [3]}], "nbformat": 4}', "cell 1: 'outputs' must be"),
+        ('{"cells": [{"cell_type": "code", "source": "", "metadata": []}], "nbformat": 4}', "cell 1: 'metadata' must be"),
+        ('{"cells": [{"cell_type": "heading", "source": ""}], "nbformat": 4}', "unknown cell_type 'heading'"),
+    ],
+)
+def test_an_ipynb_of_the_wrong_shape_is_an_input_error_naming_what_is_wrong(tmp_path, doc, message):
+    path = tmp_path / "odd.ipynb"
+    path.write_text(doc)
+    with pytest.raises(InputError) as err:
+        nbm.read(path)
+    assert message in err.value.message and err.value.path.endswith("odd.ipynb")
+
+
+def test_metadata_that_names_no_language_in_text_is_passed_over(tmp_path):
+    path = tmp_path / "n.ipynb"
+    path.write_text('{"cells": [], "nbformat": 4, "metadata": {"language_info": {"name": 3}, '
+                    '"kernelspec": {"language": "R"}}}')
+    assert nbm.read(path).language == "r"
