@@ -10,7 +10,8 @@ Emulated (request and response shapes after the public REST reference):
 * ``GET /.well-known/databricks-config`` (the SDK's first request)
 * workspace 2.0: ``list``, ``get-status``, ``mkdirs``, ``import`` (SOURCE / JUPYTER / RAW / AUTO,
   base64 content, ``overwrite``), ``export``, ``delete`` (``recursive``)
-* repos 2.0 (Git folders): list (``path_prefix``), create, get, update (PATCH branch/tag), delete
+* repos 2.0 (Git folders): list (``path_prefix``), create, get, update (PATCH branch/tag), delete;
+  with a linked local repository (``link_git``) a Git folder holds the files of its commit
 * files 2.0 (Unity Catalog volumes): see :mod:`devops_mlops.testing.databricks_files` (``emu.volumes``)
 * jobs 2.1 and 2.2: create, reset, get, list (``name``, ``expand_tasks``, pagination), delete,
   run-now, runs/submit (``idempotency_token``), runs/get, runs/get-output, runs/cancel
@@ -28,10 +29,14 @@ from __future__ import annotations
 
 import base64
 import copy
+import io
 import itertools
 import json
+import os
 import posixpath
 import socket
+import subprocess
+import tarfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +118,9 @@ class DatabricksEmulator(Emulator):
         self.repos: dict[int, dict[str, Any]] = {}
         #: (git url, branch or tag) -> the commit a pull lands on
         self.git_heads: dict[tuple[str, str], str] = {}
+        #: git url -> a local git repository standing for that remote (:meth:`link_git`): a Git folder
+        #: of that url then holds the files of the commit it is on, as a real one does
+        self.git_remotes: dict[str, str] = {}
         self.git_credentials = True
         self.dirty_repos: set[int] = set()
         #: set by :meth:`execute`: runs execute their notebook tasks (see databricks_runtime)
@@ -190,6 +198,52 @@ class DatabricksEmulator(Emulator):
     def add_repo(self, path: str, url: str, branch: str = "main", head: str = "0" * 40) -> int:
         with self.lock:
             return self._create_repo(path, url, "azureDevOpsServices", branch, head)
+
+    def link_git(self, url: str, repository: str | os.PathLike) -> None:
+        """Let Git folders of ``url`` pull from the local git repository ``repository``: a create or
+        a pull puts the committed files of the branch or tag there (notebooks by their header,
+        .ipynb as Jupyter notebooks, everything else as files); what is not committed (an
+        untracked or ignored file) is not there, as on Databricks."""
+        with self.lock:
+            self.git_remotes[url] = os.fspath(repository)
+
+    def _git_head(self, url: str, ref: str) -> str | None:
+        """The commit ``ref`` (branch, then tag) is at in the linked repository of ``url``."""
+        repo = self.git_remotes[url]
+        for name in (f"refs/heads/{ref}", f"refs/tags/{ref}"):
+            proc = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "-q", name + "^{commit}"],
+                                  capture_output=True, text=True)
+            if proc.returncode == 0:
+                return proc.stdout.strip()
+        return None
+
+    def _checkout(self, repo: dict) -> None:
+        """The Git folder's objects become the files of its commit in the linked repository."""
+        root = repo["path"]
+        for path in [p for p in self.objects if p.startswith(root + "/")]:
+            del self.objects[path]
+        archive = subprocess.run(["git", "-C", self.git_remotes[repo["url"]], "archive", "--format=tar",
+                                  repo["head_commit_id"]], capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            for member in tar.getmembers():
+                if not member.isfile():
+                    continue
+                content = tar.extractfile(member).read()
+                path = posixpath.join(root, member.name)
+                ext = posixpath.splitext(path)[1]
+                kind, language, fmt = "FILE", None, None
+                if ext == ".ipynb":
+                    kind, fmt, path = "NOTEBOOK", "JUPYTER", path[: -len(ext)]
+                    try:
+                        meta = json.loads(content).get("metadata") or {}
+                        lang = str((meta.get("kernelspec") or {}).get("language") or "python")
+                    except (ValueError, AttributeError):
+                        lang = "python"  # Databricks shows a notebook it cannot read as one all the same
+                    language = {"sql": "SQL", "scala": "SCALA", "r": "R"}.get(lang.lower(), "PYTHON")
+                elif ext in EXT_LANG and content.lstrip().startswith(HEADERS[EXT_LANG[ext]].encode()):
+                    kind, fmt, language, path = "NOTEBOOK", "SOURCE", EXT_LANG[ext], path[: -len(ext)]
+                self._mkdirs(posixpath.dirname(path))
+                self._mk(path, kind, language=language, content=content, fmt=fmt)
 
     # ------------------------------------------------------------ state helpers
     def _now(self) -> int:
@@ -380,7 +434,13 @@ class DatabricksEmulator(Emulator):
         if path in self.objects:
             raise _err(400, "RESOURCE_ALREADY_EXISTS", f"Path ({path}) already exists.")
         branch = "main"
-        rid = self._create_repo(path, url, provider, branch, self.git_heads.get((url, branch), "0" * 40))
+        if url in self.git_remotes:
+            head = self._git_head(url, branch) or "0" * 40
+            rid = self._create_repo(path, url, provider, branch, head)
+            if head != "0" * 40:
+                self._checkout(self.repos[rid])
+        else:
+            rid = self._create_repo(path, url, provider, branch, self.git_heads.get((url, branch), "0" * 40))
         return self._repo_info(self.repos[rid])
 
     def _repo(self, q: Request) -> dict:
@@ -409,10 +469,13 @@ class DatabricksEmulator(Emulator):
                        "would be overwritten by checkout: notebooks/train.py. Please commit your changes or "
                        "stash them before you switch branches.")
         key = (repo["url"], ref)
-        if key not in self.git_heads:
+        head = self._git_head(repo["url"], ref) if repo["url"] in self.git_remotes else self.git_heads.get(key)
+        if head is None:
             raise _err(400, "INVALID_PARAMETER_VALUE", f"Branch or tag {ref} does not exist in the remote repository")
-        repo["head_commit_id"] = self.git_heads[key]
+        repo["head_commit_id"] = head
         repo["branch"] = body.get("branch")
+        if repo["url"] in self.git_remotes:
+            self._checkout(repo)
         return {}
 
     def _repos_delete(self, q: Request) -> dict:

@@ -131,6 +131,44 @@ def test_git_folder_create_pull_and_check_commit(tmp_path, emu, monkeypatch):
     assert sync(ctx).git["action"] == "update"
 
 
+def _git(root, *args):
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x",
+           "HOME": str(root), "PATH": "/usr/bin:/bin:/usr/local/bin"}
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True,
+                          env=env).stdout.strip()
+
+
+def test_a_git_folder_linked_to_a_repository_holds_only_what_its_branch_has(tmp_path, emu):
+    url = "https://dev.azure.com/org/proj/_git/demo"
+    project = tmp_path / "project"
+    project.mkdir()
+    ctx = ctx_for(project, emu, target="prod")
+    (project / ".gitignore").write_text("dist/\n")
+    (project / "dist").mkdir()
+    (project / "dist" / "demo-0.1-py3-none-any.whl").write_bytes(b"PK built here")
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "first")
+    (project / "notebooks" / "nb0.py").write_text("# Databricks notebook source\nprint('not committed')\n")
+    (project / "notebooks" / "draft.py").write_text("# Databricks notebook source\nprint('untracked')\n")
+    emu.link_git(url, project)
+    head = _git(project, "rev-parse", "HEAD")
+    assert sync(ctx, commit=head).git["action"] == "create"
+    files = emu.files
+    assert b"print('not committed')" not in files["/Repos/ci/demo/notebooks/nb0"]  # the committed version
+    assert emu.objects["/Repos/ci/demo/notebooks/nb0"].object_type == "NOTEBOOK"
+    assert files["/Repos/ci/demo/mlops.yaml"] == (project / "mlops.yaml").read_bytes()
+    assert "/Repos/ci/demo/notebooks/draft" not in files
+    assert not any(p.startswith("/Repos/ci/demo/dist") for p in files)  # ignored: never in the Git folder
+
+    _git(project, "add", "notebooks/draft.py")
+    _git(project, "commit", "-qm", "draft")
+    again = sync(ctx, commit=_git(project, "rev-parse", "HEAD"))
+    assert again.git["action"] == "update" and "/Repos/ci/demo/notebooks/draft" in emu.files
+
+
 def test_git_folder_head_mismatch_is_exit_1_with_both_shas(tmp_path, emu):
     url = "https://dev.azure.com/org/proj/_git/demo"
     emu.git_heads[(url, "main")] = "b" * 40
