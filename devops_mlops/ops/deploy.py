@@ -128,14 +128,46 @@ def _fill_job_ids(ctx, definitions, desired: dict, remote: list) -> dict:
 
 
 def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None = None) -> DeployResult:
-    """``only``: the job keys of a selective deploy (``--job``); the other jobs are left alone."""
+    """``only``: the job keys of a selective deploy (``--job``); the other jobs are left alone.
+
+    A deploy that changes something holds the target's ``jobs`` lock (:mod:`ops.lock`) and plans
+    again under it from a fresh list of the jobs: two deploys to one target at once would
+    otherwise both create a job, and each would delete the other's as a duplicate. A deploy
+    with nothing to change takes no lock and writes nothing."""
     loaded = load_definitions(ctx)
+    shipped = artifacts.prepare(ctx, loaded.jobs)  # builds first: a package that fails changes nothing
+    result = _plan(ctx, loaded, shipped, prune=prune, only=only, warn=True)
+    if ctx.dry_run or not writes_planned(result):
+        return result
+    from .lock import exclusive
+
+    with exclusive(ctx, "mlops deploy", name=JOBS_LOCK):
+        result = _plan(ctx, loaded, shipped, prune=prune, only=only, warn=False)
+        artifacts.upload(ctx, shipped)  # before any job names them
+        apply_plan(ctx, result, workers)
+    return result
+
+
+#: the lock a deploy that writes holds (see ops/lock.py; the tables have their own)
+JOBS_LOCK = "jobs"
+
+
+def writes_planned(result: DeployResult) -> bool:
+    """Would carrying out ``result`` write anything: a job, an ACL or an artifact?"""
+    if result.plan.of("create", "update", "delete"):
+        return True
+    if any(p.op == "set" for p in result.plan.permissions):
+        return True
+    return result.shipped is not None and any(a.op == "upload" for a in result.shipped.artifacts)
+
+
+def _plan(ctx, loaded, shipped, *, prune: bool, only: list[str] | None, warn: bool) -> DeployResult:
+    """The plan against the jobs the target has now (``warn``: say what is left alone)."""
     definitions = loaded.jobs
-    shipped = artifacts.prepare(ctx, definitions)  # builds first: a package that fails changes nothing
     desired = {key: d.settings for key, d in definitions.items()}
     if only:
         desired = select_jobs(desired, only)
-        if prune:
+        if prune and warn:
             ctx.console.warn("--prune has no effect with --job: a selective deploy deletes nothing")
     remote = [(job.job_id, job.settings) for job in ctx.jobs.list()]
     desired = _fill_job_ids(ctx, definitions, desired, remote)
@@ -148,13 +180,9 @@ def deploy(ctx, *, prune: bool = False, workers: int = 8, only: list[str] | None
     acls = {key: d.permissions for key, d in definitions.items() if d.permissions is not None and key in desired}
     if acls:
         plan_permissions(plan, acls, ctx.jobs.get_permissions)
-    for key, jid in plan.foreign:
+    for key, jid in plan.foreign if warn else ():
         ctx.console.warn(f"job {jid} is also named {desired[key].get('name')!r} but was not created by mlops "
                          f"for {ctx.config.project}; it is left alone")
-    if ctx.dry_run:
-        return result
-    artifacts.upload(ctx, shipped)  # before any job names them
-    apply_plan(ctx, result, workers)
     return result
 
 

@@ -35,7 +35,14 @@ from ..core.lease import Lease, decode, free_reason
 from ..errors import ConflictError, MlopsError
 
 LOCK_NAME = "tables"
-_held: set[str] = set()  # locks this process holds (a nested `exclusive` is a no-op)
+_local = threading.local()  # .held: the locks this thread holds (a nested `exclusive` is a no-op)
+
+
+def _held() -> set[str]:
+    held = getattr(_local, "held", None)
+    if held is None:
+        held = _local.held = set()
+    return held
 
 
 # ------------------------------------------------------------------ this machine
@@ -231,16 +238,17 @@ class Lock:
 def exclusive(ctx, command: str, name: str = LOCK_NAME) -> Iterator[Lock | None]:
     """Hold the target's lock while the block runs (not in a dry run, nor when already held)."""
     key = f"{ctx.target.name}/{name}"
-    if ctx.dry_run or key in _held:
+    held = _held()  # per thread: another thread of this process waits for the lock like another process
+    if ctx.dry_run or key in held:
         yield None
         return
     cfg = ctx.target.lock
     lock = Lock(store_for(ctx, name), command, ttl=cfg.ttl, console=ctx.console).acquire(cfg.wait)
     if lock.took_over:
         ctx.console.progress(f"took over the lock {lock.store.where}: {lock.took_over}")
-    _held.add(key)
+    held.add(key)
     try:
         yield lock
     finally:
-        _held.discard(key)
+        held.discard(key)
         lock.release()

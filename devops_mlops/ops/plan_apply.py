@@ -201,7 +201,7 @@ def _unbundle(path: Path, artifacts: list[dict]) -> list[dict]:
 
 def apply_deploy(ctx, path: Path, workers: int = 8):
     """Apply the deploy plan in ``path`` exactly (a dry run checks it and prints it)."""
-    from .deploy import DeployResult, apply_plan
+    from .deploy import JOBS_LOCK, DeployResult, apply_plan
 
     doc = read(ctx, path, "deploy")
     only = doc["selection"].get("only")
@@ -214,16 +214,27 @@ def apply_deploy(ctx, path: Path, workers: int = 8):
     except (KeyError, TypeError) as exc:
         raise malformed(path, "jobs.actions", exc) from None
     planned = _unbundle(path, doc["artifacts"])
-    remote = [(job.job_id, job.settings) for job in ctx.jobs.list()]
-    now = {**deploy_state(ctx.config.project, remote, only),
-           **permissions_state(plan, ctx.jobs.get_permissions if plan.permissions else None)}
-    refuse_moved(path, pf.moved(doc["remote_state"]["items"], now, _describe_job))
-    result = DeployResult(ctx.target.name, ctx.dry_run, plan, remote=remote)
-    for a in plan.of("update", "unchanged"):
-        result.job_ids[a.key] = a.job_id
-    if not ctx.dry_run:
-        from .artifacts import upload_planned
 
+    def checked() -> DeployResult:
+        """The plan against the jobs as they are now: exit 1 naming each one that moved."""
+        remote = [(job.job_id, job.settings) for job in ctx.jobs.list()]
+        now = {**deploy_state(ctx.config.project, remote, only),
+               **permissions_state(plan, ctx.jobs.get_permissions if plan.permissions else None)}
+        refuse_moved(path, pf.moved(doc["remote_state"]["items"], now, _describe_job))
+        result = DeployResult(ctx.target.name, ctx.dry_run, plan, remote=remote)
+        for a in plan.of("update", "unchanged"):
+            result.job_ids[a.key] = a.job_id
+        return result
+
+    result = checked()  # a plan that moved is refused before anything, even a lock, is written
+    writes = planned or plan.of("create", "update", "delete") or any(p.op == "set" for p in plan.permissions)
+    if ctx.dry_run or not writes:
+        return result
+    from .artifacts import upload_planned
+    from .lock import exclusive
+
+    with exclusive(ctx, "mlops deploy --plan", name=JOBS_LOCK):
+        result = checked()  # again under the lock: no other deploy moves the jobs from here on
         upload_planned(ctx, planned)  # the wheels the planned jobs install, first
         apply_plan(ctx, result, workers)
     return result

@@ -147,3 +147,57 @@ def test_unknown_job_is_a_usage_error_naming_the_known_ones(tmp_path, emu):
         deploy(ctx, only=["job1", "nope"])
     assert "'nope'" in exc.value.message and "job0, job1" in exc.value.message
     assert emu.writes() == []
+
+
+def test_two_deploys_at_once_leave_exactly_one_job_per_key(tmp_path, monkeypatch):
+    """Both plan creates; the jobs lock makes the second plan again once the first is done (without
+    it each would create the jobs and then delete the other's as duplicates, leaving none)."""
+    import threading
+
+    from devops_mlops.ops.deploy import JOBS_LOCK
+
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-deploy")
+    with DatabricksEmulator(token="dapi-deploy", latency=0.02) as emu:
+        cfg = load_config(sample_project(tmp_path, host=emu.url, jobs=3))
+        cfg.target("dev").lock.wait = 60.0
+        start = threading.Barrier(2)
+        results, errors = [], []
+
+        def one() -> None:
+            ctx = Context(cfg, cfg.target("dev"))
+            start.wait()
+            try:
+                results.append(deploy(ctx))
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=one) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert errors == []
+        assert sorted(len(emu.jobs_by_tag("mlops_job_key", f"job{i}")) for i in range(3)) == [1, 1, 1]
+        assert sorted(str(r.plan.counts()) for r in results) == ["{'create': 3}", "{'unchanged': 3}"]
+        assert sum(len(r.deduplicated) for r in results) == 0
+        leases = [o for o in emu.objects if f"/.mlops-locks/demo/{JOBS_LOCK}/" in o]
+        assert leases  # the lock lives in the workspace, where every machine deploying there sees it
+
+
+def test_a_deploy_meets_a_held_jobs_lock_with_a_conflict_naming_the_holder(tmp_path, emu):
+    from devops_mlops.errors import ConflictError
+    from devops_mlops.ops.deploy import JOBS_LOCK
+    from devops_mlops.ops.lock import Lock, store_for
+
+    ctx = ctx_for(tmp_path, emu, jobs=1)
+    holder = Lock(store_for(ctx, JOBS_LOCK), "mlops deploy (elsewhere)", ttl=60).acquire()
+    try:
+        other = ctx_for(tmp_path, emu, jobs=1)
+        emu.reset_log()
+        with pytest.raises(ConflictError) as exc:
+            deploy(other)
+        assert "mlops deploy (elsewhere)" in exc.value.message
+        assert emu.requests_by_path("/jobs/create") == []
+    finally:
+        holder.release()
+    assert deploy(ctx).plan.counts() == {"create": 1}

@@ -128,7 +128,10 @@ def test_selective_plan_records_its_selection_and_ignores_other_jobs(tmp_path, e
     emu.reset_log()
     result = plan_apply.apply_deploy(applying, plan_file)
     assert result.plan.counts() == {"update": 1}
-    assert len(emu.requests_by_path("/jobs/reset")) == 1 and len(emu.writes()) == 1
+    assert len(emu.requests_by_path("/jobs/reset")) == 1
+    # besides the reset, only the jobs lock's lease (its folder, its record, its release)
+    others = [r for r in emu.writes() if r.path != "/api/2.2/jobs/reset"]
+    assert others and all("/.mlops-locks/demo/jobs" in (r.json or {}).get("path", "") for r in others)
     assert emu.jobs[ids["job1"]]["tasks"][1]["notebook_task"]["base_parameters"] == {"n": "6"}
     assert emu.jobs[ids["job0"]]["tasks"][1]["notebook_task"]["base_parameters"] == {"n": "0"}
 
