@@ -104,13 +104,19 @@ def malformed(path: Path, field: str, exc: Exception):
 
 
 # ------------------------------------------------------------------ deploy
-def deploy_state(project: str, remote: list[tuple[int, dict]], only: list[str] | None) -> dict[str, Any]:
-    """One item per job of ours the plan looked at: its key and a hash of its settings."""
+def deploy_state(project: str, remote: list[tuple[int, dict]], only: list[str] | None,
+                 plan: DeployPlan | None = None) -> dict[str, Any]:
+    """One item per job the plan looked at: its key and a hash of its settings. That is every job
+    of ours (of the selection), and any other job the plan acts on (a job the bundle CLI deployed,
+    which the plan adopts: edited or deleted before the apply, it is as moved as one of ours)."""
+    acted = {a.job_id: a.key for a in plan.actions if a.job_id is not None} if plan is not None else {}
     out = {}
     for job_id, settings in remote:
         proj, key = owner_tags(settings)
         if proj == project and key and (only is None or key in only):
             out[f"job {job_id}"] = {"key": key, "settings_sha256": pf.sha256(settings)}
+        elif job_id in acted:
+            out[f"job {job_id}"] = {"key": acted[job_id], "settings_sha256": pf.sha256(settings)}
     return out
 
 
@@ -155,7 +161,7 @@ def save_deploy(ctx, result, path: Path, *, prune: bool) -> dict:
                         "settings": a.settings})
     return write(ctx, path, "deploy",
                  selection={"only": plan.only, "prune": prune},
-                 state={**deploy_state(ctx.config.project, result.remote, plan.only), **permissions_state(plan)},
+                 state={**deploy_state(ctx.config.project, result.remote, plan.only, plan), **permissions_state(plan)},
                  sections={"jobs": {"actions": actions,
                                     "foreign_same_name": [{"key": k, "job_id": j} for k, j in plan.foreign],
                                     "permissions": [{"op": p.op, "key": p.key, "job_id": p.job_id, "acl": p.acl,
@@ -218,7 +224,7 @@ def apply_deploy(ctx, path: Path, workers: int = 8):
     def checked() -> DeployResult:
         """The plan against the jobs as they are now: exit 1 naming each one that moved."""
         remote = [(job.job_id, job.settings) for job in ctx.jobs.list()]
-        now = {**deploy_state(ctx.config.project, remote, only),
+        now = {**deploy_state(ctx.config.project, remote, only, plan),
                **permissions_state(plan, ctx.jobs.get_permissions if plan.permissions else None)}
         refuse_moved(path, pf.moved(doc["remote_state"]["items"], now, _describe_job))
         result = DeployResult(ctx.target.name, ctx.dry_run, plan, remote=remote)

@@ -158,3 +158,26 @@ def test_a_bundle_job_of_another_bundle_or_target_is_not_adopted(tmp_path, emu):
     with emu.lock:
         emu.jobs[jid]["deployment"]["metadata_file_path"] = "/Workspace/Users/x/.bundle/other/dev/state/metadata.json"
     assert deploy(ctx).plan.counts() == {"create": 1}
+
+
+def test_a_saved_plan_that_adopts_a_bundle_job_is_refused_once_the_bundle_redeployed_it(tmp_path, emu):
+    """The adopted job carries no tags of ours yet, but the plan acts on it: its settings are in
+    the plan's fingerprint like those of our own jobs."""
+    from devops_mlops.errors import CheckFailed
+    from devops_mlops.ops import plan_apply
+
+    ctx = ctx_for(tmp_path, emu, ["bundle_name"])
+    dry = Context(ctx.config, ctx.target, dry_run=True)
+    [settings] = [a.settings for a in deploy(dry).plan.actions]
+    jid = _as_the_bundle_cli(emu, settings)
+    planned = deploy(dry)
+    assert [a.reason for a in planned.plan.actions] == ["adopt the job the bundle CLI deployed (same name, this bundle and target)"]
+    plan_file = tmp_path / "deploy.json"
+    plan_apply.save_deploy(dry, planned, plan_file, prune=False)
+    _as_the_bundle_cli(emu, {**settings, "max_concurrent_runs": 7}, jid)  # the bundle CLI deploys again
+    emu.reset_log()
+    with pytest.raises(CheckFailed) as exc:
+        plan_apply.apply_deploy(ctx, plan_file)
+    assert f"job {jid} (" in exc.value.message and "was edited" in exc.value.message
+    assert emu.writes() == []
+    assert emu.jobs[jid]["max_concurrent_runs"] == 7
