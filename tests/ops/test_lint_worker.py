@@ -88,7 +88,7 @@ def assert_reaped(pids: list[int]) -> None:
             os.waitpid(pid, os.WNOHANG)
 
 
-@pytest.mark.parametrize("when", ["before it sends anything", "after it sent all"])
+@pytest.mark.parametrize("when", ["before it sends anything", "between its two messages", "after it sent all"])
 def test_a_second_process_that_dies_is_replaced_by_this_one(tmp_path, monkeypatch, when):
     import signal
     import time
@@ -103,10 +103,22 @@ def test_a_second_process_that_dies_is_replaced_by_this_one(tmp_path, monkeypatc
     monkeypatch.setattr(lint_worker, "MIN_PARALLEL", 1)
     real_fork = os.fork
     killed = []
+    parent = os.getpid()
+    if when == "between its two messages":  # its modules are sent: it dies as it starts the checks
+        real_checks = lint_worker.check_files
+
+        def dying_checks(*args, **kwargs):
+            if os.getpid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real_checks(*args, **kwargs)
+
+        monkeypatch.setattr(lint_worker, "check_files", dying_checks)
 
     def fork():
         pid = real_fork()
-        if pid:
+        if pid and when == "between its two messages":
+            killed.append(pid)  # it kills itself
+        elif pid:
             if when == "after it sent all":  # both messages are in the pipe by then, read after its death
                 time.sleep(0.5)
             os.kill(pid, signal.SIGKILL)
