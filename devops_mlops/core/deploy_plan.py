@@ -85,6 +85,10 @@ class DeployPlan:
     def permission_changes(self) -> int:
         return sum(p.op == "set" for p in self.permissions)
 
+    def writes(self) -> bool:
+        """Would carrying it out write a job or an ACL?"""
+        return bool(self.of("create", "update", "delete")) or self.permission_changes() > 0
+
 
 def select_jobs(desired: dict[str, Any], names: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """The definitions named by ``--job`` (in definition order); an unknown name is a usage error (exit 2)

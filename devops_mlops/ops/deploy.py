@@ -154,9 +154,7 @@ JOBS_LOCK = "jobs"
 
 def writes_planned(result: DeployResult) -> bool:
     """Would carrying out ``result`` write anything: a job, an ACL or an artifact?"""
-    if result.plan.of("create", "update", "delete"):
-        return True
-    if any(p.op == "set" for p in result.plan.permissions):
+    if result.plan.writes():
         return True
     return result.shipped is not None and any(a.op == "upload" for a in result.shipped.artifacts)
 
@@ -180,9 +178,10 @@ def _plan(ctx, loaded, shipped, *, prune: bool, only: list[str] | None, warn: bo
     acls = {key: d.permissions for key, d in definitions.items() if d.permissions is not None and key in desired}
     if acls:
         plan_permissions(plan, acls, ctx.jobs.get_permissions)
-    for key, jid in plan.foreign if warn else ():
-        ctx.console.warn(f"job {jid} is also named {desired[key].get('name')!r} but was not created by mlops "
-                         f"for {ctx.config.project}; it is left alone")
+    if warn:
+        for key, jid in plan.foreign:
+            ctx.console.warn(f"job {jid} is also named {desired[key].get('name')!r} but was not created by mlops "
+                             f"for {ctx.config.project}; it is left alone")
     return result
 
 

@@ -233,8 +233,7 @@ def apply_deploy(ctx, path: Path, workers: int = 8):
         return result
 
     result = checked()  # a plan that moved is refused before anything, even a lock, is written
-    writes = planned or plan.of("create", "update", "delete") or any(p.op == "set" for p in plan.permissions)
-    if ctx.dry_run or not writes:
+    if ctx.dry_run or not (planned or plan.writes()):
         return result
     from .artifacts import upload_planned
     from .lock import exclusive
