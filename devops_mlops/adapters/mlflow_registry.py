@@ -120,11 +120,13 @@ class MlflowRegistry:
                 run = self.client.get_run(mv.run_id)
                 metrics = dict(run.data.metrics)
                 run_tags = run.data.tags
+                # the commit the training code named wins over the one MLflow detects from the
+                # process's working directory (newer MLflow releases record it for any run)
                 commit = next(
-                    (run_tags[k] for k in ("mlflow.source.git.commit", "mlops.git_commit", "git_commit") if run_tags.get(k)),
+                    (run_tags[k] for k in ("mlops.git_commit", "git_commit", "mlflow.source.git.commit") if run_tags.get(k)),
                     None,
                 )
-                if commit and "mlflow.source.git.commit" not in tags:
+                if commit and not any(tags.get(k) for k in ("mlops.git_commit", "git_commit")):
                     tags.setdefault("mlops.source_git_commit", commit)
             except Exception:  # noqa: BLE001, S110 - a deleted run: the version is still listed
                 pass

@@ -86,3 +86,19 @@ def retry_budget(ctx: Any = None) -> int:
             raise UsageError(f"{where} must be a positive number of seconds, got {value!r}")
         return max(1, int(value))
     return DEFAULT_RETRY_BUDGET
+
+
+def probe(url: str) -> str | None:
+    """Why ``url``'s host cannot be reached at all (one quick GET, no redirects followed), or None.
+
+    Any HTTP answer, an error status included, means the host is there. Run once before an SDK's
+    first call: the SDKs retry a refused connection for their whole budget."""
+    import requests
+
+    try:
+        requests.get(url, timeout=(CONNECT_TIMEOUT, CONNECT_TIMEOUT), allow_redirects=False).close()
+    except requests.Timeout as exc:
+        return unreachable(exc) or f"no answer within {CONNECT_TIMEOUT} s"
+    except requests.RequestException as exc:
+        return unreachable(exc) or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no answer'}"
+    return None

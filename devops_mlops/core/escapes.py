@@ -15,8 +15,9 @@ is an escape only where a statement starts: a ``% b`` continuing an open bracket
 
 from __future__ import annotations
 
-import ast
 import re
+
+from . import pyast
 
 #: lines that may be escapes (checked against the statement context before masking)
 _CANDIDATE = re.compile(
@@ -44,7 +45,7 @@ def _inside_statement(lines: list[str]) -> bool:
     if not lines:
         return False
     try:
-        compile("\n".join(lines) + "\n", "<cell>", "exec", ast.PyCF_ONLY_AST)
+        pyast.check("\n".join(lines) + "\n")
     except SyntaxError as exc:
         return any(text in (exc.msg or "") for text in _OPEN)
     except (ValueError, RecursionError):

@@ -33,6 +33,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
+from . import pyast
 from .escapes import mask_escapes, may_have_escapes
 from .notebook import COMMENT, Cell, Notebook
 
@@ -347,7 +348,7 @@ def python_source(
 
 def _syntax_problem(nb: Notebook, cell: Cell, cell_no: int, start: int, code: str) -> Finding | None:
     try:
-        compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST)
+        pyast.check(code)
     except SyntaxError as exc:
         line, col = _cell_pos(nb, cell, (exc.lineno or 1) + start - 1)
         return Finding("", line, col + max((exc.offset or 1) - 1, 0), cell_no, "E999", "error",
@@ -364,7 +365,7 @@ def defined_names(nb: Notebook) -> set[str]:
     for _n, cell, start in python_cells(nb):
         code = "\n".join(mask_escapes(cell.source.split("\n")[start - 1 :]))
         try:
-            tree = ast.parse(code)
+            tree = pyast.parse(code)
         except (SyntaxError, ValueError):
             continue
         for node in tree.body:

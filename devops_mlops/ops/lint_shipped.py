@@ -22,6 +22,7 @@ import re
 import sys
 from pathlib import Path
 
+from ..core import pyast
 from ..core.lint import Finding, python_cells
 from ..core.notebook import Notebook
 
@@ -128,12 +129,12 @@ def shipped_modules(folder: Path, root: Path) -> set[str]:
 
 def _imports(source: str) -> list[tuple[int, str]]:
     try:
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
     except SyntaxError:
         from ..core.escapes import mask_escapes
 
         try:
-            tree = ast.parse("\n".join(mask_escapes(source.split("\n"))))
+            tree = pyast.parse("\n".join(mask_escapes(source.split("\n"))))
         except SyntaxError:
             return []  # reported by ruff (E999)
     out = []

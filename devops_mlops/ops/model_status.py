@@ -37,7 +37,7 @@ class StatusResult:
 
 
 def _commit(tags: dict[str, str]) -> str | None:
-    for key in ("mlflow.source.git.commit", "git_commit", "mlops.git_commit", "mlops.source_git_commit"):
+    for key in ("mlops.git_commit", "git_commit", "mlops.source_git_commit", "mlflow.source.git.commit"):
         if tags.get(key):
             return tags[key]
     return None

@@ -32,6 +32,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ..core import pyast
+
 _ACTIVE: KernelPool | None = None
 #: always warm: the runtime every notebook's first cell imports
 _RUNTIME = ("devops_mlops.runtime.shim", "devops_mlops.runtime.warm")
@@ -223,7 +225,7 @@ def modules_imported_by(paths: Iterable[Path]) -> list[str]:
     for path in paths:
         for source in _sources(Path(path)):
             try:
-                tree = ast.parse(source)
+                tree = pyast.parse(source)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 continue
             for node in ast.walk(tree):

@@ -115,7 +115,7 @@ def test_databricks_without_a_pat_probes_host_metadata_once_quickly(tmp_path, mo
         monkeypatch.setenv(var, value)
     code, _, err, elapsed = run(["--target", "dev", "sync"], capsys)
     assert code == 2 and elapsed < FAST
-    assert err.count("\n") == 1 and "Databricks login for target 'dev': cannot reach 127.0.0.1:" in err
+    assert err.count("\n") == 1 and "Databricks target 'dev': cannot reach 127.0.0.1:" in err
     assert "connection refused" in err and "host metadata" not in err and "sp-secret-77" not in err
 
 

@@ -130,7 +130,11 @@ def resolve(
 
 @functools.cache
 def _retry_class() -> type:
-    """urllib3's Retry that gives up at once on an unreachable host and after ``budget`` seconds otherwise."""
+    """urllib3's Retry that gives up at once on an unreachable host and after ``budget`` seconds otherwise.
+
+    Only urllib3's documented extension points are overridden (``new``, ``increment``,
+    ``get_backoff_time``, ``get_retry_after``); the start of the budget travels with the copies
+    ``increment`` returns, so the object held by the client's configuration never changes."""
     import time
 
     from urllib3.exceptions import MaxRetryError, ResponseError
@@ -147,92 +151,108 @@ def _retry_class() -> type:
             out.budget, out.started = self.budget, self.started
             return out
 
-        def _left(self) -> float:
+        def left(self) -> float:
             if self.budget is None or self.started is None:
                 return float("inf")
             return max(0.0, self.budget - (time.monotonic() - self.started))
 
         def get_backoff_time(self) -> float:  # no sleep past the budget
-            return min(super().get_backoff_time(), self._left())
+            return min(super().get_backoff_time(), self.left())
 
         def get_retry_after(self, response: Any) -> float | None:
             wait = super().get_retry_after(response)
-            return None if wait is None else min(wait, self._left())
+            return None if wait is None else min(wait, self.left())
 
         def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
             if error is not None and unreachable(error):
                 raise MaxRetryError(_pool, url, error) from error  # another try cannot succeed
             now = time.monotonic()
-            if self.started is None:
-                self.started = now
-            elif self.budget is not None and now - self.started >= self.budget:
+            started = now if self.started is None else self.started
+            if self.budget is not None and now - started >= self.budget:
                 spent = ResponseError(f"still failing after retrying for {self.budget:g} s")
                 raise MaxRetryError(_pool, url, error or spent) from error
-            return super().increment(method, url, response, error, _pool, _stacktrace)
+            out = super().increment(method, url, response, error, _pool, _stacktrace)
+            out.started = started
+            return out
 
     return BudgetRetry
 
 
 def _configure(client: Any, retries: int, backoff: float, timeout: float, budget: float | None) -> None:
-    """Our retry policy and timeouts on a new SDK client. msrest hands its Retry object to the
-    requests session it builds with the client, so the object itself becomes a
-    :func:`_retry_class` one and is changed in place."""
+    """Our retry policy and timeouts on an SDK client, through msrest's public configuration:
+    ``config.retry_policy.policy`` is the urllib3 ``Retry`` msrest hands to each session it opens,
+    ``config.connection.timeout`` the (connect, read) timeout of every request."""
     from ..net import CONNECT_TIMEOUT, DEFAULT_RETRY_BUDGET
 
-    policy = client.config.retry_policy.policy
-    policy.__class__ = _retry_class()
-    policy.total = policy.connect = policy.read = policy.status = policy.other = retries
-    policy.backoff_factor = backoff
-    policy.backoff_max = 10
-    policy.status_forcelist = {429, 500, 502, 503, 504}
-    policy.allowed_methods = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
-    policy.respect_retry_after_header = True
-    policy.raise_on_status = False
+    policy = _retry_class()(
+        total=retries, connect=retries, read=retries, status=retries, other=retries,
+        backoff_factor=backoff, backoff_max=10, status_forcelist={429, 500, 502, 503, 504},
+        allowed_methods=frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"}),
+        respect_retry_after_header=True, raise_on_status=False)
     policy.budget = budget or DEFAULT_RETRY_BUDGET
+    client.config.retry_policy.policy = policy
     client.config.connection.timeout = (CONNECT_TIMEOUT, timeout)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth asking again: throttling, a 5xx, a dropped connection (not an unreachable host)."""
+    import re
+
+    from msrest.exceptions import ClientRequestError
+
+    from ..net import unreachable
+
+    if unreachable(exc):
+        return False
+    status = re.search(r"returned a (\d{3}) status code|too many (\d{3}) error responses", str(exc))
+    if status:
+        code = status.group(1) or status.group(2)
+        return code == "429" or code.startswith("5")
+    return isinstance(exc, ClientRequestError)
 
 
 def connect(target: AzureDevOpsTarget, *, retries: int = 50, backoff: float = 0.5, timeout: float = 60.0,
             budget: float | None = None):
     """An ``azure.devops.connection.Connection`` for ``target`` (clients: ``conn.clients_v7_1.get_*_client()``).
 
-    A request is retried (back-off up to 10 s, ``Retry-After`` honoured) at most ``retries`` times
-    and for at most ``budget`` seconds (default 120); an unreachable host is not retried."""
+    The organization URL is asked once first: a host nothing can reach is reported at once. A
+    request is retried (back-off up to 10 s, ``Retry-After`` honoured) at most ``retries`` times
+    and for at most ``budget`` seconds (default 120); the SDK's location discovery, which runs when
+    a client is first asked for, is retried within the same budget."""
+    import time
+
     from azure.devops.connection import Connection
     from msrest.authentication import BasicAuthentication, BasicTokenAuthentication
 
+    from ..net import DEFAULT_RETRY_BUDGET, probe, unreachable_error
+
+    reason = probe(target.organization_url)
+    if reason:
+        err = unreachable_error("connect to Azure DevOps", f"Azure DevOps at {target.organization_url}", reason,
+                                hint="check scm.azure_devops.organization_url / SYSTEM_COLLECTIONURI and the network")
+        err.code = "unreachable"  # type: ignore[attr-defined]
+        raise err
     if target.scheme == "bearer":
         creds = BasicTokenAuthentication({"access_token": target.token})
     else:
         creds = BasicAuthentication("", target.token)
+    limit = budget or DEFAULT_RETRY_BUDGET
 
     class _Connection(Connection):
-        def _get_client_instance(self, client_class):  # every client: our retry policy and timeout
-            client = super()._get_client_instance(client_class)
+        def get_client(self, client_type, *args, **kwargs):  # the SDK's public entry for every client
+            deadline = time.monotonic() + limit
+            delay = backoff
+            while True:
+                try:
+                    client = super().get_client(client_type, *args, **kwargs)
+                    break
+                except Exception as exc:  # noqa: BLE001 - location discovery: transient ones are asked again
+                    if not _transient(exc) or time.monotonic() + delay > deadline:
+                        raise
+                    time.sleep(delay)
+                    delay = min(delay * 2, 10)
             _configure(client, retries, backoff, timeout, budget)
             return client
-
-        def _get_resource_areas(self, force=False):  # the SDK's, with our retry policy on its location client
-            if self._resource_areas is None or force:
-                from azure.devops._file_cache import RESOURCE_CACHE
-                from azure.devops.v7_1.location.location_client import LocationClient
-
-                location_client = LocationClient(self.base_url, self._creds)
-                _configure(location_client, retries, backoff, timeout, budget)
-                cached = RESOURCE_CACHE[location_client.normalized_url] if not force else None
-                if cached:
-                    try:
-                        self._resource_areas = location_client._base_deserialize.deserialize_data(cached, "[ResourceAreaInfo]")
-                        return self._resource_areas
-                    except Exception:  # noqa: BLE001, S110 - a corrupt cache entry: ask the server
-                        pass
-                self._resource_areas = location_client.get_resource_areas() or []
-                try:
-                    RESOURCE_CACHE[location_client.normalized_url] = location_client._base_serialize.serialize_data(
-                        self._resource_areas, "[ResourceAreaInfo]")
-                except Exception:  # noqa: BLE001, S110 - the cache is an optimisation only
-                    pass
-            return self._resource_areas
 
     return _Connection(base_url=target.organization_url, creds=creds, user_agent="devops-mlops")
 

@@ -86,9 +86,9 @@ def translate(exc: BaseException, *, action: str, target: AzureDevOpsTarget | No
                    "use a token whose user may do it (a project administrator for setup), or grant the right", "403")
     if isinstance(exc, AzureDevOpsServiceError):
         return err(ServiceError, first, None, code)
-    status = re.search(r"returned a (\d{3}) status code", message)
+    status = re.search(r"returned a (\d{3}) status code|too many (\d{3}) error responses", message)
     if status:
-        st = status.group(1)
+        st = status.group(1) or status.group(2)
         if st.startswith("5") or st == "429":
             return err(ServiceError, f"Azure DevOps answered {st} at {org_url}, also after retrying",
                        "the service is busy or having trouble; try again later, or give it longer with "

@@ -9,9 +9,10 @@ reported with the fix instead of the SDK's bare ``validate:`` error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,29 +43,43 @@ def _auth_conflict_hint(message: str) -> str:
 def build_client(target: Any, *, budget: int | None = None) -> Any:
     """A ``WorkspaceClient`` for ``target`` (host, profile); our errors on bad auth settings.
 
-    ``budget``: seconds the SDK may spend retrying one request (429, 503, resets); a refused
-    connection, an unknown host name or a failed TLS handshake is not retried at all.
+    Only the SDK's public settings are used (``Config`` attributes and constructor arguments).
+    Before the SDK is asked anything, one quick request checks that the host answers at all: a
+    refused connection, a name that does not resolve or a failed TLS handshake is reported at
+    once instead of being retried for the whole budget. ``budget``: seconds the SDK may spend
+    retrying one request (429, 503, resets) afterwards.
     """
     from databricks.sdk import WorkspaceClient
+    from databricks.sdk.config import Config
 
-    from ..net import DEFAULT_RETRY_BUDGET
+    from ..net import CONNECT_TIMEOUT, DEFAULT_RETRY_BUDGET, probe, unreachable_error
 
+    host = target.host or os.environ.get("DATABRICKS_HOST")
+    if host:
+        reason = probe(host if "://" in host else f"https://{host}")
+        if reason:
+            raise unreachable_error(f"Databricks target {target.name!r}", urlsplit(host).netloc or host,
+                                    reason, hint=_HOST_HINT)
     kwargs: dict[str, Any] = {"product": "devops-mlops", "product_version": "0.1.0"}
     if target.host:
         kwargs["host"] = target.host
     if target.profile:
         kwargs["profile"] = target.profile
-    kwargs["retry_timeout_seconds"] = budget or DEFAULT_RETRY_BUDGET
+    # The SDK asks the host's /.well-known/databricks-config while the Config is built, with the
+    # Config's own timeouts; the answer only feeds OAuth discovery and the SDK falls back to the
+    # explicit settings when it fails. So the Config is built with a short budget, one quick
+    # try, and given the real one before any call is made.
+    kwargs["retry_timeout_seconds"] = METADATA_BUDGET
+    kwargs["http_timeout_seconds"] = CONNECT_TIMEOUT
+    kwargs.update(_pool_settings(Config))
     try:
-        client = WorkspaceClient(config=_config_class()(**kwargs))
+        with _quiet_sdk_log():  # its "falling back" warning is noise before our own error
+            config = Config(**kwargs)
+        config.retry_timeout_seconds = budget or DEFAULT_RETRY_BUDGET
+        config.http_timeout_seconds = HTTP_TIMEOUT
+        client = WorkspaceClient(config=config)
     except ValueError as exc:
         text = str(exc)
-        reason = _unreachable(target.host) if target.host and "more than one" not in text else None
-        if reason:  # OAuth and Entra ID logins ask the host first; a dead host is the real story
-            from ..net import unreachable_error
-
-            raise unreachable_error(f"Databricks login for target {target.name!r}", urlsplit(target.host).netloc,
-                                    reason, hint=_HOST_HINT) from None
         if "more than one authorization method" in text:
             raise ServiceError(f"Databricks auth for target {target.name!r}: {text.split(': ', 1)[-1]}",
                                hint=_auth_conflict_hint(text)) from None
@@ -75,90 +90,51 @@ def build_client(target: Any, *, budget: int | None = None) -> Any:
                      "principal), or `profile:` in mlops.yaml; in Azure Pipelines use the AzureCLI task or "
                      "a workload identity service connection",
             ) from None
-        raise ServiceError(f"Databricks client for target {target.name!r}: {text}") from None
-    _fail_fast(client)
-    _widen_pool(client)
+        raise ServiceError(f"Databricks client for target {target.name!r}: {text.splitlines()[0]}") from None
     return client
 
 
-def _unreachable(host: str) -> str | None:
-    """Why ``host`` cannot be reached at all (one quick request), or None."""
-    import requests
-
-    from ..net import CONNECT_TIMEOUT, unreachable
-
-    try:
-        requests.get(host, timeout=(CONNECT_TIMEOUT, 10), allow_redirects=False).close()
-    except Exception as exc:  # noqa: BLE001 - only the unreachable kinds matter here
-        return unreachable(exc)
-    return None
+#: seconds the SDK's host-metadata request may take while the Config is built
+METADATA_BUDGET = 2
+#: seconds one request may wait for an answer (the SDK's default)
+HTTP_TIMEOUT = 60
 
 
-def _config_class() -> type:
-    """The SDK's ``Config`` whose host-metadata probe cannot hold a command for minutes.
-
-    While building the config the SDK asks ``/.well-known/databricks-config``, with the whole
-    retry budget, before any real call. The answer only feeds OAuth/OIDC discovery, so with a
-    PAT the probe is skipped; otherwise it gets one quick try (on failure the SDK falls back to
-    the explicit settings, and the first real call reports the unreachable host).
-    """
+@contextlib.contextmanager
+def _quiet_sdk_log() -> Iterator[None]:
     import logging
 
-    from databricks.sdk.config import Config
-
-    class FailFastConfig(Config):
-        @classmethod
-        def attributes(cls):  # the SDK reads them from the class's own __dict__
-            return Config.attributes()
-
-        def _resolve_host_metadata(self) -> None:
-            if self.token or self.auth_type == "pat":
-                return
-            saved = dict(self._inner)
-            log = logging.getLogger("databricks.sdk")
-            level = log.level
-            if not log.isEnabledFor(logging.DEBUG):
-                log.setLevel(logging.ERROR)  # its "falling back" warning is noise before our own error
-            self.retry_timeout_seconds, self.http_timeout_seconds = 1, 5
-            try:
-                super()._resolve_host_metadata()
-            finally:
-                for key in ("retry_timeout_seconds", "http_timeout_seconds"):
-                    if key in saved:
-                        self._inner[key] = saved[key]
-                    else:
-                        self._inner.pop(key, None)
-                log.setLevel(level)
-
-    return FailFastConfig
-
-
-def _fail_fast(client: Any) -> None:
-    """No retries when the host cannot be reached at all; a bounded wait for a TCP connection."""
-    from databricks.sdk._base_client import _BaseClient
-
-    from ..net import CONNECT_TIMEOUT, unreachable
-
-    def is_retryable(err: BaseException) -> str | None:
-        return None if unreachable(err) else _BaseClient._is_retryable(err)
-
+    log = logging.getLogger("databricks.sdk")
+    level = log.level
+    if not log.isEnabledFor(logging.DEBUG):
+        log.setLevel(logging.ERROR)
     try:
-        base = client.api_client._api_client
-        base._is_retryable = is_retryable
-        base._http_timeout_seconds = (CONNECT_TIMEOUT, base._http_timeout_seconds)
-    except AttributeError:  # pragma: no cover - private attributes moved: the SDK's own retries apply
-        pass
+        yield
+    finally:
+        log.setLevel(level)
 
 
-def _widen_pool(client: Any) -> None:
-    """The SDK mounts its sized connection pool for https:// only; give http:// (loopback) the same."""
+#: threads that talk to one workspace at once (sync and deploy use up to 16)
+POOL_SIZE = 32
+
+
+def _pool_settings(config_class: type) -> dict[str, Any]:
+    """Connection-pool settings for ``Config``, all public: the pool sizes apply to https://; SDK
+    releases whose ``Config`` takes ``http_adapter`` get one adapter for http:// (a loopback
+    emulator) and https:// alike. Older releases keep requests' default pool for http://."""
+    import inspect
+
+    out: dict[str, Any] = {"max_connection_pools": POOL_SIZE, "max_connections_per_pool": POOL_SIZE}
     try:
+        accepts_adapter = "http_adapter" in inspect.signature(config_class.__init__).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a signature that cannot be read
+        accepts_adapter = False
+    if accepts_adapter:
         import requests
 
-        session = client.api_client._api_client._session
-        session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=32, pool_block=True))
-    except Exception:  # pragma: no cover - private attribute moved; only throughput suffers
-        pass
+        out["http_adapter"] = requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE,
+                                                            pool_block=True)
+    return out
 
 
 def client_for(ctx: Any) -> Any:
@@ -174,18 +150,25 @@ def client_for(ctx: Any) -> Any:
 
 # ------------------------------------------------------------------ errors
 def status_of(exc: BaseException) -> int | None:
-    from databricks.sdk.errors import DatabricksError
+    """The HTTP status an SDK error stands for, from its public class (the SDK maps each status to one)."""
+    from databricks.sdk import errors
 
-    if isinstance(exc, DatabricksError):
-        resp = getattr(exc, "_response", None)
-        code = getattr(resp, "status_code", None)
-        if code is not None:
-            return int(code)
-        name = type(exc).__name__
-        return {"NotFound": 404, "ResourceDoesNotExist": 404, "PermissionDenied": 403, "Unauthenticated": 401,
-                "ResourceAlreadyExists": 409, "TooManyRequests": 429, "TemporarilyUnavailable": 503,
-                "InternalError": 500, "BadRequest": 400, "InvalidParameterValue": 400}.get(name)
+    if not isinstance(exc, errors.DatabricksError):
+        return None
+    for name, code in _STATUS_CLASSES:
+        cls = getattr(errors, name, None)
+        if isinstance(cls, type) and isinstance(exc, cls):
+            return code
     return None
+
+
+#: databricks.sdk.errors classes by the status they stand for (subclasses first)
+_STATUS_CLASSES = (("ResourceDoesNotExist", 404), ("NotFound", 404), ("ResourceAlreadyExists", 409),
+                   ("Aborted", 409), ("ResourceConflict", 409), ("InvalidParameterValue", 400),
+                   ("BadRequest", 400), ("Unauthenticated", 401), ("PermissionDenied", 403),
+                   ("TooManyRequests", 429), ("ResourceExhausted", 429), ("RequestLimitExceeded", 429),
+                   ("NotImplemented", 501), ("TemporarilyUnavailable", 503), ("DeadlineExceeded", 504),
+                   ("InternalError", 500))
 
 
 def error_code(exc: BaseException) -> str:

@@ -33,19 +33,27 @@ def test_an_unreachable_host_is_not_retried(monkeypatch):
     import socket
     import time
 
-    from devops_mlops.adapters.databricks.workspace import DatabricksWorkspace
-
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     monkeypatch.setenv("DATABRICKS_TOKEN", "t0ken-value")
-    client = build_client(SimpleNamespace(host=f"http://127.0.0.1:{port}", profile=None, name="dev"), budget=60)
-    assert client.config.retry_timeout_seconds == 60
     start = time.monotonic()
     with pytest.raises(ServiceError) as exc:
-        DatabricksWorkspace(client).list("/Shared")
+        build_client(SimpleNamespace(host=f"http://127.0.0.1:{port}", profile=None, name="dev"), budget=60)
     assert time.monotonic() - start < 5  # a 60 s budget, and not a second of it spent
-    assert f"list /Shared: cannot reach 127.0.0.1:{port}: connection refused" in exc.value.message
+    assert f"Databricks target 'dev': cannot reach 127.0.0.1:{port}: connection refused" in exc.value.message
+    assert "t0ken-value" not in exc.value.message
+
+
+def test_only_public_settings_reach_the_sdk(monkeypatch, host):
+    """Pool sizes and the retry budget are Config attributes; nothing of the SDK is replaced."""
+    from databricks.sdk.config import Config
+
+    monkeypatch.setenv("DATABRICKS_TOKEN", "t0ken-value")
+    client = build_client(SimpleNamespace(host=host, profile=None, name="dev"), budget=7)
+    assert type(client.config) is Config
+    assert client.config.retry_timeout_seconds == 7
+    assert client.config.max_connection_pools == client.config.max_connections_per_pool == 32
 
 
 def test_the_retry_budget_defaults_to_120_s(monkeypatch, host):
