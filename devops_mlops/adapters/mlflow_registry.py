@@ -280,6 +280,9 @@ def uris_for(ctx) -> tuple[str, str, str | None]:
 
 
 def from_context(ctx) -> MlflowRegistry:
+    from ..deps import warn_untested
+
+    warn_untested(getattr(ctx, "console", None), "mlflow")
     tracking, registry, artifact_root = uris_for(ctx)
     promotion = ctx.config.promotion
     return MlflowRegistry(

@@ -265,13 +265,15 @@ class _Setup:
         """Pipelines Checks configurations through the SDK's own request machinery (``Client._send``
         with the location id): the SDK's CheckConfiguration model has no ``settings``, so its typed
         methods would drop the approvers."""
+        from ..adapters.azure.connection import send as send_request
+
         client = self.ado.client("pipelines_checks")
         route = {"project": self.t.project}
         if id is not None:
             route["id"] = str(id)
 
         def send():
-            resp = client._send(http_method=method, location_id="86c8381e-5aee-4cde-8ae4-25c0c7f5eaea",
+            resp = send_request(client, http_method=method, location_id="86c8381e-5aee-4cde-8ae4-25c0c7f5eaea",
                                 version="7.1-preview.1", route_values=route, query_parameters=query, content=body)
             return resp.json()
 
@@ -353,11 +355,13 @@ class _Setup:
                 variables.setdefault(n, {"isSecret": True, "value": ""})
             body = {"name": name, "description": desc, "type": "Vsts", "variables": variables,
                     "variableGroupProjectReferences": [ref]}
+        from ..adapters.azure.connection import send as send_request
+
         client = self.ado.client("task_agent")
         route = {"groupId": str(group.id)} if group is not None else {}
 
         def send():
-            return client._send(http_method="PUT" if group is not None else "POST",
+            return send_request(client, http_method="PUT" if group is not None else "POST",
                                 location_id="ef5b7057-ffc3-4c77-bbad-c10b4a4abcc7", version="7.1-preview.2",
                                 route_values=route, content=body).json()
 

@@ -78,8 +78,8 @@ def _editable(dist_info: Path) -> bool:
 
 def make_venv(folder: Path) -> Path:
     """A fresh venv whose only packages are the base runtime's; returns its python."""
-    base_python = getattr(sys, "_base_executable", None) or sys.executable
-    subprocess.run([base_python, "-m", "venv", "--without-pip", str(folder)], check=True, capture_output=True)
+    # a venv made from inside a venv is based on the same base interpreter
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, capture_output=True)
     py = folder / "bin" / "python"
     site = folder / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
     (site / "_dbr_base.pth").write_text(str(base_runtime()) + "\n", encoding="utf-8")

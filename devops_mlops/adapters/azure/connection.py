@@ -312,6 +312,26 @@ def from_context(ctx: Context, *, need_repository: bool = False, **overrides: An
         target.require(project=True, repository=True)
     from ..net import retry_budget
 
+    from ...deps import warn_untested
+
+    warn_untested(getattr(ctx, "console", None), "azure-devops", "msrest")
     kwargs = {k: v for k, v in overrides.items() if k in ("retries", "backoff", "timeout", "budget")}
     kwargs.setdefault("budget", retry_budget(ctx))
     return AzureDevOps(target, **kwargs)
+
+
+def send(client: Any, **request: Any) -> Any:
+    """A request to an Azure DevOps REST resource by its location id, through the SDK client's own
+    request machinery (auth, location discovery, our retry policy): ``Client._send``, the one
+    private name of azure-devops we call (docs/DEVELOPING.md says why). Typed SDK methods drop
+    fields their models lack (check settings, change entries' paths), so these few calls read
+    the documented JSON themselves. Arguments: http_method, location_id, version, route_values,
+    query_parameters, content. A release without it is an error naming the tested version."""
+    from ...errors import ServiceError
+
+    method = getattr(client, "_send", None)
+    if not callable(method):
+        raise ServiceError("this azure-devops release has no Client._send, which devops-mlops needs for "
+                           f"{request.get('http_method', 'a')} requests by location id",
+                           hint="install the tested release: pip install 'azure-devops==7.1.0b4'")
+    return method(**request)

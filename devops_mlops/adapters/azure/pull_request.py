@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...core.pr_feedback import PROPERTY, Thread, key_of
+from .connection import send
 from .errors import translated
 
 
@@ -44,7 +45,7 @@ class PullRequest:
         """Repository path -> change type ("add", "edit", "delete", "rename, edit", ...), every page.
 
         The SDK's ``get_pull_request_iteration_changes`` deserializes each entry into a model that keeps
-        only ``changeTrackingId``; the same call is made through the client's ``_send`` (same location
+        only ``changeTrackingId``; the same call is made through :func:`connection.send` (``Client._send`` (same location
         id, auth and retries) and the documented JSON read as it is."""
         out: dict[str, str] = {}
         skip = 0
@@ -52,7 +53,7 @@ class PullRequest:
         if self.project:
             route["project"] = self.project
         while True:
-            response = self._call("read the changes", self.git._send, http_method="GET",
+            response = self._call("read the changes", send, self.git, http_method="GET",
                                   location_id="4216bdcf-b6b1-4d59-8b82-c34cc183fc8b", version="7.1-preview.1",
                                   route_values=route, query_parameters={"$top": 2000, "$skip": skip})
             page = response.json()

@@ -143,6 +143,9 @@ def client_for(ctx: Any) -> Any:
     if client is None:
         from ..net import retry_budget
 
+        from ...deps import warn_untested
+
+        warn_untested(getattr(ctx, "console", None), "databricks-sdk")
         client = build_client(ctx.target, budget=retry_budget(ctx))
         ctx._databricks_client = client
     return client
