@@ -88,7 +88,7 @@ def retry_budget(ctx: Any = None) -> int:
     return DEFAULT_RETRY_BUDGET
 
 
-def probe(url: str) -> str | None:
+def probe(url: str, *, verify: bool = True) -> str | None:
     """Why ``url``'s host cannot be reached at all (one quick GET, no redirects followed), or None.
 
     Any HTTP answer, an error status included, means the host is there. Run once before an SDK's
@@ -96,9 +96,9 @@ def probe(url: str) -> str | None:
     import requests
 
     try:
-        requests.get(url, timeout=(CONNECT_TIMEOUT, CONNECT_TIMEOUT), allow_redirects=False).close()
+        requests.get(url, timeout=(CONNECT_TIMEOUT, CONNECT_TIMEOUT), allow_redirects=False, verify=verify).close()
     except requests.Timeout as exc:
         return unreachable(exc) or f"no answer within {CONNECT_TIMEOUT} s"
-    except requests.RequestException as exc:
-        return unreachable(exc) or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no answer'}"
+    except requests.RequestException as exc:  # a reset or a cut answer: the host is there, retries may help
+        return unreachable(exc)
     return None

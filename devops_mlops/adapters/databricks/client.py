@@ -44,7 +44,7 @@ def build_client(target: Any, *, budget: int | None = None) -> Any:
     """A ``WorkspaceClient`` for ``target`` (host, profile); our errors on bad auth settings.
 
     Only the SDK's public settings are used (``Config`` attributes and constructor arguments).
-    Before the SDK is asked anything, one quick request checks that the host answers at all: a
+    Before the first real call, one quick request checks that the host answers at all: a
     refused connection, a name that does not resolve or a failed TLS handshake is reported at
     once instead of being retried for the whole budget. ``budget``: seconds the SDK may spend
     retrying one request (429, 503, resets) afterwards.
@@ -52,14 +52,8 @@ def build_client(target: Any, *, budget: int | None = None) -> Any:
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.config import Config
 
-    from ..net import CONNECT_TIMEOUT, DEFAULT_RETRY_BUDGET, probe, unreachable_error
+    from ..net import DEFAULT_RETRY_BUDGET, probe, unreachable_error
 
-    host = target.host or os.environ.get("DATABRICKS_HOST")
-    if host:
-        reason = probe(host if "://" in host else f"https://{host}")
-        if reason:
-            raise unreachable_error(f"Databricks target {target.name!r}", urlsplit(host).netloc or host,
-                                    reason, hint=_HOST_HINT)
     kwargs: dict[str, Any] = {"product": "devops-mlops", "product_version": "0.1.0"}
     if target.host:
         kwargs["host"] = target.host
@@ -70,32 +64,38 @@ def build_client(target: Any, *, budget: int | None = None) -> Any:
     # explicit settings when it fails. So the Config is built with a short budget, one quick
     # try, and given the real one before any call is made.
     kwargs["retry_timeout_seconds"] = METADATA_BUDGET
-    kwargs["http_timeout_seconds"] = CONNECT_TIMEOUT
+    kwargs["http_timeout_seconds"] = METADATA_TIMEOUT
     kwargs.update(_pool_settings(Config))
+
+    def check_reachable(host: str | None, verify: bool = True) -> None:
+        if not host:
+            return
+        reason = probe(host if "://" in host else f"https://{host}", verify=verify)
+        if reason:
+            raise unreachable_error(f"Databricks target {target.name!r}", urlsplit(host).netloc or host,
+                                    reason, hint=_HOST_HINT)
+
     try:
         with _quiet_sdk_log():  # its "falling back" warning is noise before our own error
             config = Config(**kwargs)
-        config.retry_timeout_seconds = budget or DEFAULT_RETRY_BUDGET
-        config.http_timeout_seconds = HTTP_TIMEOUT
-        client = WorkspaceClient(config=config)
     except ValueError as exc:
-        text = str(exc)
-        if "more than one authorization method" in text:
-            raise ServiceError(f"Databricks auth for target {target.name!r}: {text.split(': ', 1)[-1]}",
-                               hint=_auth_conflict_hint(text)) from None
-        if "cannot configure default credentials" in text or "default auth" in text:
-            raise ServiceError(
-                f"no Databricks credentials for target {target.name!r}",
-                hint="set DATABRICKS_TOKEN (a PAT), or ARM_CLIENT_ID/ARM_CLIENT_SECRET/ARM_TENANT_ID (service "
-                     "principal), or `profile:` in mlops.yaml; in Azure Pipelines use the AzureCLI task or "
-                     "a workload identity service connection",
-            ) from None
-        raise ServiceError(f"Databricks client for target {target.name!r}: {text.splitlines()[0]}") from None
+        # OAuth and Entra ID logins ask the host while the Config is built: a dead host is the real story
+        check_reachable(target.host or os.environ.get("DATABRICKS_HOST"))
+        raise _config_error(target, str(exc)) from None
+    # the host of the target, the environment or the profile; the profile's skip_verify honoured
+    check_reachable(config.host, verify=not config.skip_verify)
+    config.retry_timeout_seconds = budget or DEFAULT_RETRY_BUDGET
+    config.http_timeout_seconds = HTTP_TIMEOUT
+    try:
+        client = WorkspaceClient(config=config)
+    except ValueError as exc:  # pragma: no cover - the Config above was already validated
+        raise _config_error(target, str(exc)) from None
     return client
 
 
-#: seconds the SDK's host-metadata request may take while the Config is built
+#: seconds the SDK's host-metadata request may take while the Config is built, and its timeout
 METADATA_BUDGET = 2
+METADATA_TIMEOUT = 5
 #: seconds one request may wait for an answer (the SDK's default)
 HTTP_TIMEOUT = 60
 
@@ -116,6 +116,20 @@ def _quiet_sdk_log() -> Iterator[None]:
 
 #: threads that talk to one workspace at once (sync and deploy use up to 16)
 POOL_SIZE = 32
+
+
+def _config_error(target: Any, text: str) -> ServiceError:
+    """The SDK's ValueError about settings as our error, with the fix."""
+    if "more than one authorization method" in text:
+        return ServiceError(f"Databricks auth for target {target.name!r}: {text.split(': ', 1)[-1]}",
+                            hint=_auth_conflict_hint(text))
+    if "cannot configure default credentials" in text or "default auth" in text:
+        return ServiceError(
+            f"no Databricks credentials for target {target.name!r}",
+            hint="set DATABRICKS_TOKEN (a PAT), or ARM_CLIENT_ID/ARM_CLIENT_SECRET/ARM_TENANT_ID (service "
+                 "principal), or `profile:` in mlops.yaml; in Azure Pipelines use the AzureCLI task or "
+                 "a workload identity service connection")
+    return ServiceError(f"Databricks client for target {target.name!r}: {text.splitlines()[0]}")
 
 
 def _pool_settings(config_class: type) -> dict[str, Any]:
