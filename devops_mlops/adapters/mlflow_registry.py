@@ -192,6 +192,18 @@ class MlflowRegistry:
             for key, value in tags.items():
                 self.client.set_model_version_tag(name, str(version), key, "" if value is None else str(value))
 
+    def model_tags(self, name: str) -> dict[str, str]:
+        with translate(f"model {name}", self.registry_uri):
+            return dict(self.client.get_registered_model(name).tags or {})
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        with translate(f"tagging model {name}", self.registry_uri):
+            self.client.set_registered_model_tag(name, key, value)
+
+    def delete_model_tag(self, name: str, key: str) -> None:
+        with translate(f"untagging model {name}", self.registry_uri):
+            self.client.delete_registered_model_tag(name, key)
+
     def model_uri(self, name: str, version: int) -> str:
         return f"models:/{name}/{version}"
 

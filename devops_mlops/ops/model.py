@@ -9,7 +9,8 @@ The public Python API (the lifecycle calls these directly)::
 
 from __future__ import annotations
 
-from .model_promote import PROMOTIONS_TABLE, PromotionResult, promote, promotions_log, rollback
+from .model_promote import PromotionResult, promote, promotions_log, rollback
+from .promotion_log import PROMOTIONS_TABLE
 from .model_status import StatusResult, status
 from .model_validate import ValidationResult, evaluate, load_evaluation_frame, validate
 

@@ -1,8 +1,9 @@
 """Use cases: promote a version to staging/production (gated), roll a slot back.
 
 Every change is recorded twice: as tags on the model version (``mlops.<slot>.*``)
-and as a row of the ``promotions`` Delta table (``ctx.tables``), which rollback
-reads. Race safety: the slot's holder is checked before the change (it must be
+and as a row of the promotions log (the ``promotions`` Delta table, or tags on the
+registered model where this process cannot write the target's tables: see
+promotion_log), which rollback reads. Race safety: the slot's holder is checked before the change (it must be
 the one the gate compared against) and after it (it must be us); on this
 machine a file lock serialises promotions of the same model and slot. The loser
 gets a ConflictError; the slot is never emptied and never given to a version
@@ -26,8 +27,8 @@ from .. import killpoint
 from ..core.promotion import SLOTS, GateResult, previous_holder
 from ..errors import CheckFailed, ConflictError, UsageError
 from .model_validate import ValidationResult, model_name, validate
+from .promotion_log import log_for
 
-PROMOTIONS_TABLE = "promotions"
 
 
 @dataclass
@@ -161,13 +162,7 @@ def _unrecorded(ctx, name: str, slot: str, version: int) -> int | None | bool:
 
 
 def _append_log(ctx, row: dict[str, Any]) -> None:
-    import pandas as pd
-
-    frame = pd.DataFrame([row])
-    frame["version"] = frame["version"].astype("int64")
-    frame["previous_version"] = frame["previous_version"].astype("Int64")
-    frame["forced"] = frame["forced"].astype(bool)
-    ctx.tables.append(PROMOTIONS_TABLE, frame)
+    log_for(ctx).append(row)
 
 
 def _label(version: int | None) -> str:
@@ -207,6 +202,7 @@ def promote(
     """
     _check_slot(slot)
     name = model_name(ctx, model)
+    log_for(ctx)  # where the row will go is settled before anything changes (ConfigError: nothing changed)
     registry = ctx.registry
     target = registry.get_version(name, int(version), with_metrics=False)
     holder = registry.holder(name, slot)
@@ -221,7 +217,7 @@ def promote(
             record = _record(ctx, name, slot, "promote", "recovered", "recorded after an interrupted promotion", force)
             with slot_lock(ctx, name, slot):
                 tags = _tag_and_log(ctx, name, slot, target.version, previous, action="promote", record=record)
-            return result(changed=True, previous=previous, tags=tags, log=ctx.tables.location(PROMOTIONS_TABLE),
+            return result(changed=True, previous=previous, tags=tags, log=log_for(ctx).location(),
                           message=f"{slot} of {name}: version {target.version} (recorded an interrupted promotion)")
         return result(
             changed=False,
@@ -260,22 +256,14 @@ def promote(
         gate=gate,
         validation=validation,
         tags=tags,
-        log=ctx.tables.location(PROMOTIONS_TABLE),
+        log=log_for(ctx).location(),
         message=f"{slot} of {name}: {_label(before)} -> version {target.version}" + (" (forced)" if force else ""),
     )
 
 
 def promotions_log(ctx, name: str, slot: str | None = None):
-    """The promotions table rows of ``name`` (and ``slot``), oldest first, as a DataFrame."""
-    where: dict[str, Any] = {"model_name": name}
-    if slot:
-        where["slot"] = slot
-    if not ctx.tables.exists(PROMOTIONS_TABLE):
-        import pandas as pd
-
-        return pd.DataFrame()
-    frame = ctx.tables.read(PROMOTIONS_TABLE, where=where)
-    return frame.sort_values("promoted_at", kind="stable").reset_index(drop=True) if len(frame) else frame
+    """The promotion rows of ``name`` (and ``slot``), oldest first, as a DataFrame (see promotion_log)."""
+    return log_for(ctx).rows(name, slot)
 
 
 def rollback(ctx, slot: str = "production", *, model: str | None = None) -> PromotionResult:
@@ -291,7 +279,7 @@ def rollback(ctx, slot: str = "production", *, model: str | None = None) -> Prom
     if back_to is None:
         raise UsageError(
             f"no previous holder of {slot} for {name} version {current} in the promotions log "
-            f"({ctx.tables.location(PROMOTIONS_TABLE)})",
+            f"({log_for(ctx).location()})",
             hint="promote a version explicitly with `mlops model promote --version N --to " + slot + "`",
         )
     registry.get_version(name, back_to, with_metrics=False)  # still exists?
@@ -316,6 +304,6 @@ def rollback(ctx, slot: str = "production", *, model: str | None = None) -> Prom
         action="rollback",
         changed=True,
         tags=tags,
-        log=ctx.tables.location(PROMOTIONS_TABLE),
+        log=log_for(ctx).location(),
         message=f"{slot} of {name}: version {current} -> version {back_to} (rolled back)",
     )

@@ -248,3 +248,34 @@ def test_two_promotions_at_once(tmp_path, empty_store):
     assert holder in winners and holder != v_awful
     log = promotions_log(ctx, "toll", "production")
     assert log["version"].tolist()[-1] == holder and len(log) == 1 + len(winners)
+
+
+def test_where_tables_cannot_be_reached_the_log_lives_in_the_registry(ctx):
+    """A pipeline agent on a Databricks target writes no Delta table: the same history, as model tags."""
+    from devops_mlops.ops.promotion_log import TAG_PREFIX, RegistryLog
+
+    ctx._promotion_log = RegistryLog(ctx)
+    v1, v2, v3 = register(ctx, 0), register(ctx, 0), register(ctx, 0)
+    for v in (v1, v2, v3):
+        promote(ctx, v, "production", force=True)
+    promote(ctx, v1, "staging", force=True)
+    assert rollback(ctx).version == v2
+    log = promotions_log(ctx, "toll", "production")
+    assert log["version"].tolist() == [v1, v2, v3, v2]
+    assert log["previous_version"].tolist()[1:] == [v1, v2, v3] and log["previous_version"].isna().tolist()[0]
+    assert log["action"].tolist() == ["promote"] * 3 + ["rollback"]
+    assert promotions_log(ctx, "toll", "staging")["version"].tolist() == [v1]
+    tags = [k for k in ctx.registry.model_tags("toll") if k.startswith(TAG_PREFIX)]
+    assert len(tags) == 5 and not ctx.tables.exists("promotions")
+    assert promote(ctx, v2, "production").changed is False  # the holder: nothing to record
+
+
+def test_a_databricks_target_without_reachable_tables_uses_the_registry_log(tmp_path, monkeypatch):
+    from devops_mlops.ops.promotion_log import RegistryLog, log_for
+
+    (tmp_path / "mlops.yaml").write_text(
+        "project: demo\nmodel: {name: toll}\ntargets:\n  staging:\n    backend: databricks\n"
+        "    host: http://127.0.0.1:9\n    workspace_dir: /Shared/demo\n")
+    config = load_config(tmp_path / "mlops.yaml")
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    assert isinstance(log_for(Context(config, config.target("staging"))), RegistryLog)
