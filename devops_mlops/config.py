@@ -39,6 +39,27 @@ class ModelCfg:
 
 
 @dataclass
+class TargetModelCfg:
+    """What a target changes of ``model:`` (a model of its own catalog or workspace); unset keys keep
+    the project's value. ``name`` may use ``${var.NAME}`` (the target's variables over the project's)."""
+
+    name: str | None = None
+    label: str | None = None
+    keys: list[str] | None = None
+    primary_metric: str | None = None
+    higher_is_better: bool | None = None
+    features_table: str | None = None
+    labels_table: str | None = None
+
+
+_VAR_REF = re.compile(r"\$\{var\.([A-Za-z_][A-Za-z0-9_-]*)\}")
+
+
+def is_uc_registry(uri: str | None) -> bool:
+    return bool(uri) and uri.split(":", 1)[0] == "databricks-uc"
+
+
+@dataclass
 class LintCfg:
     select: list[str] = field(factory=list)
     ignore: list[str] = field(factory=list)
@@ -325,6 +346,8 @@ class Target:
     retry_timeout: int | None = None
     artifacts: ArtifactsCfg = field(factory=ArtifactsCfg)
     scm: TargetScmCfg = field(factory=TargetScmCfg)
+    #: this target's model, over the project's ``model:`` (e.g. its own Unity Catalog catalog)
+    model: TargetModelCfg = field(factory=TargetModelCfg)
     #: filled in by the loader
     name: str = dataclasses.field(default="", init=False)
 
@@ -404,6 +427,33 @@ class Config:
     def line(self, *path: str) -> int | None:
         """The line of ``path`` in mlops.yaml, or of its nearest ancestor that is written there."""
         return line_of(self.lines, tuple(path))
+
+    def for_target(self, target: Target) -> "Config":
+        """This configuration as ``target`` sees it: ``model:`` with the target's ``model:`` over it and
+        ``${var.*}`` resolved in the model's name. ConfigError (exit 2, naming the line) for an unknown
+        variable, or for a name that is not ``catalog.schema.model`` where the registry is Unity Catalog."""
+        overrides = {k: v for k, v in dataclasses.asdict(target.model).items() if v is not None}
+        where = ("targets", target.name, "model", "name") if target.model.name else ("model", "name")
+        model = dataclasses.replace(self.model, **overrides) if overrides else self.model
+        if "${var." in model.name:
+            variables = {**self.variables, **target.variables}
+
+            def var(match: re.Match) -> str:
+                if match.group(1) not in variables:
+                    raise ConfigError(f"{dotted(where)}: no variable {match.group(1)!r} (variables: "
+                                      f"{', '.join(sorted(variables)) or 'none'})", path=self.path, line=self.line(*where))
+                return str(variables[match.group(1)])
+
+            model = dataclasses.replace(model, name=_VAR_REF.sub(var, model.name))
+        if is_uc_registry(target.registry_uri) and (model.name.count(".") != 2 or "" in model.name.split(".")):
+            raise ConfigError(f"{dotted(where)}: {model.name!r} is not a Unity Catalog model name: target "
+                              f"{target.name!r} registers in Unity Catalog ({target.registry_uri}), which names a "
+                              "model <catalog>.<schema>.<model>", path=self.path, line=self.line(*where))
+        if model is self.model:
+            return self
+        view = dataclasses.replace(self, model=model)
+        view.path, view.unresolved, view.lines = self.path, self.unresolved, self.lines
+        return view
 
     def target(self, name: str | None = None) -> Target:
         """The target named, else the one with default: true, else 'local'."""

@@ -61,7 +61,7 @@ def _build(port: str, ctx: "Context") -> Any:
 class Context:
     def __init__(self, config: Config, target: Target, *, dry_run: bool = False, fmt: str = "text",
                  verbose: bool = False, timeout: float | None = None):
-        self.config = config
+        self.config = config.for_target(target)  # the target's model over the project's
         self.target = target
         self.dry_run = dry_run
         #: --timeout: seconds of retrying an outside service (over the target's retry_timeout)

@@ -158,3 +158,26 @@ def test_the_reference_page_documents_every_key():
 
     walk(c.Config)
     assert not missing, f"docs/config.md does not mention: {missing}"
+
+
+def test_a_target_names_its_own_model_and_variables_resolve_in_it(tmp_path):
+    from devops_mlops.context import Context
+    from devops_mlops.errors import ConfigError
+
+    (tmp_path / "mlops.yaml").write_text(
+        "project: p\nmodel: {name: demand, label: y}\nvariables: {catalog: main}\ntargets:\n"
+        "  local: {default: true}\n"
+        "  staging:\n    backend: databricks\n    workspace_dir: /Shared/p\n    registry_uri: databricks-uc\n"
+        "    variables: {catalog: stg}\n    model:\n      name: ${var.catalog}.ml.demand\n"
+        "  prod:\n    backend: databricks\n    workspace_dir: /Shared/p\n    registry_uri: databricks-uc\n"
+        "  typo:\n    backend: databricks\n    workspace_dir: /Shared/p\n    model: {name: '${var.nope}.ml.x'}\n")
+    cfg = load_config(tmp_path / "mlops.yaml")
+    staging = Context(cfg, cfg.target("staging")).config
+    assert staging.model.name == "stg.ml.demand" and staging.model.label == "y"
+    assert Context(cfg, cfg.target("local")).config.model.name == "demand" == cfg.model.name
+    with pytest.raises(ConfigError) as err:
+        Context(cfg, cfg.target("prod"))
+    assert err.value.exit_code == 2 and err.value.line == 2 and "<catalog>.<schema>.<model>" in err.value.message
+    with pytest.raises(ConfigError) as err:
+        Context(cfg, cfg.target("typo"))
+    assert err.value.line == 20 and "no variable 'nope'" in err.value.message

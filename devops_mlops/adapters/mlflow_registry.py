@@ -270,6 +270,16 @@ class MlflowRegistry:
         return self.get_version(name, int(mv.version))
 
 
+def share_databricks_host(target) -> None:
+    """Give mlflow the target's workspace. mlflow finds a ``databricks`` / ``databricks-uc``
+    workspace through the profile named in the URI, else through the unified auth's environment
+    (``DATABRICKS_HOST`` and a token or service principal): a target's ``host:`` in mlops.yaml
+    reaches it as ``DATABRICKS_HOST`` (this process and what it starts), the credentials stay
+    where the SDK looks for them."""
+    if target.backend == "databricks" and target.host and not target.profile:
+        os.environ["DATABRICKS_HOST"] = target.host
+
+
 def uris_for(ctx) -> tuple[str, str, str | None]:
     """(tracking_uri, registry_uri, artifact_root) for the context's target."""
     target = ctx.target
@@ -295,6 +305,7 @@ def from_context(ctx) -> MlflowRegistry:
     from ..deps import warn_untested
 
     warn_untested(getattr(ctx, "console", None), "mlflow")
+    share_databricks_host(ctx.target)
     tracking, registry, artifact_root = uris_for(ctx)
     promotion = ctx.config.promotion
     return MlflowRegistry(

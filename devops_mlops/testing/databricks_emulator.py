@@ -137,6 +137,10 @@ class DatabricksEmulator(Emulator):
 
         #: SCIM Me and the job permissions API (see databricks_permissions)
         self.permissions = PermissionStore(self)
+        from .databricks_mlflow import MlflowStore
+
+        #: the MLflow tracking, artifact and model registry APIs (see databricks_mlflow)
+        self.mlflow = MlflowStore(self)
 
     def _send(self, h, response) -> None:
         # headers and body leave in two writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms each
