@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "adf": ("adf", "Export or deploy the lifecycle as Azure Data Factory pipelines."),
     "init": ("init", "Scaffold a new devops-mlops project."),
     "azure-devops": ("azure_devops", "Wire the project into Azure DevOps (pipelines, environments, policies)."),
+    "doctor": ("doctor", "Check that a target is ready: host, identity, folders, volume, catalog, registry."),
 }
 
 

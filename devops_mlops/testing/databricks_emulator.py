@@ -129,6 +129,10 @@ class DatabricksEmulator(Emulator):
         for p in ("/Users", "/Shared", "/Repos", f"/Users/{user}"):
             self._mk(p, "DIRECTORY")
         self._routes_init()
+        from .databricks_catalog import CatalogStore
+
+        #: Unity Catalog catalogs, schemas and effective privileges (see databricks_catalog)
+        self.catalog = CatalogStore(self)
         from .databricks_files import VolumeStore
 
         #: Unity Catalog volumes through the Files API (see databricks_files)
