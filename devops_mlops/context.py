@@ -61,7 +61,9 @@ def _build(port: str, ctx: "Context") -> Any:
 class Context:
     def __init__(self, config: Config, target: Target, *, dry_run: bool = False, fmt: str = "text",
                  verbose: bool = False, timeout: float | None = None):
-        self.config = config.for_target(target)  # the target's model over the project's
+        #: mlops.yaml as written; ``config`` is it as this target sees it (its model over the project's)
+        self.project_config = config
+        self.config = config.for_target(target)
         self.target = target
         self.dry_run = dry_run
         #: --timeout: seconds of retrying an outside service (over the target's retry_timeout)
@@ -84,6 +86,13 @@ class Context:
     ) -> "Context":
         config = load_config(config_path)
         return cls(config, config.target(target), dry_run=dry_run, fmt=fmt, verbose=verbose, timeout=timeout)
+
+    def for_target(self, name: str) -> "Context":
+        """A context of the same project and options for another target (``--from``)."""
+        other = Context(self.project_config, self.project_config.target(name), dry_run=self.dry_run,
+                        timeout=self.timeout)
+        other.console = self.console
+        return other
 
     @property
     def root(self) -> Path:

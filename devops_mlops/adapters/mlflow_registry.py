@@ -207,6 +207,40 @@ class MlflowRegistry:
     def model_uri(self, name: str, version: int) -> str:
         return f"models:/{name}/{version}"
 
+    # -- copying a version between registries (promotion across environments) -------------------
+    def same_store(self, other: "MlflowRegistry") -> bool:
+        """Both talk to one Unity Catalog metastore (the same workspace's ``databricks-uc``)."""
+        return (self.registry_uri.split(":", 1)[0] == other.registry_uri.split(":", 1)[0] == "databricks-uc"
+                and self.registry_uri == other.registry_uri)
+
+    def copy_within(self, source: "MlflowRegistry", name: str, version: int, dst_name: str,
+                    tags: dict[str, str]) -> int:
+        """``copy_model_version`` of ``name``/``version`` into ``dst_name`` of this registry; the new version."""
+        with translate(f"copying {name} version {version} to {dst_name}", self.registry_uri):
+            mv = self.client.copy_model_version(f"models:/{name}/{version}", dst_name)
+        self.set_tags(dst_name, int(mv.version), tags)
+        return int(mv.version)
+
+    def download(self, name: str, version: int, dst: str) -> str:
+        """The files of ``name``/``version`` into folder ``dst``; the folder that holds MLmodel."""
+        import mlflow.artifacts
+
+        with translate(f"downloading {name} version {version}", self.registry_uri):
+            uri = self.client.get_model_version_download_uri(name, str(version))
+            return mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=dst, tracking_uri=self.tracking_uri)
+
+    def register_files(self, folder: str, name: str, tags: dict[str, str], *, experiment: str) -> int:
+        """Log ``folder`` (a model's files) in a new run of ``experiment`` and register it as ``name``."""
+        import mlflow
+
+        self.activate()
+        experiment_id = self.ensure_experiment(experiment)
+        with translate(f"registering a copy as {name}", self.registry_uri):
+            with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
+                mlflow.log_artifacts(folder, "model")
+            mv = mlflow.register_model(f"runs:/{run.info.run_id}/model", name, tags=tags)
+        return int(mv.version)
+
     # -- extras the use cases need ---------------------------------------------------------------
     def load_model(self, name: str, version: int):
         """The version as an MLflow pyfunc model, loaded once per process: a registered version's files

@@ -83,20 +83,39 @@ def validate_cmd(state, model, version):
 @click.option("--version", "version", type=int, required=True, help="The version to promote.")
 @click.option("--to", "slot", type=SLOT, required=True, help="The slot to give it.")
 @click.option("--force", is_flag=True, help="Skip the gate (recorded in the tags and the promotions log).")
+@click.option("--from", "source", metavar="TARGET",
+              help="Copy VERSION of TARGET's model into this target's model first (another catalog or workspace).")
 @pass_state
-def promote_cmd(state, model, version, slot, force):
+def promote_cmd(state, model, version, slot, force, source):
     """Give staging or production to a version, gated by validate unless --force."""
     from ..ops.model import promote
 
     ctx = state.context()
-    result = promote(ctx, version, slot, force, model=model)
+    copy = None
+    if source:
+        if model:
+            raise click.UsageError("--from takes the models of the two targets from mlops.yaml; drop --model")
+        from ..ops.model_copy import promote_from
+
+        copy, result = promote_from(ctx, source, version, slot, force)
+    else:
+        result = promote(ctx, version, slot, force, model=model)
 
     def render():
+        if copy is not None:
+            yield (f"{copy.how}: {copy.source_target} {copy.source_model} version {copy.source_version}"
+                   f" -> {copy.model}" + (f" version {copy.version}" if copy.version else ""))
+        if result is None:
+            yield f"dry run: then gate it and give it {slot} of {copy.model}"
+            return
         if result.validation is not None:
             yield from _gate_lines(result.validation)
         yield ("dry run: " if result.dry_run else "") + result.message
 
-    ctx.console.result(result.to_dict(), render)
+    doc = result.to_dict() if result is not None else {"dry_run": True}
+    if copy is not None:
+        doc = {**doc, "copy": copy.to_dict()}
+    ctx.console.result(doc, render)
 
 
 @command.command("rollback")
