@@ -41,13 +41,15 @@ and the emulator's ``requests_by_path``.
 
 from __future__ import annotations
 
+import json
+import posixpath
 import re
 import uuid
 from typing import Any
 
 import yaml
 
-from .databricks_mlflow_artifacts import TRACKING_ROOT, ArtifactRoutes, arg, arg_list, bad, err, missing, need
+from .databricks_mlflow_artifacts import TRACKING_ROOT, ArtifactRoutes, arg, arg_list, bad, err, like, missing, need
 from .databricks_mlflow_registry import SIGNATURE_HELP, RegistryRoutes, _page, _tags
 from .http import Request, Response
 
@@ -116,9 +118,12 @@ class MlflowStore(ArtifactRoutes, RegistryRoutes):
         if mlmodel is None:
             return "Model version files contain no MLmodel file: register an MLflow model."
         try:
-            signature = (yaml.safe_load(mlmodel) or {}).get("signature") or {}
+            meta = yaml.safe_load(mlmodel)
         except yaml.YAMLError:
+            meta = None
+        if not isinstance(meta, dict):
             return "The MLmodel file of the model version cannot be read."
+        signature = meta.get("signature") or {}
         if not signature.get("inputs"):
             return f"Model passed for registration did not contain any signature metadata. {SIGNATURE_HELP}"
         if not signature.get("outputs"):
@@ -145,8 +150,11 @@ class MlflowStore(ArtifactRoutes, RegistryRoutes):
         if any(e["name"] == name for e in self.experiments.values()):
             raise err(400, "RESOURCE_ALREADY_EXISTS", f"Node named '{name}' already exists")
         if not name.startswith("/"):
-            raise bad(f"Got an invalid experiment name '{name}': an experiment name must be an absolute path "
-                      "in the workspace.")
+            raise bad(f"Got an invalid experiment name '{name}'. An experiment name must be an absolute path "
+                      "within the Databricks workspace, e.g. '/Users/<some-username>/my-experiment'.")
+        parent = posixpath.dirname(name.rstrip("/"))
+        if getattr(self.emu.objects.get(parent), "object_type", None) not in ("DIRECTORY", "REPO"):
+            raise missing(f"Parent directory {parent} does not exist.")
         experiment_id = str(self._next_experiment)
         self._next_experiment += 1
         now = self._now()
@@ -282,9 +290,12 @@ class MlflowStore(ArtifactRoutes, RegistryRoutes):
 
     def _log_model(self, q: Request) -> dict:
         run = self._run(need(q, "run_id"))
-        history = run["tags"].get("mlflow.log-model.history", "[]")
-        run["tags"]["mlflow.log-model.history"] = history[:-1] + ("," if history != "[]" else "") + \
-            str(need(q, "model_json")) + "]"
+        history = json.loads(run["tags"].get("mlflow.log-model.history", "[]"))
+        try:
+            history.append(json.loads(need(q, "model_json")))
+        except ValueError:
+            raise bad("model_json is not valid JSON.") from None
+        run["tags"]["mlflow.log-model.history"] = json.dumps(history)
         return {}
 
     def _metric_history(self, q: Request) -> dict:
@@ -343,8 +354,7 @@ class MlflowStore(ArtifactRoutes, RegistryRoutes):
             ok = {"=": have == value, "!=": have != value, ">": have > value, ">=": have >= value,
                   "<": have < value, "<=": have <= value}.get(op)
             if ok is None:
-                rx = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in str(value))
-                ok = re.fullmatch(rx, str(have), 0 if op == "LIKE" else re.I) is not None
+                ok = like(str(have), str(value), op == "LIKE")
             if not ok:
                 return False
         return True

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import posixpath
+import re
 import secrets
 import time
 from email.utils import formatdate
@@ -75,13 +76,19 @@ def need(q: Request, name: str) -> Any:
     return value
 
 
+def like(value: str, pattern: str, case: bool = True) -> bool:
+    """SQL LIKE (``%`` and ``_``), or ILIKE with ``case=False``."""
+    rx = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(rx, value, 0 if case else re.I) is not None
+
+
 def rel_path(path: str | None) -> str:
     """A path relative to an artifact root: no leading slash, no '..'."""
     path = (path or "").strip("/")
     if not path:
         return ""
     norm = posixpath.normpath(path)
-    if norm.startswith("..") or norm.startswith("/"):
+    if norm == ".." or norm.startswith("../"):
         raise bad(f"Invalid artifact path '{path}'.")
     return "" if norm == "." else norm
 
@@ -92,7 +99,10 @@ def join(root: str, path: str | None) -> str:
 
 
 class ArtifactRoutes:
-    """Mixin of :class:`~devops_mlops.testing.databricks_mlflow.MlflowStore`: the artifact endpoints."""
+    """Mixin of :class:`~devops_mlops.testing.databricks_mlflow.MlflowStore`: the artifact endpoints.
+
+    Model versions come from the registry mixin: ``_ws_version_root(name, version)`` and
+    ``_uc_version_for_files(name, version, write)``."""
 
     emu: Any
     artifacts: dict[str, bytes]
@@ -107,6 +117,7 @@ class ArtifactRoutes:
     def _artifact_routes(self) -> None:
         self._secret = secrets.token_bytes(16)
         self.mtimes: dict[str, float] = {}
+        self.uploaded = 0
         base_authorized = self.emu.authorized
 
         def authorized(req: Request) -> bool:  # a signed URL carries its own credential, as in S3
@@ -135,7 +146,7 @@ class ArtifactRoutes:
                                     ("DELETE", self._fs_delete)):
                 self._route_first(method, "/api/2.0/fs/files" + root + "/{path:path}", handler)
             for method, handler in (("PUT", self._fs_mkdir), ("GET", self._fs_list), ("HEAD", self._fs_dir_head)):
-                self._route_first(method, "/api/2.0/fs/directories" + root + "{path:path}", handler)
+                self._route_first(method, "/api/2.0/fs/directories" + root + "/{path:path}", handler)
 
     def _route_first(self, method: str, pattern: str, handler: Any) -> None:
         self.emu.route(method, pattern, handler)
@@ -144,9 +155,8 @@ class ArtifactRoutes:
 
     # ------------------------------------------------------------ helpers for tests
     def bytes_written(self) -> int:
-        """Bytes of artifacts uploaded (signed URLs and the Files API paths of MLflow)."""
-        puts = self.emu.requests_by_path(r"^/storage/|^/api/2\.0/fs/files/(WorkspaceInternal|Models)/", "PUT")
-        return sum(len(r.body) for r in puts)
+        """Bytes of artifacts uploaded and stored (signed URLs and the Files API paths of MLflow)."""
+        return self.uploaded
 
     def files_under(self, prefix: str) -> dict[str, bytes]:
         """Stored artifacts under ``prefix`` (a key such as ``/Models/main/ml/demand/1``), by relative path."""
@@ -215,6 +225,7 @@ class ArtifactRoutes:
             return self._s3_error(403, "AccessDenied", "Request has expired")
         if q.method == "PUT":
             self._write(key, q.body)
+            self.uploaded += len(q.body)
             return Response(200, b"", {"ETag": '"%s"' % hashlib.md5(q.body).hexdigest()})
         if key not in self.artifacts:
             return self._s3_error(404, "NoSuchKey", "The specified key does not exist.")
@@ -275,15 +286,13 @@ class ArtifactRoutes:
             raise missing(f"No artifact at path '{rel_path(arg(q, 'path'))}'.")
         return {"signed_uri": self.signed_url("GET", key), "headers": []}
 
-    def _ws_version_root(self, name: str, version: str) -> str:  # the registry mixin knows the versions
-        raise NotImplementedError
-
     # ------------------------------------------------------------ the Files API for MLflow paths
-    def _fs_key(self, q: Request, root: str) -> str:
-        """The store key of a Files API path under ``root``; 404 when its run, model or version is unknown."""
-        path = posixpath.normpath(root + "/" + unquote(q.params["path"]).lstrip("/"))
+    def _mlflow_key(self, fs_path: str, write: bool) -> str | None:
+        """The store key of a Files API path (``/WorkspaceInternal/...`` or ``/Models/...``); None for
+        other paths; 404 when its run, model or version is unknown."""
+        path = posixpath.normpath("/" + fs_path.lstrip("/"))
         parts = path.strip("/").split("/")
-        if root == INTERNAL_ROOT:
+        if parts[:3] == INTERNAL_ROOT.strip("/").split("/"):
             if not self.tracking_files_api:
                 raise err(403, "PERMISSION_DENIED", "The Files API does not serve MLflow artifacts on this workspace.")
             if len(parts) < 6 or parts[4] not in ("Runs", "LoggedModels"):
@@ -294,26 +303,33 @@ class ArtifactRoutes:
                 raise err(404, "NOT_FOUND", f"The path {path} does not exist.")
             middle = ident if kind == "Runs" else f"logged_models/{ident}"
             return "/".join([TRACKING_ROOT, experiment_id, middle, *parts[6:]])
-        if len(parts) < 5:
-            raise err(404, "NOT_FOUND", f"The path {path} does not exist.")
-        self._uc_version_for_files(".".join(parts[1:4]), parts[4], q.method in ("PUT", "DELETE"))
-        return path
+        if parts[0] == "Models":
+            if len(parts) < 5:
+                raise err(404, "NOT_FOUND", f"The path {path} does not exist.")
+            self._uc_version_for_files(".".join(parts[1:4]), parts[4], write)
+            return path
+        return None
 
-    def _uc_version_for_files(self, name: str, version: str, write: bool) -> dict:  # see the registry mixin
-        raise NotImplementedError
+    def _fs_path(self, q: Request) -> str:
+        """The Files API path of a request: ``/api/2.0/fs/files|directories<path>``."""
+        return "/" + unquote(q.path.split("/", 5)[5]) if q.path.count("/") >= 5 else "/"
 
-    def _fs_root(self, q: Request) -> str:
-        return INTERNAL_ROOT if q.path.split("/", 6)[5] == "WorkspaceInternal" else "/Models"
+    def _fs_key(self, q: Request) -> str:
+        key = self._mlflow_key(self._fs_path(q), q.method in ("PUT", "DELETE"))
+        if key is None:  # the routes only take MLflow paths
+            raise err(404, "NOT_FOUND", f"The path {self._fs_path(q)} does not exist.")
+        return key
 
     def _fs_put(self, q: Request) -> Response:
-        key = self._fs_key(q, self._fs_root(q))
+        key = self._fs_key(q)
         if key in self.artifacts and (q.arg("overwrite") or "false").lower() != "true":
-            raise err(409, "ALREADY_EXISTS", f"The file {q.params['path']} already exists.")
+            raise err(409, "ALREADY_EXISTS", f"The file {self._fs_path(q)} already exists.")
         self._write(key, q.body)
+        self.uploaded += len(q.body)
         return Response(204, b"")
 
     def _fs_file(self, q: Request) -> str:
-        key = self._fs_key(q, self._fs_root(q))
+        key = self._fs_key(q)
         if key not in self.artifacts:
             raise err(404, "NOT_FOUND", "The file does not exist.")
         return key
@@ -338,20 +354,18 @@ class ArtifactRoutes:
         return Response(204, b"")
 
     def _fs_mkdir(self, q: Request) -> Response:
-        self._fs_key(q, self._fs_root(q))  # directories exist through their files
+        self._fs_key(q)  # directories exist through their files
         return Response(204, b"")
 
-    def _fs_dir_key(self, q: Request) -> tuple[str, str]:
-        root = self._fs_root(q)
-        q.params["path"] = q.params["path"] or "/"
-        key = self._fs_key(q, root)
+    def _fs_dir_key(self, q: Request) -> str:
+        key = self._fs_key(q)
         if not self._is_dir(key):
-            raise err(404, "NOT_FOUND", f"The directory {root}{q.params['path']} does not exist.")
-        return root, key
+            raise err(404, "NOT_FOUND", f"The directory {self._fs_path(q)} does not exist.")
+        return key
 
     def _fs_list(self, q: Request) -> dict:
-        root, key = self._fs_dir_key(q)
-        fs_prefix = root + unquote(q.params["path"]).rstrip("/")
+        key = self._fs_dir_key(q)
+        fs_prefix = posixpath.normpath(self._fs_path(q))
         out = []
         for child in self._children(key):
             name = posixpath.basename(child["path"])
@@ -369,12 +383,11 @@ class ArtifactRoutes:
         return Response(200, b"")
 
     # ------------------------------------------------------------ presigned URLs of the Files API (UC)
-    def _presigned(self, q: Request, method: str) -> dict:
+    def _presigned(self, q: Request, method: str) -> Response | dict:
         path = posixpath.normpath("/" + str(need(q, "path")).lstrip("/"))
-        parts = path.strip("/").split("/")
-        if parts[0] != "Models" or len(parts) < 6:
-            raise bad(f"Presigned URLs are only issued for model version files, not '{path}'.")
-        self._uc_version_for_files(".".join(parts[1:4]), parts[4], method == "PUT")
-        if method == "GET" and path not in self.artifacts:
+        key = self._mlflow_key(path, method == "PUT")
+        if key is None:  # not an MLflow path: the emulator has no presigned URLs for volumes
+            return self.emu.not_found(q)
+        if method == "GET" and key not in self.artifacts:
             raise err(404, "NOT_FOUND", f"The file {path} does not exist.")
-        return {"url": self.signed_url(method, path), "headers": []}
+        return {"url": self.signed_url(method, key), "headers": []}

@@ -26,35 +26,6 @@ from .http import Request
 STAGES = {"none": "None", "staging": "Staging", "production": "Production", "archived": "Archived"}
 SIGNATURE_HELP = ("All models in the Unity Catalog must be logged with a model signature containing both input "
                   "and output type specifications.")
-_FILTER = re.compile(r"^\s*(\w+)\s*(=|LIKE|ILIKE)\s*'([^']*)'\s*$", re.I)
-
-
-def _filter(filter_string: str | None) -> list[tuple[str, str, str]]:
-    """``name = 'x' AND run_id = 'y'`` -> [(field, op, value)] (the subset the registries accept)."""
-    out = []
-    for clause in re.split(r"\s+and\s+", filter_string or "", flags=re.I):
-        if not clause.strip():
-            continue
-        m = _FILTER.match(clause)
-        if not m:
-            raise bad(f"Invalid filter '{filter_string}'.")
-        out.append((m.group(1).lower(), m.group(2).upper(), m.group(3)))
-    return out
-
-
-def _like(value: str, pattern: str, case: bool) -> bool:
-    rx = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(rx, value, 0 if case else re.I) is not None
-
-
-def _matches(record: dict, clauses: list[tuple[str, str, str]]) -> bool:
-    for field, op, value in clauses:
-        have = str(record.get(field, ""))
-        if not (have == value if op == "=" else _like(have, value, op == "LIKE")):
-            return False
-    return True
-
-
 def _page(items: list, q: Request, key: str, default_max: int = 100) -> dict:
     start = int(arg(q, "page_token") or 0)
     size = int(arg(q, "max_results") or default_max)
@@ -89,25 +60,20 @@ class RegistryRoutes:
         for prefix, uc in (("/api/2.0/mlflow/unity-catalog", True), ("/api/2.0/mlflow", False)):
             m, v = f"{prefix}/registered-models", f"{prefix}/model-versions"
             h = _Handlers(self, uc)
-            r("POST", f"{m}/create", h.create_model)
-            r("GET", f"{m}/get", h.get_model)
-            r("GET", f"{m}/search", h.search_models)
-            r("PATCH", f"{m}/update", h.update_model)
-            r("DELETE", f"{m}/delete", h.delete_model)
-            r("POST", f"{m}/set-tag", h.set_model_tag)
-            r("DELETE", f"{m}/delete-tag", h.delete_model_tag)
-            r("POST", f"{m}/alias", h.set_alias)
-            r("DELETE", f"{m}/alias", h.delete_alias)
-            r("GET", f"{m}/alias", h.get_by_alias)
-            r("POST", f"{v}/create", h.create_version)
-            r("GET", f"{v}/get", h.get_version)
-            r("GET", f"{v}/search", h.search_versions)
-            r("PATCH", f"{v}/update", h.update_version)
-            r("DELETE", f"{v}/delete", h.delete_version)
-            r("GET", f"{v}/get-download-uri", h.download_uri)
-            r("POST", f"{v}/set-tag", h.set_version_tag)
-            r("DELETE", f"{v}/delete-tag", h.delete_version_tag)
-            r("POST", f"{v}/transition-stage", h.transition)
+            for method, path, handler in (
+                ("POST", f"{m}/create", h.create_model), ("GET", f"{m}/get", h.get_model),
+                ("GET", f"{m}/search", h.search_models), ("PATCH", f"{m}/update", h.update_model),
+                ("DELETE", f"{m}/delete", h.delete_model), ("POST", f"{m}/alias", h.set_alias),
+                ("DELETE", f"{m}/alias", h.delete_alias), ("GET", f"{m}/alias", h.get_by_alias),
+                ("POST", f"{v}/create", h.create_version), ("GET", f"{v}/get", h.get_version),
+                ("GET", f"{v}/search", h.search_versions), ("PATCH", f"{v}/update", h.update_version),
+                ("DELETE", f"{v}/delete", h.delete_version), ("GET", f"{v}/get-download-uri", h.download_uri),
+                ("POST", f"{v}/transition-stage", h.transition),
+            ):
+                r(method, path, handler)
+            for path, on_version in ((m, False), (v, True)):
+                r("POST", f"{path}/set-tag", lambda q, h=h, o=on_version: h.tag(q, on_version=o, remove=False))
+                r("DELETE", f"{path}/delete-tag", lambda q, h=h, o=on_version: h.tag(q, on_version=o, remove=True))
         u = "/api/2.0/mlflow/unity-catalog"
         h = _Handlers(self, True)
         r("POST", f"{u}/model-versions/finalize", h.finalize)
@@ -173,10 +139,20 @@ class _Handlers:
     def __init__(self, store: RegistryRoutes, uc: bool):
         self.s, self.uc = store, uc
         self.models = store.uc_models if uc else store.ws_models
-        self.kind = "Unity Catalog" if uc else "workspace"
 
     def now(self) -> int:
         return self.s.emu._now()
+
+    def files_root(self, name: str, version: str = "") -> str:
+        root = f"/Models/{name.replace('.', '/')}" if self.uc else f"/registry/{name}"
+        return f"{root}/{version}" if version else root
+
+    def move_files(self, old: str, new: str | None) -> None:
+        """Files under ``old`` go under ``new`` (None: they are deleted)."""
+        for key in [k for k in self.s.artifacts if k.startswith(old + "/")]:
+            data = self.s.artifacts.pop(key)
+            if new is not None:
+                self.s._write(new + key[len(old):], data)
 
     # ------------------------------------------------------------ lookups and checks
     def check_name(self, name: str) -> None:
@@ -255,9 +231,11 @@ class _Handlers:
     def get_model(self, q: Request) -> dict:
         return {"registered_model": self.model_json(self.model(arg(q, "name")))}
 
+    def matches(self, record: dict, q: Request) -> bool:
+        return self.s._matches({"attr": record, "tags": record["tags"]}, arg(q, "filter"))
+
     def search_models(self, q: Request) -> dict:
-        clauses = _filter(arg(q, "filter"))
-        found = [self.model_json(m, search=True) for n, m in sorted(self.models.items()) if _matches(m, clauses)]
+        found = [self.model_json(m, search=True) for n, m in sorted(self.models.items()) if self.matches(m, q)]
         return _page(found, q, "registered_models")
 
     def update_model(self, q: Request) -> dict:
@@ -278,6 +256,7 @@ class _Handlers:
         if new_name in self.models:
             raise err(400, "RESOURCE_ALREADY_EXISTS", f"Registered Model (name={new_name}) already exists.")
         del self.models[model["name"]]
+        self.move_files(self.files_root(model["name"]), self.files_root(new_name))
         model["name"] = new_name
         for mv in model["versions"].values():
             mv["name"] = new_name
@@ -288,18 +267,17 @@ class _Handlers:
         model = self.model(arg(q, "name"))
         self.check_write(model["name"])
         del self.models[model["name"]]
+        self.move_files(self.files_root(model["name"]), None)
         return {}
 
-    def set_model_tag(self, q: Request) -> dict:
-        model = self.model(arg(q, "name"))
-        self.check_write(model["name"])
-        model["tags"][need(q, "key")] = arg(q, "value") or ""
-        return {}
-
-    def delete_model_tag(self, q: Request) -> dict:
-        model = self.model(arg(q, "name"))
-        self.check_write(model["name"])
-        model["tags"].pop(need(q, "key"), None)
+    def tag(self, q: Request, on_version: bool, remove: bool) -> dict:
+        """set-tag / delete-tag of a registered model or of a model version."""
+        target = self.version(arg(q, "name"), need(q, "version")) if on_version else self.model(arg(q, "name"))
+        self.check_write(target["name"])
+        if remove:
+            target["tags"].pop(need(q, "key"), None)
+        else:
+            target["tags"][need(q, "key")] = arg(q, "value") or ""
         return {}
 
     def latest_versions(self, q: Request) -> dict:
@@ -346,7 +324,7 @@ class _Handlers:
             root = self.s._source_root(source)
             for key, data in list(self.s.artifacts.items()) if root else []:
                 if key.startswith(root + "/"):
-                    self.s._write(f"/registry/{name}/{version}" + key[len(root):], data)
+                    self.s._write(self.files_root(name, version) + key[len(root):], data)
             mv.update(status="READY", current_stage="None", run_link=arg(q, "run_link") or "")
         model["next"] += 1
         model["versions"][version] = mv
@@ -359,7 +337,7 @@ class _Handlers:
         self.check_write(name)
         if mv["status"] == "READY":
             return {"model_version": self.version_json(mv)}
-        problem = self.s._signature_check(self.s.artifacts.get(f"/Models/{name.replace('.', '/')}/{version}/MLmodel"))
+        problem = self.s._signature_check(self.s.artifacts.get(self.files_root(name, version) + "/MLmodel"))
         if problem:
             mv.update(status="FAILED_REGISTRATION", status_message=problem)
             raise bad(problem)
@@ -370,10 +348,9 @@ class _Handlers:
         return {"model_version": self.version_json(self.version(arg(q, "name"), need(q, "version")))}
 
     def search_versions(self, q: Request) -> dict:
-        clauses = _filter(arg(q, "filter"))
         found = [self.version_json(mv, search=True)
                  for _, model in sorted(self.models.items())
-                 for _, mv in sorted(model["versions"].items(), key=lambda kv: -int(kv[0])) if _matches(mv, clauses)]
+                 for _, mv in sorted(model["versions"].items(), key=lambda kv: -int(kv[0])) if self.matches(mv, q)]
         return _page(found, q, "model_versions", 10000 if not self.uc else 100)
 
     def update_version(self, q: Request) -> dict:
@@ -389,24 +366,13 @@ class _Handlers:
         self.check_write(mv["name"])
         model = self.models[mv["name"]]
         del model["versions"][mv["version"]]
+        self.move_files(self.files_root(mv["name"], mv["version"]), None)
         model["aliases"] = {a: v for a, v in model["aliases"].items() if v != mv["version"]}
         return {}
 
     def download_uri(self, q: Request) -> dict:
         mv = self.version(arg(q, "name"), need(q, "version"))
         return {"artifact_uri": mv["storage_location"] if self.uc else mv["source"]}
-
-    def set_version_tag(self, q: Request) -> dict:
-        mv = self.version(arg(q, "name"), need(q, "version"))
-        self.check_write(mv["name"])
-        mv["tags"][need(q, "key")] = arg(q, "value") or ""
-        return {}
-
-    def delete_version_tag(self, q: Request) -> dict:
-        mv = self.version(arg(q, "name"), need(q, "version"))
-        self.check_write(mv["name"])
-        mv["tags"].pop(need(q, "key"), None)
-        return {}
 
     def transition(self, q: Request) -> dict:
         if self.uc:
