@@ -64,6 +64,16 @@ def translate(what: str, uri: str) -> Iterator[None]:
         raise
 
 
+def _field(entity: Any, name: str) -> Any:
+    """An attribute of an mlflow entity that some stores' search results do not carry (Unity
+    Catalog's: reading it raises, or it is not a value): None then."""
+    try:
+        value = getattr(entity, name, None)
+    except Exception:  # noqa: BLE001 - the store does not fill it in
+        return None
+    return None if callable(value) else value
+
+
 class MlflowRegistry:
     def __init__(
         self,
@@ -110,11 +120,11 @@ class MlflowRegistry:
 
     def _convert(self, mv: Any, aliases: dict[str, int] | None = None, with_metrics: bool = True) -> ModelVersion:
         version = int(mv.version)
-        names = list(getattr(mv, "aliases", None) or [])
+        names = list(_field(mv, "aliases") or [])
         if aliases is not None:
             names = sorted(set(names) | {a for a, v in aliases.items() if int(v) == version})
         metrics: dict[str, float] = {}
-        tags = dict(mv.tags or {})
+        tags = dict(_field(mv, "tags") or {})
         if with_metrics and mv.run_id:
             try:
                 run = self.client.get_run(mv.run_id)
@@ -153,6 +163,9 @@ class MlflowRegistry:
         aliases = self._alias_map(name)  # ServiceError when the model is unknown
         with translate(f"model {name}", self.registry_uri):
             found = self.client.search_model_versions(f"name = '{name}'")
+            if self.scheme_for(name) == "aliases" and is_uc_name(name):
+                # Unity Catalog search results carry neither aliases nor tags: read each version
+                found = [self.client.get_model_version(name, str(mv.version)) for mv in found]
         versions = [self._convert(mv, aliases, with_metrics) for mv in found]
         return sorted(versions, key=lambda v: v.version)
 

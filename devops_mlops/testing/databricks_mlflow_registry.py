@@ -90,6 +90,12 @@ class RegistryRoutes:
         """Writes to Unity Catalog models under ``catalog.schema`` (or ``catalog``) answer 403."""
         self.denied.append(prefix.rstrip("."))
 
+    def registered_model_tags(self, name: str) -> dict[str, str]:
+        """The tags of the registered model ``name`` (either registry)."""
+        with self.emu.lock:
+            model = self.uc_models.get(name) or self.ws_models.get(name) or {}
+            return dict(model.get("tags") or {})
+
     @property
     def models(self) -> dict[str, list[dict[str, Any]]]:
         """Both registries: model name -> its versions ``{version, status, aliases, tags, source,

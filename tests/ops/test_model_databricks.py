@@ -1,0 +1,112 @@
+"""`mlops model status|validate|promote|rollback` on a Databricks target whose model lives in Unity
+Catalog, through the CLI, against the emulated workspace (its MLflow APIs answer the real client).
+The target's host reaches mlflow from mlops.yaml (no DATABRICKS_HOST exported), and the promotions
+log, which a pipeline agent cannot write as a Delta table, is kept in the registry."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.models import infer_signature
+from sklearn.linear_model import LinearRegression
+
+from devops_mlops.cli import main
+from devops_mlops.testing.databricks_emulator import DatabricksEmulator
+
+TOKEN = "dapi-uc-model-1"
+NAME = "main.ml.demand"
+RNG = np.random.default_rng(11)
+X = pd.DataFrame({"a": RNG.normal(size=60), "b": RNG.normal(size=60)})
+Y = 3 * X.a - 2 * X.b
+
+
+def run(args, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    out, err = capsys.readouterr()
+    return exit_.value.code, out, err
+
+
+def register(emu, noise: float) -> int:
+    """A training job's registration, as it runs on the workspace."""
+    previous = os.environ.get("DATABRICKS_HOST")
+    os.environ["DATABRICKS_HOST"] = emu.url
+    try:
+        mlflow.set_tracking_uri("databricks")
+        mlflow.set_registry_uri("databricks-uc")
+        mlflow.set_experiment("/Users/ci@example.com/demand")
+        model = LinearRegression().fit(X, Y + RNG.normal(scale=noise, size=len(Y)))
+        with mlflow.start_run():
+            info = mlflow.sklearn.log_model(model, name="model", signature=infer_signature(X, model.predict(X)),
+                                            registered_model_name=NAME, pip_requirements=["scikit-learn"])
+        return int(info.registered_model_version)
+    finally:
+        if previous is None:
+            os.environ.pop("DATABRICKS_HOST", None)
+        else:
+            os.environ["DATABRICKS_HOST"] = previous
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    with DatabricksEmulator(token=TOKEN) as emu:
+        X.assign(y=Y, plaza=range(len(Y))).to_parquet(tmp_path / "eval.parquet")
+        (tmp_path / "mlops.yaml").write_text(
+            f"project: demo\nmodel: {{name: {NAME}, label: y, keys: [plaza], primary_metric: rmse}}\n"
+            "promotion:\n  thresholds: {rmse: {max: 1.0}}\n  evaluation_data: eval.parquet\n"
+            f"targets:\n  local: {{default: true}}\n  staging:\n    backend: databricks\n    host: {emu.url}\n"
+            "    workspace_dir: /Shared/demo\n")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)
+        yield emu
+
+
+def test_status_validate_promote_rollback_on_unity_catalog(workspace, capsys, monkeypatch):
+    emu = workspace
+    v1, v2 = register(emu, 0.01), register(emu, 0.02)
+    monkeypatch.delenv("DATABRICKS_HOST", raising=False)
+    capsys.readouterr()  # what the training runs printed
+    code, out, err = run(["--target", "staging", "--format", "json", "model", "status"], capsys)
+    assert code == 0, err
+    status = json.loads(out)
+    assert sorted(v["version"] for v in status["versions"]) == [v1, v2]
+    code, out, err = run(["--target", "staging", "model", "validate", "--version", str(v1)], capsys)
+    assert code == 0, err
+    for version in (v1, v2):
+        code, out, err = run(["--target", "staging", "model", "promote", "--version", str(version),
+                              "--to", "production", "--force"], capsys)
+        assert code == 0, err
+    def champion():
+        return [v["version"] for v in emu.mlflow.models[NAME] if "champion" in v["aliases"]]
+
+    assert champion() == [v2]
+    # the promotions log went into the registry: no Delta table can be written from here
+    history = [k for k in emu.mlflow.registered_model_tags(NAME) if k.startswith("mlops.promotions.production.")]
+    assert len(history) == 2
+    code, out, err = run(["--target", "staging", "--format", "json", "model", "rollback", "--to", "production"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["version"] == v1 and champion() == [v1]
+    tags = {v["version"]: v["tags"] for v in emu.mlflow.models[NAME]}
+    assert tags[v2]["mlops.production.forced"] == "true" and "mlops.production.rolled_back_at" in tags[v1]
+    assert TOKEN not in out + err
+
+
+def test_a_version_without_signature_cannot_reach_unity_catalog(workspace):
+    emu = workspace
+    os.environ["DATABRICKS_HOST"] = emu.url
+    try:
+        mlflow.set_tracking_uri("databricks")
+        mlflow.set_registry_uri("databricks-uc")
+        mlflow.set_experiment("/Users/ci@example.com/demand")
+        with mlflow.start_run(), pytest.raises(mlflow.exceptions.MlflowException, match="signature"):
+            mlflow.sklearn.log_model(LinearRegression().fit(X, Y), name="model", registered_model_name=NAME,
+                                     pip_requirements=["scikit-learn"])
+    finally:
+        os.environ.pop("DATABRICKS_HOST", None)
