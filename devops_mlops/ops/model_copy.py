@@ -94,14 +94,34 @@ def copy_version(src_ctx: Any, dst_ctx: Any, version: int) -> CopyResult:
             result.how = "copy_model_version"
             return result
         except MlopsError as exc:
-            if "PERMISSION_DENIED" in exc.message:
-                raise
+            if _denied(exc):
+                raise _permission_error(dst_name, exc) from None
             # mlflow could not copy (see the module's docstring): the files travel instead
     with tempfile.TemporaryDirectory(prefix="mlops-copy-") as tmp:
         folder = src.download(src_name, source.version, tmp)
-        result.version = dst.register_files(folder, dst_name, tags, experiment=EXPERIMENT)
+        try:
+            result.version = dst.register_files(folder, dst_name, tags, experiment=EXPERIMENT)
+        except MlopsError as exc:
+            if _denied(exc):
+                raise _permission_error(dst_name, exc) from None
+            raise
     result.how = "download and register"
     return result
+
+
+def _denied(exc: MlopsError) -> bool:
+    return "PERMISSION_DENIED" in exc.message or "403" in exc.message
+
+
+def _permission_error(dst_name: str, exc: MlopsError) -> MlopsError:
+    """A refused write into the destination model: exit 1, naming what to grant."""
+    if dst_name.count(".") == 2:
+        catalog, schema, _ = dst_name.split(".")
+        grant = (f"GRANT USE CATALOG ON CATALOG {catalog}, USE SCHEMA and CREATE MODEL ON SCHEMA {catalog}.{schema} "
+                 f"(or MANAGE on the model {dst_name}) to the identity running mlops")
+    else:
+        grant = f"give the identity running mlops CAN MANAGE on the registered model {dst_name}"
+    return MlopsError(f"cannot copy into {dst_name}: {exc.message}", hint=grant)
 
 
 def promote_from(ctx: Any, source_target: str, version: int, slot: str, force: bool = False):

@@ -110,3 +110,46 @@ def test_a_version_without_signature_cannot_reach_unity_catalog(workspace):
                                      pip_requirements=["scikit-learn"])
     finally:
         os.environ.pop("DATABRICKS_HOST", None)
+
+
+def test_promote_from_staging_copies_within_the_metastore(workspace, capsys, monkeypatch, tmp_path):
+    """Deploy models: version N of main.ml.demand becomes a version of prod.ml.demand (copy_model_version)."""
+    emu = workspace
+    text = (tmp_path / "mlops.yaml").read_text()
+    (tmp_path / "mlops.yaml").write_text(
+        text + f"  production:\n    backend: databricks\n    host: {emu.url}\n    workspace_dir: /Shared/demo-prod\n"
+        "    model: {name: prod.ml.demand}\n")
+    v1 = register(emu, 0.01)
+    monkeypatch.delenv("DATABRICKS_HOST", raising=False)
+    capsys.readouterr()
+    args = ["--target", "production", "--format", "json", "model", "promote", "--from", "staging",
+            "--version", str(v1), "--to", "production"]
+    code, out, err = run(args, capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["copy"]["how"] == "copy_model_version" and doc["copy"]["model"] == "prod.ml.demand"
+    assert doc["gate"]["passed"] and doc["changed"]
+    (copy,) = emu.mlflow.models["prod.ml.demand"]
+    assert "champion" in copy["aliases"] and copy["tags"]["mlops.source.version"] == str(v1)
+    assert copy["tags"]["mlops.source"].endswith(f"|main.ml.demand|{v1}")
+    code, out, err = run(args, capsys)
+    again = json.loads(out)
+    assert code == 0 and again["copy"]["how"] == "already copied" and not again["changed"]
+    assert len(emu.mlflow.models["prod.ml.demand"]) == 1
+
+
+def test_a_copy_into_a_catalog_we_may_not_write_names_the_permission(workspace, capsys, monkeypatch, tmp_path):
+    emu = workspace
+    text = (tmp_path / "mlops.yaml").read_text()
+    (tmp_path / "mlops.yaml").write_text(
+        text + f"  production:\n    backend: databricks\n    host: {emu.url}\n    workspace_dir: /Shared/demo-prod\n"
+        "    model: {name: prod.ml.demand}\n")
+    v1 = register(emu, 0.01)
+    emu.mlflow.deny("prod.ml")
+    monkeypatch.delenv("DATABRICKS_HOST", raising=False)
+    capsys.readouterr()
+    code, out, err = run(["--target", "production", "model", "promote", "--from", "staging", "--version", str(v1),
+                          "--to", "production"], capsys)
+    assert code == 1 and err.count("\n") == 1 and "PERMISSION_DENIED" in err and "Traceback" not in err
+    assert "CREATE MODEL ON SCHEMA prod.ml" in err
+    assert "prod.ml.demand" not in emu.mlflow.models or not emu.mlflow.models["prod.ml.demand"]
