@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +65,15 @@ def translate(what: str, uri: str) -> Iterator[None]:
         raise
 
 
+_LOGGED_MODEL_ID = re.compile(r"(?:^models:/|/logged_models/)(m-[0-9a-f]{32})(?:/|$)")
+
+
+def _logged_model_id(source: str | None) -> str | None:
+    """The logged model a version's source names (``models:/m-<id>`` or ``.../logged_models/m-<id>/...``)."""
+    found = _LOGGED_MODEL_ID.search(source or "")
+    return found.group(1) if found else None
+
+
 def _field(entity: Any, name: str) -> Any:
     """An attribute of an mlflow entity that some stores' search results do not carry (Unity
     Catalog's: reading it raises, or it is not a value): None then."""
@@ -114,8 +124,12 @@ class MlflowRegistry:
         mlflow.set_registry_uri(self.registry_uri)
 
     def scheme_for(self, name: str) -> str:
+        """Unity Catalog has aliases only; a Databricks workspace registry takes no aliases from the
+        MLflow client (it refuses ``set_registered_model_alias`` there), so it uses stages."""
         if is_uc_name(name) or self.registry_uri.startswith("databricks-uc"):
             return "aliases"
+        if self.registry_uri.split(":", 1)[0] == "databricks":
+            return "stages"
         return self.scheme
 
     def _convert(self, mv: Any, aliases: dict[str, int] | None = None, with_metrics: bool = True) -> ModelVersion:
@@ -125,9 +139,18 @@ class MlflowRegistry:
             names = sorted(set(names) | {a for a, v in aliases.items() if int(v) == version})
         metrics: dict[str, float] = {}
         tags = dict(_field(mv, "tags") or {})
-        if with_metrics and mv.run_id:
+        run_id = mv.run_id or None
+        model_id = _field(mv, "model_id") or _logged_model_id(mv.source)
+        if with_metrics and not run_id and model_id:
+            # a version registered from a logged model (MLflow 3) may name only the model: its id, or
+            # (the workspace registry over REST) a source path holding it
             try:
-                run = self.client.get_run(mv.run_id)
+                run_id = self.client.get_logged_model(model_id).source_run_id or None
+            except Exception:  # noqa: BLE001, S110 - a store without logged models
+                pass
+        if with_metrics and run_id:
+            try:
+                run = self.client.get_run(run_id)
                 metrics = dict(run.data.metrics)
                 run_tags = run.data.tags
                 # the commit the training code named wins over the one MLflow detects from the
@@ -144,7 +167,7 @@ class MlflowRegistry:
         return ModelVersion(
             name=mv.name,
             version=version,
-            run_id=mv.run_id,
+            run_id=run_id,
             source=mv.source,
             aliases=names,
             stage=None if stage in (None, "None") else stage,
@@ -274,7 +297,11 @@ class MlflowRegistry:
             return _LOADED[key]
 
     def ensure_experiment(self, name: str) -> str:
-        """The id of experiment ``name``, created (with artifacts under .mlops/ locally) when missing."""
+        """The id of experiment ``name``, created (with artifacts under .mlops/ locally) when missing.
+        On a Databricks workspace, where an experiment is a workspace path, a plain name lives
+        under ``/Shared/``."""
+        if self.tracking_uri.split(":", 1)[0] == "databricks" and not name.startswith("/"):
+            name = f"/Shared/{name}"
         with translate(f"experiment {name}", self.tracking_uri):
             found = self.client.get_experiment_by_name(name)
             if found is not None:

@@ -98,16 +98,45 @@ def sqlite_store(tmp_path_factory):
     return f"sqlite:///{folder / 'mlflow.db'}", (folder / "mlartifacts").as_uri()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "server"])
+@pytest.fixture(scope="module")
+def workspace():
+    """The emulated Databricks workspace (its MLflow APIs), one for the module."""
+    from devops_mlops.testing.databricks_emulator import DatabricksEmulator
+
+    with DatabricksEmulator(token="dapi-registry-contract") as emu, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABRICKS_HOST", emu.url)  # for the module's fixtures (logged)
+        mp.setenv("DATABRICKS_TOKEN", "dapi-registry-contract")
+        yield emu
+
+
+@pytest.fixture(autouse=True)
+def _workspace_env(request, _isolated_env, monkeypatch):
+    """Each test's isolated environment drops the credentials: give the emulated workspace's back."""
+    if "make_registry" not in request.fixturenames:
+        return
+    if request.getfixturevalue("make_registry").kind in ("workspace", "unity-catalog"):
+        emu = request.getfixturevalue("workspace")
+        monkeypatch.setenv("DATABRICKS_HOST", emu.url)
+        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-registry-contract")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "server", "workspace", "unity-catalog"])
 def make_registry(request, _server_process):
     if request.param == "sqlite":
         uri, artifacts = request.getfixturevalue("sqlite_store")
-    else:
+        registry_uri = uri
+    elif request.param == "server":
         uri, artifacts = request.getfixturevalue("mlflow_server"), None
+        registry_uri = uri
+    else:
+        request.getfixturevalue("workspace")
+        uri, artifacts = "databricks", None
+        registry_uri = "databricks-uc" if request.param == "unity-catalog" else "databricks"
 
     def make(**kwargs):
-        return MlflowRegistry(uri, uri, artifact_root=artifacts, **kwargs)
+        return MlflowRegistry(uri, registry_uri, artifact_root=artifacts, **kwargs)
 
+    make.kind = request.param
     return make
 
 
@@ -115,7 +144,7 @@ def make_registry(request, _server_process):
 def logged(make_registry):
     """Two logged models (runs with rmse 1.0 and 0.5), uploaded once per store; tests register them."""
     registry = make_registry()
-    name = _name()
+    name = _name(make_registry)
     return [
         registry.log_sklearn_model(LinearRegression().fit(X, Y + i), name, X=X, metrics={"rmse": 1.0 / (i + 1)})
         for i in range(2)
@@ -134,16 +163,17 @@ def _register(registry, logged, name, n=2):
     return versions
 
 
-def _name():
-    return f"m_{uuid.uuid4().hex[:8]}"
+def _name(make_registry=None):
+    prefix = "main.ml." if getattr(make_registry, "kind", "") == "unity-catalog" else ""
+    return f"{prefix}m_{uuid.uuid4().hex[:8]}"
 
 
 def test_unknown_model_and_version_are_service_errors(make_registry, logged):
     registry = make_registry()
-    with pytest.raises(ServiceError, match="not found") as err:
-        registry.get_model(_name())
+    with pytest.raises(ServiceError, match="not found|does not exist") as err:
+        registry.get_model(_name(make_registry))
     assert err.value.exit_code == 2 and "register the model" in err.value.hint
-    name = _name()
+    name = _name(make_registry)
     _register(registry, logged, name, 1)
     with pytest.raises(ServiceError, match="version 7"):
         registry.get_version(name, 7)
@@ -151,7 +181,7 @@ def test_unknown_model_and_version_are_service_errors(make_registry, logged):
 
 def test_versions_carry_run_and_metrics(make_registry, logged):
     registry = make_registry()
-    name = _name()
+    name = _name(make_registry)
     v1, v2 = _register(registry, logged, name)
     assert (v1.version, v2.version) == (1, 2)
     listed = registry.get_model(name)
@@ -162,9 +192,15 @@ def test_versions_carry_run_and_metrics(make_registry, logged):
     assert np.allclose(predictions, Y + 1)
 
 
+def _no_aliases_on_the_workspace_registry(make_registry):
+    if make_registry.kind == "workspace":
+        pytest.skip("the MLflow client refuses aliases on a Databricks workspace registry: stages are used there")
+
+
 def test_aliases_scheme(make_registry, logged):
+    _no_aliases_on_the_workspace_registry(make_registry)
     registry = make_registry()
-    name = _name()
+    name = _name(make_registry)
     _register(registry, logged, name)
     assert registry.holder(name, "production") is None
     registry.assign(name, "production", 1)
@@ -178,8 +214,10 @@ def test_aliases_scheme(make_registry, logged):
 
 
 def test_stages_scheme_archives_the_previous_holder(make_registry, logged):
+    if make_registry.kind == "unity-catalog":
+        pytest.skip("Unity Catalog has no stages (aliases only)")
     registry = make_registry(scheme="stages")
-    name = _name()
+    name = _name(make_registry)
     _register(registry, logged, name, 3)
     registry.assign(name, "production", 1)
     registry.assign(name, "staging", 3)
@@ -189,9 +227,22 @@ def test_stages_scheme_archives_the_previous_holder(make_registry, logged):
     assert registry.get_version(name, 1).stage == "Archived"
 
 
+def test_a_workspace_registry_promotes_with_stages_even_when_aliases_are_configured(make_registry, logged):
+    if make_registry.kind != "workspace":
+        pytest.skip("only the Databricks workspace registry refuses aliases")
+    registry = make_registry(scheme="aliases")
+    name = _name(make_registry)
+    _register(registry, logged, name, 2)
+    registry.assign(name, "production", 1)
+    registry.assign(name, "production", 2)
+    assert registry.holder(name, "production").version == 2
+    assert registry.get_version(name, 1).stage == "Archived"
+
+
 def test_custom_alias_names_and_tags(make_registry, logged):
+    _no_aliases_on_the_workspace_registry(make_registry)
     registry = make_registry(aliases={"staging": "candidate", "production": "live"})
-    name = _name()
+    name = _name(make_registry)
     _register(registry, logged, name, 1)
     registry.assign(name, "production", 1)
     assert registry.get_version(name, 1).aliases == ["live"]
