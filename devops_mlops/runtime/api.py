@@ -149,11 +149,22 @@ class Session:
 
     # ------------------------------------------------------------------ registry
     def mlflow(self):
-        """The mlflow module, pointed at the target's tracking and registry URIs."""
+        """The mlflow module, pointed at the target's tracking and registry URIs and at the project's
+        experiment (``/Shared/<project>`` on Databricks, where a job's notebook would otherwise log
+        to an experiment of its own path), unless MLFLOW_EXPERIMENT_NAME or _ID names another."""
         self.ctx.registry.activate()
         import mlflow
 
+        if not getattr(self, "_experiment_set", False):
+            if not (os.environ.get("MLFLOW_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_ID")):
+                mlflow.set_experiment(experiment_id=self.ctx.registry.ensure_experiment(self.experiment_name))
+            self._experiment_set = True
         return mlflow
+
+    @property
+    def experiment_name(self) -> str:
+        project = self.ctx.config.project
+        return f"/Shared/{project}" if self.ctx.target.backend == "databricks" else project
 
     def log_model(
         self,

@@ -8,15 +8,19 @@ the working directory): parameters, metrics, the tags the toolkit reads later
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 
 def ensure_experiment(session) -> str:
+    """The project's experiment, made the active one (see ``Session.mlflow``)."""
     mlflow = session.mlflow()
-    ctx = session.ctx
-    name = f"/Shared/{ctx.config.project}" if ctx.target.backend == "databricks" else ctx.config.project
-    mlflow.set_experiment(experiment_id=ctx.registry.ensure_experiment(name))
-    return name
+    if os.environ.get("MLFLOW_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_ID"):
+        # an explicit choice wins only for the raw mlflow calls of project code: log_model keeps
+        # the project's experiment, as before
+        mlflow.set_experiment(experiment_id=session.ctx.registry.ensure_experiment(session.experiment_name))
+    return session.experiment_name
 
 
 def trusted_types(model) -> list[str]:

@@ -87,8 +87,10 @@ _JOB = """resources:
 """
 
 
-def shipping_project(root, *, host: str, tracking_uri: str, toolkit: str = "pin",
-                     artifacts: str = ARTIFACTS) -> Path:
+def shipping_project(root, *, host: str, tracking_uri: str | None, toolkit: str = "pin",
+                     artifacts: str = ARTIFACTS, model: str = "ship-model") -> Path:
+    """``tracking_uri`` None: the target's default, the workspace's own MLflow (``databricks``,
+    ``databricks-uc`` for a ``catalog.schema.model`` name)."""
     root = Path(root)
     (root / "src" / PACKAGE).mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(_PYPROJECT)
@@ -100,12 +102,12 @@ def shipping_project(root, *, host: str, tracking_uri: str, toolkit: str = "pin"
     (root / "resources").mkdir(exist_ok=True)
     (root / "resources" / "training.yml").write_text(_JOB)
     (root / "mlops.yaml").write_text(
-        "project: ship\nmodel: {name: ship-model}\n"
+        f"project: ship\nmodel: {{name: {model}}}\n"
         "targets:\n  local: {default: true}\n"
         f"  dev:\n    backend: databricks\n    host: {host}\n    workspace_dir: /Shared/ship\n"
         "    compute:\n      job_cluster: {spark_version: 15.4.x-scala2.12, node_type_id: Standard_DS3_v2, "
         "num_workers: 1}\n"
-        f"    tracking_uri: {tracking_uri}\n"
+        + (f"    tracking_uri: {tracking_uri}\n" if tracking_uri else "") +
         f"    artifacts: {{path: {artifacts}, toolkit: {toolkit}}}\n"
     )
     return root / "mlops.yaml"

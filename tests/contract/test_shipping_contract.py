@@ -67,6 +67,33 @@ def test_sync_deploy_run_registers_a_model_from_the_shipped_wheel(tmp_path, emu)
     assert executed.outputs["train"].output == "1"  # dbutils.notebook.exit of the notebook
 
 
+def test_a_deployed_training_job_registers_into_the_workspaces_unity_catalog(tmp_path, emu):
+    """No tracking_uri: the job's MLflow is the workspace's own, its model a Unity Catalog one; then
+    `mlops model status|promote` on the target work on the version the job registered."""
+    import json
+
+    shipping_project(tmp_path, host=emu.url, tracking_uri=None, model="main.ml.ship_model")
+    ok(mlops(tmp_path, "sync"))
+    ok(mlops(tmp_path, "deploy"))
+    ok(mlops(tmp_path, "run", "training"))
+    (version,) = emu.mlflow.models["main.ml.ship_model"]
+    assert version["status"] == "READY" and version["version"] == 1
+    assert "MLmodel" in emu.mlflow.files_under("/Models/main/ml/ship_model/1")
+    status = json.loads(ok(mlops(tmp_path, "--format", "json", "model", "status")).stdout)
+    assert [v["version"] for v in status["versions"]] == [1]
+    ok(mlops(tmp_path, "model", "promote", "--version", "1", "--to", "staging", "--force"))
+    assert "challenger" in emu.mlflow.models["main.ml.ship_model"][0]["aliases"]
+
+
+def test_a_training_job_whose_model_unity_catalog_refuses_fails_its_run(tmp_path, emu):
+    """A two-level name where the job registers into Unity Catalog fails as the service would."""
+    shipping_project(tmp_path, host=emu.url, tracking_uri=None, model="ship_model")
+    cfg = tmp_path / "mlops.yaml"
+    cfg.write_text(cfg.read_text().replace("    artifacts:", "    registry_uri: databricks-uc\n    artifacts:"))
+    run = mlops(tmp_path, "sync")
+    assert run.returncode == 2 and "<catalog>.<schema>.<model>" in run.stderr and "mlops.yaml:2" in run.stderr
+
+
 def test_without_the_wheel_the_run_fails_with_the_tasks_import_error(tmp_path, emu):
     shipping_project(tmp_path, host=emu.url, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     cfg = tmp_path / "mlops.yaml"
