@@ -94,6 +94,12 @@ class PromotionCfg:
     min_improvement: dict[str, float] = field(factory=dict)
     #: the table or file the gate evaluates candidate and production on
     evaluation_data: str | None = None
+    #: how a version reaches a target whose model lives elsewhere (its own catalog or workspace):
+    #: shared (one model for all targets), copy (promote copies it from source_target first),
+    #: retrain (each environment trains its own; release.yml trains in production)
+    across_environments: Literal["shared", "copy", "retrain"] = "shared"
+    #: the target versions are copied from (across_environments: copy)
+    source_target: str = "staging"
 
     def _validate(self):
         for slot in ("staging", "production"):

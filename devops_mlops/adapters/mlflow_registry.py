@@ -245,9 +245,10 @@ class MlflowRegistry:
 
     # -- copying a version between registries (promotion across environments) -------------------
     def same_store(self, other: "MlflowRegistry") -> bool:
-        """Both talk to one Unity Catalog metastore (the same workspace's ``databricks-uc``)."""
-        return (self.registry_uri.split(":", 1)[0] == other.registry_uri.split(":", 1)[0] == "databricks-uc"
-                and self.registry_uri == other.registry_uri)
+        """Both are Unity Catalog registries: one metastore, whose catalogs this workspace can
+        read (``databricks-uc``; a workspace that cannot see the other catalog answers
+        PERMISSION_DENIED or RESOURCE_DOES_NOT_EXIST, reported as such)."""
+        return self.registry_uri.split(":", 1)[0] == other.registry_uri.split(":", 1)[0] == "databricks-uc"
 
     def copy_within(self, source: "MlflowRegistry", name: str, version: int, dst_name: str,
                     tags: dict[str, str]) -> int:

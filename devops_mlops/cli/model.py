@@ -92,6 +92,10 @@ def promote_cmd(state, model, version, slot, force, source):
 
     ctx = state.context()
     copy = None
+    promotion = ctx.config.promotion
+    if source is None and not model and promotion.across_environments == "copy" \
+            and ctx.target.name != promotion.source_target:
+        source = promotion.source_target  # promotion.across_environments: copy
     if source:
         if model:
             raise click.UsageError("--from takes the models of the two targets from mlops.yaml; drop --model")

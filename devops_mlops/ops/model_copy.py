@@ -9,9 +9,12 @@ goes through production's own gate and gets production's slot as any promotion d
   catalogs): ``MlflowClient.copy_model_version``; when mlflow cannot copy (a source version
   without a logged model id, mlflow#22012, or one whose logged model the agent cannot look up,
   mlflow#17648) the files are downloaded and registered again instead.
-* Across registries (another workspace, another tracking server, the embedded default's sqlite):
-  the files are downloaded from the source and registered in the destination in a run of the
-  experiment ``mlops-promotions``.
+  Within one metastore the production workspace reads the staging catalog itself, so only the
+  destination target's credentials are used.
+* Across registries (a workspace registry in another workspace, another tracking server, the
+  embedded default's sqlite): the files are downloaded from the source, with the source target's
+  credentials (``profile:`` per target when both are Databricks workspaces), and registered in
+  the destination in a run of the experiment ``mlops-promotions``.
 
 Run again, the copy is found by its ``mlops.source`` tag and nothing is written.
 """
@@ -73,7 +76,10 @@ def copy_version(src_ctx: Any, dst_ctx: Any, version: int) -> CopyResult:
     """Version ``version`` of the source target's model as a version of the destination's (found or made)."""
     src_name, dst_name = plan_copy(src_ctx, dst_ctx, version)
     src, dst = src_ctx.registry, dst_ctx.registry
-    source = src.get_version(src_name, int(version))  # with its run: the commit it was trained from
+    # within one Unity Catalog metastore the destination's workspace reads the source catalog
+    # itself: one set of credentials (production's) does the whole copy
+    reader = dst if dst.same_store(src) else src
+    source = reader.get_version(src_name, int(version))  # with its run: the commit it was trained from
     key = source_key(src.registry_uri, src_name, source.version)
     result = CopyResult(src_ctx.target.name, src_name, source.version, dst_name, 0, "already copied")
     existing = find_copy(dst, dst_name, key)
@@ -98,7 +104,7 @@ def copy_version(src_ctx: Any, dst_ctx: Any, version: int) -> CopyResult:
                 raise _permission_error(dst_name, exc) from None
             # mlflow could not copy (see the module's docstring): the files travel instead
     with tempfile.TemporaryDirectory(prefix="mlops-copy-") as tmp:
-        folder = src.download(src_name, source.version, tmp)
+        folder = reader.download(src_name, source.version, tmp)
         try:
             result.version = dst.register_files(folder, dst_name, tags, experiment=EXPERIMENT)
         except MlopsError as exc:

@@ -90,3 +90,18 @@ def test_from_the_same_registry_and_model_is_a_usage_error(project, capsys, sour
     code, _, err = run(["--target", "staging" if source == "staging" else "twin", "model", "promote", "--from",
                         source if source == "twin" else "staging", "--version", "1", "--to", "production"], capsys)
     assert code == 2 and err.startswith("error: ") and "without --from" in err and "Traceback" not in err
+
+
+def test_across_environments_copy_makes_from_the_default(project, capsys):
+    root, version = project
+    cfg = root / "mlops.yaml"
+    cfg.write_text(cfg.read_text().replace("  evaluation_data: eval\n",
+                                           "  evaluation_data: eval\n  across_environments: copy\n"))
+    code, out, err = run(["--target", "production", "--format", "json", "model", "promote",
+                          "--version", str(version), "--to", "production"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["copy"]["how"] == "download and register"
+    # on the source target itself the promotion is a plain one
+    code, out, err = run(["--target", "staging", "--format", "json", "model", "promote",
+                          "--version", str(version), "--to", "staging"], capsys)
+    assert code == 0 and "copy" not in json.loads(out)
