@@ -63,6 +63,8 @@ def load_evaluation_frame(ctx) -> tuple[Any, str] | None:
     if source.endswith((".csv", ".parquet")):
         import pandas as pd
 
+        if source.startswith("/Volumes/") and not path.is_file() and ctx.target.backend == "databricks":
+            return _volume_frame(ctx, source), f"file {source}"
         if not path.is_file():
             raise InputError(f"promotion.evaluation_data: no file {path}", path=ctx.config.path)
         frame = pd.read_csv(path) if source.endswith(".csv") else pd.read_parquet(path)
@@ -74,6 +76,31 @@ def load_evaluation_frame(ctx) -> tuple[Any, str] | None:
             hint="run the data preparation step first",
         )
     return ctx.tables.read(source), f"table {source}"
+
+
+def _volume_frame(ctx, source: str):
+    """A .csv/.parquet in a Unity Catalog volume, read through the Files API: how a pipeline agent,
+    which cannot read the target's Delta tables, gets the gate's evaluation data."""
+    import io
+
+    import pandas as pd
+
+    from ..adapters.databricks.client import call, client_for, is_not_found
+
+    w = client_for(ctx)
+    try:
+        data = call(lambda: w.files.download(source).contents.read(), f"read {source}")
+    except Exception as exc:
+        if is_not_found(exc) or "not found" in str(exc).lower():
+            raise InputError(f"promotion.evaluation_data: no file {source} in the volume", path=ctx.config.path,
+                             line=ctx.config.line("promotion", "evaluation_data")) from None
+        raise
+    buffer = io.BytesIO(data)
+    try:
+        return pd.read_csv(buffer) if source.endswith(".csv") else pd.read_parquet(buffer)
+    except Exception as exc:  # noqa: BLE001 - any unreadable content is bad input
+        raise InputError(f"promotion.evaluation_data: {source} is not a readable "
+                         f"{source.rsplit('.', 1)[-1]} file ({type(exc).__name__})", path=ctx.config.path) from None
 
 
 def _features(model: Any, frame: Any, label: str, keys: list[str]):

@@ -55,6 +55,13 @@ class VolumeStore:
         self.volumes.add(full_name)
         self.dirs.add("/Volumes/" + full_name.replace(".", "/"))
 
+    def write(self, path: str, data: bytes) -> None:
+        """Put a file into an existing volume, as someone else's upload would."""
+        with self.emu.lock:
+            self._parents(path)
+            self.files[path] = bytes(data)
+            self.mtimes[path] = time.time()
+
     def deny(self, prefix: str) -> None:
         """Writes under ``prefix`` fail with 403 PERMISSION_DENIED."""
         self.denied.append(prefix.rstrip("/"))

@@ -153,3 +153,25 @@ def test_a_copy_into_a_catalog_we_may_not_write_names_the_permission(workspace, 
     assert code == 1 and err.count("\n") == 1 and "PERMISSION_DENIED" in err and "Traceback" not in err
     assert "CREATE MODEL ON SCHEMA prod.ml" in err
     assert "prod.ml.demand" not in emu.mlflow.models or not emu.mlflow.models["prod.ml.demand"]
+
+
+def test_the_gate_reads_its_evaluation_data_from_a_volume_on_an_agent(workspace, capsys, monkeypatch, tmp_path):
+    """A pipeline agent cannot read the target's Delta tables: a .parquet in a volume comes through the Files API."""
+    import io
+
+    emu = workspace
+    cfg = tmp_path / "mlops.yaml"
+    cfg.write_text(cfg.read_text().replace("evaluation_data: eval.parquet", "evaluation_data: /Volumes/main/ml/gate/eval.parquet"))
+    v1 = register(emu, 0.01)
+    monkeypatch.delenv("DATABRICKS_HOST", raising=False)
+    capsys.readouterr()
+    code, out, err = run(["--target", "staging", "model", "validate", "--version", str(v1)], capsys)
+    assert code == 2 and "no file /Volumes/main/ml/gate/eval.parquet" in err and "mlops.yaml:5:" in err
+    emu.volumes.add_volume("main.ml.gate")
+    buffer = io.BytesIO()
+    X.assign(y=Y, plaza=range(len(Y))).to_parquet(buffer)
+    emu.volumes.write("/Volumes/main/ml/gate/eval.parquet", buffer.getvalue())
+    code, out, err = run(["--target", "staging", "--format", "json", "model", "validate", "--version", str(v1)], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["passed"] and doc["rows"] == len(Y) and doc["evaluation"] == "file /Volumes/main/ml/gate/eval.parquet"
