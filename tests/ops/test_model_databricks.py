@@ -112,14 +112,19 @@ def test_a_version_without_signature_cannot_reach_unity_catalog(workspace):
         os.environ.pop("DATABRICKS_HOST", None)
 
 
+def with_production_catalog(emu, root) -> int:
+    """A production target whose model is another catalog's (same workspace); one staging version registered."""
+    text = (root / "mlops.yaml").read_text()
+    (root / "mlops.yaml").write_text(
+        text + f"  production:\n    backend: databricks\n    host: {emu.url}\n    workspace_dir: /Shared/demo-prod\n"
+        "    model: {name: prod.ml.demand}\n")
+    return register(emu, 0.01)
+
+
 def test_promote_from_staging_copies_within_the_metastore(workspace, capsys, monkeypatch, tmp_path):
     """Deploy models: version N of main.ml.demand becomes a version of prod.ml.demand (copy_model_version)."""
     emu = workspace
-    text = (tmp_path / "mlops.yaml").read_text()
-    (tmp_path / "mlops.yaml").write_text(
-        text + f"  production:\n    backend: databricks\n    host: {emu.url}\n    workspace_dir: /Shared/demo-prod\n"
-        "    model: {name: prod.ml.demand}\n")
-    v1 = register(emu, 0.01)
+    v1 = with_production_catalog(emu, tmp_path)
     monkeypatch.delenv("DATABRICKS_HOST", raising=False)
     capsys.readouterr()
     args = ["--target", "production", "--format", "json", "model", "promote", "--from", "staging",
@@ -140,11 +145,7 @@ def test_promote_from_staging_copies_within_the_metastore(workspace, capsys, mon
 
 def test_a_copy_into_a_catalog_we_may_not_write_names_the_permission(workspace, capsys, monkeypatch, tmp_path):
     emu = workspace
-    text = (tmp_path / "mlops.yaml").read_text()
-    (tmp_path / "mlops.yaml").write_text(
-        text + f"  production:\n    backend: databricks\n    host: {emu.url}\n    workspace_dir: /Shared/demo-prod\n"
-        "    model: {name: prod.ml.demand}\n")
-    v1 = register(emu, 0.01)
+    v1 = with_production_catalog(emu, tmp_path)
     emu.mlflow.deny("prod.ml")
     monkeypatch.delenv("DATABRICKS_HOST", raising=False)
     capsys.readouterr()
