@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -223,6 +224,15 @@ class MlflowRegistry:
                         name, str(version), STAGES[slot], archive_existing_versions=True
                     )
 
+    def unassign(self, name: str, slot: str, version: int) -> None:
+        with translate(f"taking {slot} of model {name} from version {version}", self.registry_uri):
+            if self.scheme_for(name) == "aliases":
+                self.client.delete_registered_model_alias(name, self.aliases[slot])
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self.client.transition_model_version_stage(name, str(version), "None")
+
     def set_tags(self, name: str, version: int, tags: dict[str, str]) -> None:
         with translate(f"tagging model {name} version {version}", self.registry_uri):
             for key, value in tags.items():
@@ -262,9 +272,10 @@ class MlflowRegistry:
         """The files of ``name``/``version`` into folder ``dst``; the folder that holds MLmodel."""
         import mlflow.artifacts
 
+        self.activate()  # a models:/ URI resolves through the process's registry (Unity Catalog: its own
+        # artifact repository; the version's storage location is a cloud URI only the service reads)
         with translate(f"downloading {name} version {version}", self.registry_uri):
-            uri = self.client.get_model_version_download_uri(name, str(version))
-            return mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=dst, tracking_uri=self.tracking_uri)
+            return mlflow.artifacts.download_artifacts(artifact_uri=self.model_uri(name, version), dst_path=dst)
 
     def register_files(self, folder: str, name: str, tags: dict[str, str], *, experiment: str) -> int:
         """Log ``folder`` (a model's files) in a new run of ``experiment`` and register it as ``name``."""
@@ -272,7 +283,9 @@ class MlflowRegistry:
 
         self.activate()
         experiment_id = self.ensure_experiment(experiment)
-        with translate(f"registering a copy as {name}", self.registry_uri):
+        # mlflow prints the run's links on stdout when a run ends: stdout is our result's (JSON)
+        with translate(f"registering a copy as {name}", self.registry_uri), \
+                contextlib.redirect_stdout(sys.stderr):
             with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
                 mlflow.log_artifacts(folder, "model")
             mv = mlflow.register_model(f"runs:/{run.info.run_id}/model", name, tags=tags)

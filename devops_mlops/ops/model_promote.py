@@ -133,7 +133,23 @@ def _change(ctx, name: str, slot: str, version: int, before: int | None, *, acti
                 f"lost a race: {slot} of {name} is now held by {_label(after)}, not version {version}",
                 hint="another promotion ran at the same time; check `mlops model status` and re-run if needed",
             )
-        return _tag_and_log(ctx, name, slot, version, before, action=action, record=record)
+        try:
+            return _tag_and_log(ctx, name, slot, version, before, action=action, record=record)
+        except Exception:
+            # the record could not be written: the slot goes back to its holder, so a promotion is
+            # never left half made (a kill here is finished by the next run: see _unrecorded)
+            _put_back(registry, name, slot, version, before)
+            raise
+
+
+def _put_back(registry, name: str, slot: str, version: int, before: int | None) -> None:
+    try:
+        if before is None:
+            registry.unassign(name, slot, version)
+        else:
+            registry.assign(name, slot, before)
+    except Exception:  # noqa: BLE001, S110 - the first error is the one to report
+        pass
 
 
 def _tag_and_log(ctx, name: str, slot: str, version: int, before: int | None, *, action: str, record: dict[str, Any]):

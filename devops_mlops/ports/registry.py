@@ -31,6 +31,9 @@ class Registry(Protocol):
     def assign(self, name: str, slot: str, version: int) -> None:
         """Give ``slot`` to ``version`` (alias set, or stage transition archiving the old holder)."""
 
+    def unassign(self, name: str, slot: str, version: int) -> None:
+        """Take ``slot`` from ``version`` (alias deleted, or the version's stage set back to None)."""
+
     def set_tags(self, name: str, version: int, tags: dict[str, str]) -> None: ...
 
     def model_tags(self, name: str) -> dict[str, str]:

@@ -49,6 +49,9 @@ class RegistryRoutes:
     uc_files_api: bool = True
     #: refuse a UC version whose MLmodel has no signature with inputs and outputs
     require_signature: bool = True
+    #: refuse a UC version whose source is another registered version (a copy): how the service
+    #: answers a copy it cannot make (mlflow#22012: a source without a logged model id)
+    refuse_copies: bool = False
 
     def _registry_routes(self) -> None:
         #: name -> {"name", "creation_timestamp", ..., "tags": {}, "aliases": {alias: version}, "versions": {}}
@@ -317,6 +320,8 @@ class _Handlers:
         model = self.model(name)
         self.check_write(name)
         source = need(q, "source")
+        if self.uc and self.s.refuse_copies and source.startswith("models:/"):
+            raise bad(f"Cannot copy {source}: the source model version has no logged model.")
         version, now = str(model["next"]), self.now()
         mv = {"name": name, "version": version, "creation_timestamp": now, "last_updated_timestamp": now,
               "user_id": self.s.emu.user, "description": arg(q, "description") or "", "source": source,

@@ -279,3 +279,20 @@ def test_a_databricks_target_without_reachable_tables_uses_the_registry_log(tmp_
     config = load_config(tmp_path / "mlops.yaml")
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
     assert isinstance(log_for(Context(config, config.target("staging"))), RegistryLog)
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_promotion_whose_record_cannot_be_written_gives_the_slot_back(ctx, first):
+    """The log row is part of the promotion: when it cannot be written, the slot returns to its holder."""
+    v1, v2 = register(ctx, 0), register(ctx, 0)
+    if not first:
+        promote(ctx, v1, "production", force=True)
+    else:
+        promote(ctx, v1, "staging", force=True)  # the promotions table exists
+    log = ctx.tables.location("promotions")
+    for entry in (ctx.root / ".mlops" / "tables" / "promotions" / "_delta_log").iterdir():
+        entry.write_text("{not json")  # a promotions table nobody can append to
+    with pytest.raises(Exception):
+        promote(ctx, v2, "production", force=True)
+    holder = ctx.registry.holder("toll", "production")
+    assert (holder.version if holder else None) == (None if first else v1), log

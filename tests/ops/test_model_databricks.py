@@ -176,3 +176,21 @@ def test_the_gate_reads_its_evaluation_data_from_a_volume_on_an_agent(workspace,
     assert code == 0, err
     doc = json.loads(out)
     assert doc["passed"] and doc["rows"] == len(Y) and doc["evaluation"] == "file /Volumes/main/ml/gate/eval.parquet"
+
+
+def test_when_mlflow_cannot_copy_the_files_are_registered_again(workspace, capsys, monkeypatch, tmp_path):
+    """mlflow#22012: the service refuses the copy; the version's files travel and are registered instead."""
+    emu = workspace
+    v1 = with_production_catalog(emu, tmp_path)
+    emu.mlflow.refuse_copies = True
+    monkeypatch.delenv("DATABRICKS_HOST", raising=False)
+    capsys.readouterr()
+    code, out, err = run(["--target", "production", "--format", "json", "model", "promote", "--from", "staging",
+                          "--version", str(v1), "--to", "production"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["copy"]["how"] == "download and register" and doc["gate"]["passed"]
+    (copy,) = emu.mlflow.models["prod.ml.demand"]
+    assert copy["status"] == "READY" and "champion" in copy["aliases"]
+    assert copy["tags"]["mlops.source.version"] == str(v1)
+    assert "MLmodel" in emu.mlflow.files_under("/Models/prod/ml/demand/1")
