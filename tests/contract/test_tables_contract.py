@@ -27,7 +27,7 @@ def _ctx(tmp_path, backend, **tables):
     )
 
 
-@pytest.fixture(params=["local", "databricks-deltalake", "spark"])
+@pytest.fixture(params=["local", "databricks-deltalake", pytest.param("spark", marks=pytest.mark.spark)])
 def tables(request, tmp_path):
     if request.param == "local":
         return local_tables.from_context(_ctx(tmp_path, "local"))
