@@ -59,6 +59,11 @@ def translate(what: str, uri: str) -> Iterator[None]:
         raise ServiceError(f"{what}: {message}", hint=_hint(code, str(exc), uri)) from None
     except (ConnectionError, OSError) as exc:
         raise ServiceError(f"{what}: {exc}", hint=_hint(None, "Connection", uri)) from None
+    except ValueError as exc:
+        if "default auth" not in str(exc) and "authorization method" not in str(exc):
+            raise
+        raise ServiceError(f"{what}: no Databricks credentials for {uri}",
+                           hint="set DATABRICKS_TOKEN (or a service principal), or the target's profile:") from None
     except Exception as exc:
         if type(exc).__module__.startswith(("requests", "urllib3", "sqlalchemy")):
             first = (str(exc).splitlines() or [type(exc).__name__])[0]
@@ -101,6 +106,8 @@ class MlflowRegistry:
         self.aliases = dict(aliases or {"staging": "challenger", "production": "champion"})
         #: where new experiments keep their artifacts (local store only)
         self.artifact_root = artifact_root
+        #: environment that names this registry's Databricks workspace (see databricks_env)
+        self.env: dict[str, str | None] = {}
         self._client = None
         # fail fast on an unreachable server instead of MLflow's minutes of retries
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
@@ -121,6 +128,7 @@ class MlflowRegistry:
         """Point MLflow's process-wide fluent API (start_run, log_model, load_model) at this registry."""
         import mlflow
 
+        _apply(self.env)  # two targets in one process (promote --from): the workspace is this one's
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.registry_uri)
 
@@ -358,14 +366,29 @@ class MlflowRegistry:
         return self.get_version(name, int(mv.version))
 
 
+def databricks_env(target) -> dict[str, str | None]:
+    """What tells mlflow which workspace a target is. mlflow finds a ``databricks`` /
+    ``databricks-uc`` workspace through the profile in the URI, but some of its paths (the Files
+    API artifact repositories) build the SDK's client from the unified auth's environment alone:
+    a target's ``host:`` becomes ``DATABRICKS_HOST``, its ``profile:`` ``DATABRICKS_CONFIG_PROFILE``
+    (with no host from another target left over). The credentials stay where the SDK looks."""
+    if target.backend != "databricks":
+        return {}
+    if target.profile:
+        return {"DATABRICKS_CONFIG_PROFILE": target.profile, "DATABRICKS_HOST": None}
+    return {"DATABRICKS_HOST": target.host} if target.host else {}
+
+
 def share_databricks_host(target) -> None:
-    """Give mlflow the target's workspace. mlflow finds a ``databricks`` / ``databricks-uc``
-    workspace through the profile named in the URI, else through the unified auth's environment
-    (``DATABRICKS_HOST`` and a token or service principal): a target's ``host:`` in mlops.yaml
-    reaches it as ``DATABRICKS_HOST`` (this process and what it starts), the credentials stay
-    where the SDK looks for them."""
-    if target.backend == "databricks" and target.host and not target.profile:
-        os.environ["DATABRICKS_HOST"] = target.host
+    _apply(databricks_env(target))
+
+
+def _apply(env: dict[str, str | None]) -> None:
+    for key, value in env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def uris_for(ctx) -> tuple[str, str, str | None]:
@@ -396,6 +419,8 @@ def from_context(ctx) -> MlflowRegistry:
     share_databricks_host(ctx.target)
     tracking, registry, artifact_root = uris_for(ctx)
     promotion = ctx.config.promotion
-    return MlflowRegistry(
+    out = MlflowRegistry(
         tracking, registry, scheme=promotion.scheme, aliases=promotion.aliases, artifact_root=artifact_root
     )
+    out.env = databricks_env(ctx.target)
+    return out

@@ -79,7 +79,15 @@ def copy_version(src_ctx: Any, dst_ctx: Any, version: int) -> CopyResult:
     # within one Unity Catalog metastore the destination's workspace reads the source catalog
     # itself: one set of credentials (production's) does the whole copy
     reader = dst if dst.same_store(src) else src
-    source = reader.get_version(src_name, int(version))  # with its run: the commit it was trained from
+    try:
+        source = reader.get_version(src_name, int(version))  # with its run: the commit it was trained from
+    except MlopsError:
+        if reader is src:
+            raise
+        # not one metastore after all (another region's workspace): the source target's own
+        # credentials read it, and its files travel
+        reader = src
+        source = src.get_version(src_name, int(version))
     key = source_key(src.registry_uri, src_name, source.version)
     result = CopyResult(src_ctx.target.name, src_name, source.version, dst_name, 0, "already copied")
     existing = find_copy(dst, dst_name, key)
@@ -94,7 +102,7 @@ def copy_version(src_ctx: Any, dst_ctx: Any, version: int) -> CopyResult:
     tags = {SOURCE_TAG: key, "mlops.source.target": src_ctx.target.name, "mlops.source.model": src_name,
             "mlops.source.version": str(source.version), "mlops.source.run_id": source.run_id or "",
             "mlops.git_commit": commit}
-    if dst.same_store(src):
+    if reader is dst:
         try:
             result.version = dst.copy_within(src, src_name, source.version, dst_name, tags)
             result.how = "copy_model_version"

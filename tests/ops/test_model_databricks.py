@@ -194,3 +194,38 @@ def test_when_mlflow_cannot_copy_the_files_are_registered_again(workspace, capsy
     assert copy["status"] == "READY" and "champion" in copy["aliases"]
     assert copy["tags"]["mlops.source.version"] == str(v1)
     assert "MLmodel" in emu.mlflow.files_under("/Models/prod/ml/demand/1")
+
+
+def test_across_workspaces_each_target_reads_with_its_own_profile(tmp_path, monkeypatch, capsys):
+    """Two workspaces (two emulators, two metastores), a ~/.databrickscfg profile each: the version is
+    read from staging with staging's credentials, then its files are registered in production's."""
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    with DatabricksEmulator(token="dapi-stg-1") as stg, DatabricksEmulator(token="dapi-prd-1") as prd:
+        home = tmp_path / "home"
+        home.mkdir()
+        (home / ".databrickscfg").write_text(f"[stg]\nhost = {stg.url}\ntoken = dapi-stg-1\n\n"
+                                             f"[prd]\nhost = {prd.url}\ntoken = dapi-prd-1\n")
+        monkeypatch.setenv("HOME", str(home))
+        monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(home / ".databrickscfg"))
+        X.assign(y=Y, plaza=range(len(Y))).to_parquet(tmp_path / "eval.parquet")
+        (tmp_path / "mlops.yaml").write_text(
+            f"project: demo\nmodel: {{name: {NAME}, label: y, keys: [plaza], primary_metric: rmse}}\n"
+            "promotion:\n  thresholds: {rmse: {max: 1.0}}\n  evaluation_data: eval.parquet\n"
+            "targets:\n  local: {default: true}\n"
+            "  staging: {backend: databricks, profile: stg, workspace_dir: /Shared/demo}\n"
+            "  production:\n    backend: databricks\n    profile: prd\n    workspace_dir: /Shared/demo\n"
+            "    model: {name: prod.ml.demand}\n")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-stg-1")
+        v1 = register(stg, 0.01)
+        monkeypatch.delenv("DATABRICKS_TOKEN")
+        capsys.readouterr()
+        code, out, err = run(["--target", "production", "--format", "json", "model", "promote", "--from", "staging",
+                              "--version", str(v1), "--to", "production"], capsys)
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["copy"]["how"] == "download and register" and doc["changed"]
+        (copy,) = prd.mlflow.models["prod.ml.demand"]
+        assert "champion" in copy["aliases"] and copy["tags"]["mlops.source.version"] == str(v1)
+        assert "prod.ml.demand" not in stg.mlflow.models
+        assert "dapi-stg-1" not in out + err and "dapi-prd-1" not in out + err
