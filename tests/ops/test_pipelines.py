@@ -52,9 +52,29 @@ def test_release_plans_production_and_applies_the_reviewed_plan_after_approval()
     tasks = [st.get("task") or st.get("template") or next(iter(st)) for st in steps]
     download = tasks.index("DownloadPipelineArtifact@2")
     assert steps[download]["inputs"]["artifactName"] == "production-plan"
-    applied = [st["parameters"]["script"] for st in steps[download:] if "parameters" in st]
+    applied = [st["parameters"]["script"] for st in _expanded(steps[download:]) if "parameters" in st]
     assert "sync --plan " in applied[0] and "deploy --plan " in applied[1] and "model promote" in applied[2]
     assert not any("--plan-out" in s or "--commit" in s for s in applied)
+    # both ways of reaching production: the copy names its source; retrain trains in production first
+    branches = {key: [st["parameters"]["script"] for st in group] for st in steps for key, group in st.items()
+                if key.startswith("${{ if")}
+    (copy,) = [v for k, v in branches.items() if "'copy'" in k]
+    (retrain,) = [v for k, v in branches.items() if "'retrain'" in k]
+    assert copy == ["mlops --target production model promote --from staging --version $(modelVersion) --to production"]
+    assert "run ${{ parameters.trainingJob }}" in retrain[0] and "model promote" in retrain[1]
+    plan_copy = [st["parameters"]["script"] for st in _expanded(plan_steps) if "parameters" in st][-1]
+    assert "--dry-run model promote" in plan_copy and "uploadsummary" in plan_copy
+
+
+def _expanded(steps):
+    """Steps with the ones under compile-time ``${{ if ... }}`` keys in place (every branch)."""
+    out = []
+    for st in steps:
+        if len(st) == 1 and next(iter(st)).startswith("${{ if"):
+            out.extend(next(iter(st.values())))
+        else:
+            out.append(st)
+    return out
 
 
 def test_schema_patches_accept_what_the_service_accepts(tmp_path):
