@@ -97,8 +97,9 @@ def copy_version(src_ctx: Any, dst_ctx: Any, version: int) -> CopyResult:
     if dst_ctx.dry_run:
         result.how = "would copy"
         return result
-    commit = next((source.tags[k] for k in ("mlops.git_commit", "git_commit", "mlops.source_git_commit",
-                                             "mlflow.source.git.commit") if source.tags.get(k)), "")
+    from .model_status import commit_of
+
+    commit = commit_of(source.tags) or ""
     tags = {SOURCE_TAG: key, "mlops.source.target": src_ctx.target.name, "mlops.source.model": src_name,
             "mlops.source.version": str(source.version), "mlops.source.run_id": source.run_id or "",
             "mlops.git_commit": commit}

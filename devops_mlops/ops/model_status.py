@@ -36,7 +36,8 @@ class StatusResult:
         }
 
 
-def _commit(tags: dict[str, str]) -> str | None:
+def commit_of(tags: dict[str, str]) -> str | None:
+    """The commit a version was trained from, by its tags (the training code's own first)."""
     for key in ("mlops.git_commit", "git_commit", "mlops.source_git_commit", "mlflow.source.git.commit"):
         if tags.get(key):
             return tags[key]
@@ -68,7 +69,7 @@ def status(ctx, *, model: str | None = None, limit: int = DEFAULT_LIMIT) -> Stat
                 "stage": v.stage,
                 "created": created,
                 "run_id": v.run_id,
-                "git_commit": _commit(v.tags),
+                "git_commit": commit_of(v.tags),
                 "metrics": {m: v.metrics[m] for m in shown if m in v.metrics},
                 "promoted_by": v.tags.get("mlops.production.promoted_by") or v.tags.get("mlops.staging.promoted_by"),
             }

@@ -157,9 +157,16 @@ class Session:
 
         if not getattr(self, "_experiment_set", False):
             if not (os.environ.get("MLFLOW_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_ID")):
-                mlflow.set_experiment(experiment_id=self.ctx.registry.ensure_experiment(self.experiment_name))
+                self.use_project_experiment()
             self._experiment_set = True
         return mlflow
+
+    def use_project_experiment(self) -> str:
+        """Make the project's experiment the active one; its name."""
+        import mlflow
+
+        mlflow.set_experiment(experiment_id=self.ctx.registry.ensure_experiment(self.experiment_name))
+        return self.experiment_name
 
     @property
     def experiment_name(self) -> str:

@@ -8,19 +8,14 @@ the working directory): parameters, metrics, the tags the toolkit reads later
 
 from __future__ import annotations
 
-import os
-
 from typing import Any
 
 
 def ensure_experiment(session) -> str:
-    """The project's experiment, made the active one (see ``Session.mlflow``)."""
-    mlflow = session.mlflow()
-    if os.environ.get("MLFLOW_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_ID"):
-        # an explicit choice wins only for the raw mlflow calls of project code: log_model keeps
-        # the project's experiment, as before
-        mlflow.set_experiment(experiment_id=session.ctx.registry.ensure_experiment(session.experiment_name))
-    return session.experiment_name
+    """The project's experiment, made the active one: log_model always logs there, whatever
+    MLFLOW_EXPERIMENT_NAME/_ID choose for the project code's own runs."""
+    session.ctx.registry.activate()
+    return session.use_project_experiment()
 
 
 def trusted_types(model) -> list[str]:
