@@ -27,11 +27,11 @@ MLOPS = str(Path(PY).with_name("mlops"))
 SERVER = """
 import json, subprocess, sys, time
 t = time.perf_counter()
-from devops_mlops.adapters.spark import engine
+from devops_mlops.kernel import spark as engine
 engine.session()
 start = time.perf_counter() - t
 env = {**__import__("os").environ, engine.REMOTE_ENV: engine.remote_url()}
-client = ("import time, json; t = time.perf_counter(); from devops_mlops.adapters.spark import engine; "
+client = ("import time, json; t = time.perf_counter(); from devops_mlops.kernel import spark as engine; "
           "s = engine.session(); s.range(1).count(); print(json.dumps(time.perf_counter() - t))")
 clients = [json.loads(subprocess.run([sys.executable, "-c", client], env=env, capture_output=True, text=True,
                                      check=True).stdout) for _ in range(3)]
@@ -40,7 +40,7 @@ print(json.dumps({"start": start, "java": engine._state["java"].source, "clients
 CLASSIC = """
 import json, time
 t = time.perf_counter()
-from devops_mlops.adapters.spark import engine
+from devops_mlops.kernel import spark as engine
 engine.session().range(1).count()
 print(json.dumps(time.perf_counter() - t))
 """

@@ -109,7 +109,7 @@ def _reset_mlflow_process_state(before: dict[str, str]) -> None:
 @pytest.fixture(scope="session")
 def spark():
     """The suite's one SparkSession: this process's local Spark engine (started once, ~10 s)."""
-    from devops_mlops.adapters.spark import engine
+    from devops_mlops.kernel import spark as engine
 
     return engine.session()
 

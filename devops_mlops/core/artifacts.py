@@ -15,7 +15,7 @@ documents it for each kind of compute:
 * a notebook task on serverless (no compute): job environments do not apply to notebook tasks,
   so the task gets the base parameter ``mlops_libraries`` (the requirements, space separated),
   which the toolkit's runtime API installs notebook-scoped once per task
-  (:mod:`devops_mlops.runtime.libraries`).
+  (:mod:`devops_mlops.kernel.libraries`).
 
 Tasks that run no Python of ours (condition, run_job, pipeline, sql, dbt) are left alone.
 """

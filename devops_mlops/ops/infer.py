@@ -154,7 +154,7 @@ def score_batch(ctx, tables, model, name: str, version: int, batch: int, *, sour
     import numpy as np
     import pandas as pd
 
-    from ..runtime.threads import threads_for
+    from ..kernel.threads import threads_for
 
     keys = list(ctx.config.model.keys)
     inputs = input_columns(model)

@@ -157,7 +157,7 @@ def cpu_seconds() -> float:
     """User+sys seconds of this process, of the children it waited for and of the kernels alive."""
     import resource
 
-    from ..runtime.pool import live_kernel_cpu
+    from ..kernel.pool import live_kernel_cpu
 
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime + live_kernel_cpu()
@@ -199,7 +199,7 @@ def run_lifecycle(ctx, *, fresh: bool = True, retrainer: Any = None, max_batches
 
 
 def _preload(ctx) -> list[str]:
-    from ..runtime.pool import preload_for
+    from ..kernel.pool import preload_for
 
     return preload_for(ctx.config)
 
@@ -213,8 +213,8 @@ def _kernels(ctx, reuse: bool, preload: list[str]):
 
     if ctx.target.backend != "local" or ctx.dry_run:
         return contextlib.nullcontext()
-    from ..runtime.entry_points import kernel_env
-    from ..runtime.pool import kernel_pool
+    from ..kernel.entry_points import kernel_env
+    from ..kernel.pool import kernel_pool
 
     ctx.registry  # noqa: B018 - it sets MLflow's client variables first: every kernel gets the same environment
     return kernel_pool(preload=preload, reuse=reuse, ahead=[kernel_env(ctx.config)])
@@ -225,7 +225,7 @@ def project_scenario(ctx) -> dict[str, Any]:
     mlops.yaml), and the scenario its data source announces: ``history`` (batch ids), ``label_delay``,
     ``drifts`` (each ``from_batch`` and ``fixable``)."""
     from ..runtime.api import Session
-    from ..runtime.entry_points import call, check_all, resolve
+    from ..kernel.entry_points import call, check_all, resolve
 
     check_all(ctx.config)
     for name in ("ingest", "evaluation_data", "scenario"):
@@ -348,7 +348,7 @@ def _monitoring(
     ctx, run: _Runner, result: LifecycleResult, scenario, retrainer, head: str, max_batches: int | None
 ) -> None:
     from ..runtime.api import Session
-    from ..runtime.entry_points import resolve
+    from ..kernel.entry_points import resolve
     from .infer import infer
     from .monitor import monitor
 

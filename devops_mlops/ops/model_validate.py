@@ -137,7 +137,7 @@ def evaluate(model: Any, frame: Any, *, label: str, keys: list[str], names: list
         raise InputError(f"the evaluation data has no label column {label!r} (model.label)")
     if len(frame) == 0:
         raise InputError("the evaluation data is empty")
-    from ..runtime.threads import threads_for
+    from ..kernel.threads import threads_for
 
     X = _features(model, frame, label, keys)
     y = frame[label].to_numpy()

@@ -48,7 +48,7 @@ class InProcessRetrainer:
 
     def run(self, ctx, attempt: int, eval_batch: int) -> dict[str, Any]:
         from ..runtime.api import Session
-        from ..runtime.entry_points import call
+        from ..kernel.entry_points import call
 
         return call(ctx.config, "retrain", Session(ctx), attempt, eval_batch)
 
@@ -61,9 +61,9 @@ class NotebookRetrainer:
         self.timeout = timeout
 
     def run(self, ctx, attempt: int, eval_batch: int) -> dict[str, Any]:
-        from ..adapters.spark.engine import kernel_env as engine_env
-        from ..runtime.entry_points import kernel_env
-        from ..runtime.runner import run_notebook
+        from ..kernel.spark import kernel_env as engine_env
+        from ..kernel.entry_points import kernel_env
+        from ..kernel.runner import run_notebook
 
         result = run_notebook(
             self.path,

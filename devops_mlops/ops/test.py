@@ -1,7 +1,7 @@
 """mlops test: run notebooks as tests, in local kernels or as Databricks one-time runs.
 
 :func:`run_tests` picks the notebooks (:func:`discover`), runs them through
-:mod:`devops_mlops.runtime.runner` (local target) or Jobs ``runs/submit`` through
+:mod:`devops_mlops.kernel.runner` (local target) or Jobs ``runs/submit`` through
 ``ctx.jobs`` (databricks target), and returns a :class:`TestReport`;
 :func:`junit_suites` turns it into JUnit (one testcase per notebook, one per
 ``test_*`` function).
@@ -21,7 +21,7 @@ from ..core import notebook as nbmod
 from ..core.junit import Case, Failure, Suite
 from ..core.params import parse_params  # noqa: F401 - re-exported for the CLI
 from ..errors import ConfigError, InputError, UsageError
-from ..runtime.runner import NotebookResult, TestResult
+from ..kernel.runner import NotebookResult, TestResult
 
 DEFAULT_POLL_SECONDS = 5.0
 
@@ -121,12 +121,12 @@ def run_tests(
                                         poll_seconds=DEFAULT_POLL_SECONDS if poll_seconds is None else poll_seconds,
                                         on_result=done)
         else:
-            from ..adapters.spark.engine import kernel_env as engine_env
-            from ..runtime.entry_points import kernel_env
+            from ..kernel.spark import kernel_env as engine_env
+            from ..kernel.entry_points import kernel_env
 
             env = {"MLOPS_DBFS_ROOT": str(ctx.state_dir / "dbfs"), **kernel_env(cfg)}  # the project's package
             env.update(engine_env(ctx) if notebooks else {})  # the target's engine (local Spark)
-            from ..runtime.pool import kernel_pool, preload_for
+            from ..kernel.pool import kernel_pool, preload_for
 
             # kernels started ahead with the notebooks' libraries imported, handed on after a pass
             with kernel_pool(preload=preload_for(cfg, notebooks), reuse=reuse,
@@ -149,7 +149,7 @@ def run_tests(
 def run_local(notebooks: list[Path], *, params, jobs, timeout, env=None, on_result=None) -> list[NotebookResult]:
     import asyncio
 
-    from ..runtime.runner import _run_sync, run_many_async
+    from ..kernel.runner import _run_sync, run_many_async
 
     if not notebooks:
         return []
@@ -157,7 +157,7 @@ def run_local(notebooks: list[Path], *, params, jobs, timeout, env=None, on_resu
     try:
         return _run_sync(coro)
     except (KeyboardInterrupt, asyncio.CancelledError):
-        from ..runtime.runner import kill_all_kernels
+        from ..kernel.runner import kill_all_kernels
 
         kill_all_kernels()
         raise

@@ -1,6 +1,5 @@
-"""Databricks' notebook runtime on this machine: notebooks run as tests in fresh
-Jupyter kernels (:mod:`.runner`), with ``dbutils``/``spark``/``display`` emulated
-inside the kernel (:mod:`.shim`) and ``%run`` inlined (:mod:`.plan`).
+"""The notebook API: what a project's notebooks call (``from devops_mlops.runtime import api``).
 
-Keep this package import-light: :mod:`.shim` is imported inside every kernel.
+It is a client of the use cases (:mod:`devops_mlops.ops`) and of the ports, and nothing in the
+package imports it; the notebooks run in the kernel engine (:mod:`devops_mlops.kernel`).
 """

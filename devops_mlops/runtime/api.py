@@ -143,7 +143,7 @@ class Session:
 
     def evaluation_frame(self, batch: int | None = None):
         """The labelled rows the gate evaluates on (the project's ``entry_points.evaluation_data``)."""
-        from .entry_points import call
+        from ..kernel.entry_points import call
 
         return call(self.ctx.config, "evaluation_data", self, batch)
 
@@ -224,7 +224,7 @@ class Session:
 
 def session(target: str | None = None, *, config: str | None = None, ctx: Any = None) -> Session:
     """The session of ``target`` (empty or None: the default target)."""
-    from .libraries import install_task_libraries
+    from ..kernel.libraries import install_task_libraries
 
     install_task_libraries()  # serverless notebook tasks: what deploy shipped (no-op elsewhere)
     if ctx is None:

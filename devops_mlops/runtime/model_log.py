@@ -47,7 +47,7 @@ def log_sklearn_model(session, model, *, sample, metrics: dict[str, float], para
     from mlflow.models import infer_signature
 
     from .api import TrainResult
-    from .threads import threads_for
+    from ..kernel.threads import threads_for
 
     mlflow = session.mlflow()
     ensure_experiment(session)

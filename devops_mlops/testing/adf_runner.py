@@ -12,7 +12,7 @@ notebook contract (docs/adf.md) is exercised end to end without a factory::
 Activities: ``DatabricksNotebook`` (the workspace path mapped back to the repository
 file for ``target``, the inverse of :func:`devops_mlops.core.jobdefs.remote_notebook_path`;
 ``baseParameters`` evaluated, then ``notebook_params`` applied on top; run by
-:func:`devops_mlops.runtime.runner.run_notebook` in a fresh kernel), ``IfCondition``,
+:func:`devops_mlops.kernel.runner.run_notebook` in a fresh kernel), ``IfCondition``,
 ``Until`` (do-while, with its timeout), ``ExecutePipeline`` (``waitOnCompletion``),
 ``SetVariable`` (declared variables, typed), ``WebActivity`` (a real HTTP request),
 ``Fail`` and ``Wait``; ``dependsOn`` with ``Succeeded`` / ``Failed`` / ``Skipped`` /
@@ -523,7 +523,7 @@ class LocalFactory:
         ctx = Context.create(config_path=config_path, target=target)
         self.config, self.target = ctx.config, ctx.target
         self.notebook_params = dict(notebook_params or {})
-        from ..runtime.entry_points import kernel_env
+        from ..kernel.entry_points import kernel_env
 
         # the kernels import the project's own package (python_path), as the local jobs do
         self.env = {"MLOPS_CONFIG": str(Path(config_path).resolve()), **kernel_env(ctx.config), **(env or {})}
@@ -669,7 +669,7 @@ class LocalFactory:
             ar.output["runOutput"] = _run_output(exit_value)
 
     def _run_notebook(self, path: Path, params: dict[str, str]) -> tuple[str, str | None, str | None]:
-        from ..runtime.runner import run_notebook
+        from ..kernel.runner import run_notebook
 
         result = run_notebook(path, params=params, timeout=self.notebook_timeout, env=self.env)
         where = f" (cell {result.cell}, line {result.line})" if result.cell else ""

@@ -16,7 +16,7 @@ of its own (the run goes PENDING -> RUNNING -> TERMINATED with a result state), 
    they require must be in the base runtime or the index (a requirement found nowhere fails the
    library installation);
 4. the notebook runs in a Jupyter kernel of that environment through the local runtime
-   (:mod:`devops_mlops.runtime.runner`, ``dbutils`` emulated), cwd = its workspace folder,
+   (:mod:`devops_mlops.kernel.runner`, ``dbutils`` emulated), cwd = its workspace folder,
    with ``DATABRICKS_HOST``/``DATABRICKS_TOKEN`` pointing at the emulator and ``env`` added
    (e.g. where MLflow is); ``/Volumes/`` and ``/Workspace/`` paths in its parameters are
    mapped to the run's folder;
@@ -179,7 +179,7 @@ class Executor:
                         for w in words)
 
     def _task(self, folder: Path, run: Any, task: dict, values: Path):
-        from ..runtime.runner import run_notebook
+        from ..kernel.runner import run_notebook
         from .databricks_emulator import TaskOutcome
 
         key = task["task_key"]

@@ -64,7 +64,7 @@ def trained(folder: str | Path, *, batches: int | None = None, target: str | Non
     from ..context import Context
     from ..ops.infer import infer
     from ..runtime.api import Session
-    from ..runtime.entry_points import call
+    from ..kernel.entry_points import call
 
     ctx = Context.create(config_path=Path(folder) / "mlops.yaml", target=target)
     s = Session(ctx)
@@ -82,6 +82,6 @@ def trained(folder: str | Path, *, batches: int | None = None, target: str | Non
 def ingest(ctx, batches: list[int]) -> dict[str, Any]:
     """Land ``batches`` through the project's ``entry_points.ingest`` (as `mlops lifecycle` does)."""
     from ..runtime.api import Session
-    from ..runtime.entry_points import call
+    from ..kernel.entry_points import call
 
     return call(ctx.config, "ingest", Session(ctx), list(batches))

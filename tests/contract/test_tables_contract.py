@@ -85,7 +85,7 @@ WRITER = textwrap.dedent(
     import sys
     import pandas as pd
     from devops_mlops.adapters.local.tables import DeltaTables
-    from devops_mlops.adapters.spark import engine
+    from devops_mlops.kernel import spark as engine
     from devops_mlops.adapters.spark.tables import SparkTables
 
     root, who, lock = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -103,7 +103,7 @@ WRITER = textwrap.dedent(
 
 
 def test_two_writers_at_once_lose_nothing_and_corrupt_nothing(tables, tmp_path):
-    from devops_mlops.adapters.spark import engine
+    from devops_mlops.kernel import spark as engine
 
     root = tables.root
     env = None

@@ -22,7 +22,7 @@ import pytest
 from devops_mlops.core import notebook as nbm
 from devops_mlops.core import pyast
 from devops_mlops.core.lint import defined_names, python_source
-from devops_mlops.runtime.pool import modules_imported_by
+from devops_mlops.kernel.pool import modules_imported_by
 
 AFFECTED = sys.version_info[:2] == (3, 11) and sys.version_info < (3, 11, 8)
 

@@ -12,7 +12,7 @@ from devops_mlops.context import Context
 from devops_mlops.core.junit import to_xml
 from devops_mlops.errors import InputError, UsageError
 from devops_mlops.ops.test import TestReport, discover, junit_suites, parse_params, run_tests, submit_task
-from devops_mlops.runtime.runner import NotebookResult, TestResult
+from devops_mlops.kernel.runner import NotebookResult, TestResult
 from devops_mlops.testing.databricks_emulator import DatabricksEmulator, sample_project
 
 OK = "# Databricks notebook source\nx = 1\n"

@@ -70,7 +70,7 @@ dbutils.notebook.exit(api.widget_or_task_value(dbutils, "batches", "extract"))
 
 
 def test_widget_first_then_the_task_value_in_a_job_kernel(tmp_path):
-    from devops_mlops.runtime.runner import run_notebook
+    from devops_mlops.kernel.runner import run_notebook
 
     nb = tmp_path / "prepare.py"
     nb.write_text(NOTEBOOK)

@@ -1,6 +1,6 @@
 """Jobs port on this machine: job settings kept in ``.mlops/jobs/<target>/jobs.json``, runs
 executed here, in dependency order, each notebook in a fresh Jupyter kernel
-(:func:`devops_mlops.runtime.runner.run_notebook`, as ``mlops test`` does).
+(:func:`devops_mlops.kernel.runner.run_notebook`, as ``mlops test`` does).
 
 ``run_now`` and ``submit`` run the whole job before they return (there is no service to
 keep it going after this process ends); ``get_run`` then reads the stored result from
@@ -239,7 +239,7 @@ class LocalJobs:
         runner = self._runner
         if runner is None:
             try:
-                from ...runtime.runner import run_notebook as runner
+                from ...kernel.runner import run_notebook as runner
             except ImportError as exc:  # pragma: no cover - the runtime ships with mlops
                 tr.result_state, tr.error = "FAILED", f"the local notebook runner is not available: {exc}"
                 return
@@ -272,7 +272,7 @@ def _order(tasks: list[dict[str, Any]]) -> list[str]:
 
 
 def from_context(ctx: Any) -> LocalJobs:
-    from ...runtime.entry_points import kernel_env
+    from ...kernel.entry_points import kernel_env
     from ..spark.engine import kernel_env as engine_env
 
     ws_root = workspace_root(ctx)

@@ -32,7 +32,7 @@ from typing import Any
 
 from ...errors import ConfigError, InputError, ServiceError
 from ..local.tables import DeltaTables, _quote_column, _sql_literal, to_arrow
-from . import engine
+from ...kernel import spark as engine
 
 CURRENT = "_current"
 

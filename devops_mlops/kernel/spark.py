@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...errors import ServiceError
+from ..errors import ServiceError
 
 #: set in a kernel's environment: the Spark Connect URL of the engine that started it
 REMOTE_ENV = "MLOPS_SPARK_REMOTE"

@@ -19,7 +19,7 @@ the lifecycle)::
 - ``cwd``: the kernel's working directory (default: the notebook's folder).
 - ``env``: extra environment variables for the kernel (e.g. ``MLOPS_SECRET_<SCOPE>__<KEY>``,
   ``MLOPS_DBFS_ROOT``, ``MLFLOW_TRACKING_URI``). With ``MLOPS_SPARK_REMOTE`` (the local
-  Spark engine's :func:`~devops_mlops.adapters.spark.engine.kernel_env`) the kernel's
+  Spark engine's :func:`~devops_mlops.kernel.spark.kernel_env`) the kernel's
   ``spark`` is a client of that engine and ``%sql`` cells run through ``spark.sql``;
   without it they are skipped and reported.
 - ``python``: the kernel's interpreter, for an isolated runtime (the Databricks emulator's
@@ -30,7 +30,7 @@ Never raises for a notebook problem: the :class:`NotebookResult` says
 ``status`` = ``passed`` | ``failed`` | ``timeout`` | ``error`` (``error``: the
 notebook could not be read). Each notebook gets its own kernel, killed at the end
 (also on Ctrl-C); nothing is reused across notebooks, unless a kernel pool is active
-(:mod:`devops_mlops.runtime.pool`: kernels started ahead, handed on only after a pass).
+(:mod:`devops_mlops.kernel.pool`: kernels started ahead, handed on only after a pass).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..adapters.spark.engine import REMOTE_ENV as _REMOTE_ENV
+from ..kernel.spark import REMOTE_ENV as _REMOTE_ENV
 from ..errors import InputError
 from .plan import Plan, PlanError, Unit, expand
 
@@ -210,7 +210,7 @@ def _kernel_env(extra: dict[str, str] | None, isolated: bool = False) -> dict[st
     own package folders) goes first on the path, before the toolkit's and the inherited one.
     ``isolated``: neither the toolkit's folder nor the inherited ``PYTHONPATH`` (see ``python``).
     Inside a kernel pool, what this process's libraries exported meanwhile is left out
-    (:func:`~devops_mlops.runtime.pool.inherited_environ`)."""
+    (:func:`~devops_mlops.kernel.pool.inherited_environ`)."""
     from .pool import inherited_environ
 
     env = dict(os.environ) if isolated else inherited_environ()
@@ -423,7 +423,7 @@ class _Session:
                     "_mlops_shim = _s.modules['_mlops_shim'] = _u.module_from_spec(_spec)\n"
                     "_spec.loader.exec_module(_mlops_shim)\n")
         else:
-            load = "import devops_mlops.runtime.shim as _mlops_shim\n"
+            load = "import devops_mlops.kernel.shim as _mlops_shim\n"
         from .pool import enter_code
 
         if self.pooled is not None:

@@ -1,4 +1,4 @@
-"""``python -m devops_mlops.runtime.child``: dbutils.notebook.run's helper process.
+"""``python -m devops_mlops.kernel.child``: dbutils.notebook.run's helper process.
 
 Reads a JSON request on stdin ({path, params, timeout, task_key, task_values_file}),
 runs the notebook in a fresh kernel and prints the result as one JSON line.

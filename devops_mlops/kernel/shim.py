@@ -259,7 +259,7 @@ class NotebookUtils:
             "task_values_file": _cfg.get("task_values_file"),
         }
         proc = subprocess.run(
-            [sys.executable, "-m", "devops_mlops.runtime.child"],
+            [sys.executable, "-m", "devops_mlops.kernel.child"],
             input=json.dumps(request),
             capture_output=True,
             text=True,
@@ -430,7 +430,7 @@ class _LazySpark:
                     "(pip install pyspark, or run it on Databricks with `mlops --target <databricks target> test`)"
                 ) from None
             try:
-                from devops_mlops.adapters.spark import engine
+                from devops_mlops.kernel import spark as engine
             except ImportError:  # an isolated runtime without the toolkit: pyspark alone
                 from pyspark.sql import SparkSession  # type: ignore
 

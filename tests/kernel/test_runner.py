@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from devops_mlops.runtime.runner import run_many, run_notebook
+from devops_mlops.kernel.runner import run_many, run_notebook
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "runtime"
 BULK = [

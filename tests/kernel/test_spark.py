@@ -10,10 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from devops_mlops.adapters.spark import engine
+from devops_mlops.kernel import spark as engine
 from devops_mlops.errors import ServiceError
 
-BOOTSTRAP = Path(__file__).resolve().parents[3] / "scripts" / "bootstrap.py"
+BOOTSTRAP = Path(__file__).resolve().parents[2] / "scripts" / "bootstrap.py"
 
 
 def _java_in(folder: Path) -> Path:
@@ -72,7 +72,7 @@ def test_kernels_of_a_spark_target_share_the_engine_through_spark_connect(spark,
     assert env[engine.REMOTE_ENV].startswith("sc://127.0.0.1:")
     spark.range(5).write.parquet(str(tmp_path / "five"))
     code = (
-        "import sys; from devops_mlops.adapters.spark import engine; s = engine.session(); "
+        "import sys; from devops_mlops.kernel import spark as engine; s = engine.session(); "
         "print(type(s).__module__, s.read.parquet(sys.argv[1]).count())"
     )
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "five")], capture_output=True, text=True,

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
-from devops_mlops.adapters.spark import engine
-from devops_mlops.runtime.runner import run_notebook
+from devops_mlops.kernel import spark as engine
+from devops_mlops.kernel.runner import run_notebook
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "runtime"
 REPO = Path(__file__).resolve().parents[2]

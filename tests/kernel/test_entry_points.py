@@ -10,7 +10,7 @@ import pytest
 
 from devops_mlops.config import load_config
 from devops_mlops.errors import ConfigError
-from devops_mlops.runtime import entry_points as ep
+from devops_mlops.kernel import entry_points as ep
 from devops_mlops.testing import project as sandbox
 
 MLOPS = str(Path(sys.executable).with_name("mlops"))

@@ -118,7 +118,7 @@ def reset(ip) -> None:
     sys.argv[:] = _base["argv"]
     warnings.filters[:] = _base["filters"]
     os.chdir(_base["cwd"])
-    shim = sys.modules.get("devops_mlops.runtime.shim")
+    shim = sys.modules.get("devops_mlops.kernel.shim")
     if shim is not None:
         for name in ("_units_by_file", "_units_by_source", "_widgets"):
             getattr(shim, name).clear()

@@ -8,7 +8,7 @@ Without an active pool the runner starts one fresh kernel per notebook, as befor
 - a kernel is started ahead (``ahead``, or as soon as one is taken) with the heavy libraries
   the notebooks import already imported (``preload``), so a notebook waits for neither;
 - after a notebook that **passed**, its kernel goes back to the pool and is reset to the
-  baseline taken after the preload (:mod:`devops_mlops.runtime.warm`); a notebook that failed,
+  baseline taken after the preload (:mod:`devops_mlops.kernel.warm`); a notebook that failed,
   timed out or whose kernel died never hands its kernel on: it is killed;
 - kernels are only shared between notebooks run with the same kernel environment;
 - every kernel coroutine runs on the pool's own event loop (one thread), since a kernel
@@ -36,12 +36,12 @@ from ..core import pyast
 
 _ACTIVE: KernelPool | None = None
 #: always warm: the runtime every notebook's first cell imports
-_RUNTIME = ("devops_mlops.runtime.shim", "devops_mlops.runtime.warm")
+_RUNTIME = ("devops_mlops.kernel.shim", "devops_mlops.kernel.warm")
 #: what the runtime API imports when a notebook logs a model or touches a table on the local target
 _API_LIBRARIES = ("mlflow", "mlflow.sklearn", "deltalake")
 
 
-_RESET = "__import__('devops_mlops.runtime.warm').runtime.warm.reset(get_ipython())"
+_RESET = "__import__('devops_mlops.kernel.warm').kernel.warm.reset(get_ipython())"
 
 
 def active() -> KernelPool | None:
@@ -87,7 +87,7 @@ def _env_key(env: dict[str, str]) -> str:
 def enter_code(env: dict[str, str]) -> str:
     """The line a pooled kernel runs before a notebook's setup."""
     late = {name: env.get(name) for name in LATE_ENV}
-    return f"__import__('devops_mlops.runtime.warm').runtime.warm.enter({late!r})\n"
+    return f"__import__('devops_mlops.kernel.warm').kernel.warm.enter({late!r})\n"
 
 
 class PooledKernel:
@@ -168,10 +168,10 @@ class KernelPool:
         client, pid = await _new_kernel(folder, folder, _base_env(env))
         self.stats["started"] += 1
         kernel = PooledKernel(client, pid, folder, key)
-        code = f"__import__('devops_mlops.runtime.warm').runtime.warm.warm(get_ipython(), {self.preload!r})"
+        code = f"__import__('devops_mlops.kernel.warm').kernel.warm.warm(get_ipython(), {self.preload!r})"
         if not await _execute_quiet(client, code):
             await self._kill(kernel)
-            raise RuntimeError("the kernel could not import the runtime (devops_mlops.runtime.warm)")
+            raise RuntimeError("the kernel could not import the runtime (devops_mlops.kernel.warm)")
         client.nb.cells = []
         return kernel
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from devops_mlops.runtime.pool import kernel_pool
-from devops_mlops.runtime.runner import run_notebook
+from devops_mlops.kernel.pool import kernel_pool
+from devops_mlops.kernel.runner import run_notebook
 
 
 def _nb(path: Path, body: str) -> Path:

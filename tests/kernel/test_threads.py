@@ -5,7 +5,7 @@ from __future__ import annotations
 import sklearn.ensemble  # noqa: F401 - loads scikit-learn's OpenMP runtime
 from threadpoolctl import threadpool_info
 
-from devops_mlops.runtime.threads import SMALL_ROWS, threads_for
+from devops_mlops.kernel.threads import SMALL_ROWS, threads_for
 
 
 def _threads() -> list[int]:

@@ -9,7 +9,7 @@ import pytest
 
 from devops_mlops.core.junit import Case, Failure, Suite, to_xml, write_junit
 from devops_mlops.errors import InputError
-from devops_mlops.runtime.plan import PlanError, expand, parse_run_args
+from devops_mlops.kernel.plan import PlanError, expand, parse_run_args
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "runtime"
 

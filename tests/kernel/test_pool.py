@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from devops_mlops.runtime.pool import kernel_pool, modules_imported_by
-from devops_mlops.runtime.runner import run_many, run_notebook
+from devops_mlops.kernel.pool import kernel_pool, modules_imported_by
+from devops_mlops.kernel.runner import run_many, run_notebook
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "runtime"
 SAME = ["widgets.py", "params.ipynb", "exit_early.py", "fail_cell.py", "test_functions.py", "display.py",
