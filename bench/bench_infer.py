@@ -48,7 +48,7 @@ def main() -> int:
     from deltalake import write_deltalake
 
     from devops_mlops.testing import project as sandbox
-    from devops_mlops.runtime import tables as T
+    from devops_mlops.ops import tables as T
 
     work = Path(tempfile.mkdtemp(prefix="bench-infer-"))
     ctx = sandbox.trained(sandbox.make_project(work / "proj", git=False, data={"drift": []}))

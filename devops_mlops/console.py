@@ -10,6 +10,8 @@ import os
 import sys
 from typing import Any, Callable, Iterable
 
+from .progress import Progress, mode_for
+
 #: environment variables whose values are always secrets
 SECRET_ENV_VARS = (
     "DATABRICKS_TOKEN",
@@ -30,6 +32,7 @@ def register_secret(value: str | None) -> None:
 
 
 def _secrets() -> list[str]:
+    """The values to mask now: those registered and those of the secret environment variables."""
     found = set(_extra_secrets)
     for name in SECRET_ENV_VARS:
         value = os.environ.get(name)
@@ -40,6 +43,7 @@ def _secrets() -> list[str]:
 
 
 def mask(text: str) -> str:
+    """``text`` with every known secret replaced by ``***``."""
     for secret in _secrets():
         if secret in text:
             text = text.replace(secret, "***")
@@ -47,6 +51,7 @@ def mask(text: str) -> str:
 
 
 def mask_obj(obj: Any) -> Any:
+    """A JSON-like value with every string in it masked."""
     if isinstance(obj, str):
         return mask(obj)
     if isinstance(obj, dict):
@@ -57,11 +62,12 @@ def mask_obj(obj: Any) -> Any:
 
 
 def in_pipeline() -> bool:
+    """Whether this process runs inside Azure Pipelines (``TF_BUILD=True``)."""
     return os.environ.get("TF_BUILD", "").lower() == "true"
 
 
 def vso_escape_property(value: str) -> str:
-    # as azure-pipelines-task-lib escapes logging-command properties
+    """A logging-command property escaped as azure-pipelines-task-lib escapes it."""
     return (
         value.replace("%", "%AZP25")
         .replace("\r", "%0D")
@@ -72,10 +78,12 @@ def vso_escape_property(value: str) -> str:
 
 
 def vso_escape_data(value: str) -> str:
+    """The message of a logging command escaped (line breaks and ``%``)."""
     return value.replace("%", "%AZP25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def vso_command(area_action: str, data: str = "", **props: Any) -> str:
+    """A ``##vso[area.action prop=value;…]data`` line, its data masked; empty properties left out."""
     parts = [f"{k}={vso_escape_property(str(v))}" for k, v in props.items() if v is not None and v != ""]
     head = f"##vso[{area_action}"
     if parts:
@@ -91,6 +99,7 @@ class _MaskingFilter(logging.Filter):
 
 
 def setup_logging(verbose: bool) -> None:
+    """Log to stderr through the mask; libraries quiet unless ``verbose``."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_MaskingFilter())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -130,12 +139,10 @@ class Console:
     def progress(self, message: str) -> None:
         print(mask(message), file=sys.stderr, flush=True)
 
-    def tracker(self, total: int, label: str):
+    def tracker(self, total: int, label: str) -> Progress:
         """A :class:`devops_mlops.progress.Progress` for ``total`` steps: a bar on a terminal, periodic
-        lines inside a pipeline, nothing with ``--format json``."""
-        from .progress import Progress, mode_for
-
-        return Progress(total, label, mode_for(self.json))
+        lines inside a pipeline, nothing with ``--format json``; secrets masked."""
+        return Progress(total, label, mode_for(self.json, in_pipeline()), mask=mask)
 
     def warn(self, message: str, **where: Any) -> None:
         print(mask(f"warning: {message}"), file=sys.stderr, flush=True)

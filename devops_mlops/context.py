@@ -47,7 +47,42 @@ ADAPTERS: dict[str, dict[str, str]] = {
         "local": "devops_mlops.adapters.alerts:from_context",
         "databricks": "devops_mlops.adapters.alerts:from_context",
     },
+    "devops_admin": {
+        "local": "devops_mlops.adapters.azure.admin:from_context",
+        "databricks": "devops_mlops.adapters.azure.admin:from_context",
+    },
+    "artifacts": {
+        "local": "devops_mlops.adapters.local.artifacts:from_context",
+        "databricks": "devops_mlops.adapters.databricks.artifacts:from_context",
+    },
+    "diagnostics": {
+        "local": "devops_mlops.adapters.local.diagnostics:from_context",
+        "databricks": "devops_mlops.adapters.databricks.diagnostics:from_context",
+    },
 }
+
+#: ports of commands that also run without mlops.yaml (`mlops lint`, `mlops pipelines validate`):
+#: port -> "module:factory"; the factory takes the config (or None) and reads the rest from the environment
+CONFIG_ADAPTERS: dict[str, str] = {
+    "pull_requests": "devops_mlops.adapters.azure.pull_request:from_config",
+    "pipeline_preview": "devops_mlops.adapters.azure.pipeline_preview:from_config",
+}
+
+
+def for_config(port: str, config: Config | None = None) -> Any:
+    """The adapter of ``port`` (a key of CONFIG_ADAPTERS) for ``config``, or for the environment alone."""
+    module_name, factory = CONFIG_ADAPTERS[port].split(":")
+    return getattr(importlib.import_module(module_name), factory)(config)
+
+
+#: the local repository of a folder that has no project yet ("module:factory"; the factory takes the folder)
+REPOSITORY_AT = "devops_mlops.adapters.local.git:at_folder"
+
+
+def repository_at(folder: Path) -> Any:
+    """The local repository port (ports.git.Repository) of ``folder``, for `mlops init`, which has no config."""
+    module_name, factory = REPOSITORY_AT.split(":")
+    return getattr(importlib.import_module(module_name), factory)(folder)
 
 
 def _build(port: str, ctx: "Context") -> Any:
@@ -130,3 +165,15 @@ class Context:
     @cached_property
     def alerts(self):
         return _build("alerts", self)
+
+    @cached_property
+    def devops_admin(self):
+        return _build("devops_admin", self)
+
+    @cached_property
+    def artifacts(self):
+        return _build("artifacts", self)
+
+    @cached_property
+    def diagnostics(self):
+        return _build("diagnostics", self)

@@ -7,6 +7,9 @@
 * ``off``: ``--format json`` (stdout carries one document and nothing else is wanted), or output
   that is neither a terminal nor a pipeline log (a file, another program).
 
+This module knows nothing of the console: :meth:`devops_mlops.console.Console.tracker` tells it
+whether it runs inside a pipeline and hands it the function that masks secrets.
+
 Usage::
 
     with ctx.console.tracker(len(items), "sync") as progress:
@@ -20,18 +23,18 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 #: seconds between two lines in ``lines`` mode when fewer than a tenth of the work got done meanwhile
 EVERY_SECONDS = 10.0
 
 
-def mode_for(json_output: bool, stream: IO[str] | None = None) -> str:
-    from .console import in_pipeline
-
+def mode_for(json_output: bool, in_pipeline: bool, stream: IO[str] | None = None) -> str:
+    """The mode for a command's output: ``off`` in JSON, ``lines`` in a pipeline, ``bar`` on a terminal."""
     if json_output:
         return "off"
-    if in_pipeline():
+    if in_pipeline:
         return "lines"
     stream = stream or sys.stderr
     isatty = getattr(stream, "isatty", None)
@@ -39,11 +42,13 @@ def mode_for(json_output: bool, stream: IO[str] | None = None) -> str:
 
 
 class Progress:
-    """A counter towards ``total`` shown according to ``mode`` (see the module docstring)."""
+    """A counter towards ``total`` shown according to ``mode`` (see the module docstring); every line
+    written goes through ``mask``."""
 
-    def __init__(self, total: int, label: str, mode: str, *, stream: IO[str] | None = None,
-                 every: float = EVERY_SECONDS) -> None:
+    def __init__(self, total: int, label: str, mode: str, *, mask: Callable[[str], str],
+                 stream: IO[str] | None = None, every: float = EVERY_SECONDS) -> None:
         self.total, self.label, self.every = max(total, 0), label, every
+        self._mask = mask
         self.mode = mode if self.total > 0 else "off"
         self.done = 0
         self._stream = stream or sys.stderr
@@ -77,22 +82,18 @@ class Progress:
                 self._last_tenth, self._last_time = tenth, now
 
     def _line(self, suffix: str) -> None:
-        from .console import mask
-
         pct = 100 * self.done // self.total
-        self._stream.write(mask(f"{self.label}: {self.done}/{self.total} ({pct}%){suffix}") + "\n")
+        self._stream.write(self._mask(f"{self.label}: {self.done}/{self.total} ({pct}%){suffix}") + "\n")
         self._stream.flush()
 
     def note(self, message: str) -> None:
         """A line of its own (a finished item's summary) without breaking the bar."""
-        from .console import mask
-
         with self._lock:
             if self.mode == "bar" and not self._closed:
-                self._stream.write("\r\033[K" + mask(message) + "\n")
+                self._stream.write("\r\033[K" + self._mask(message) + "\n")
                 self._bar.render_progress()
             else:
-                self._stream.write(mask(message) + "\n")
+                self._stream.write(self._mask(message) + "\n")
             self._stream.flush()
 
     def close(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -106,6 +107,34 @@ def _reset_mlflow_process_state(before: dict[str, str]) -> None:
     os.environ.update(before)
 
 
+class FastTierViolation(AssertionError):
+    """A test of the fast tier started a process or opened a socket: it belongs in the full tier."""
+
+
+def _refuse(what: str):
+    def refuse(*args, **kwargs):
+        raise FastTierViolation(f"a test marked fast {what}; drop its fast mark (docs/DEVELOPING.md, 'Test tiers')")
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_guard(request, monkeypatch):
+    """A test marked ``fast`` may not start a process (kernel, server, CLI, git, Spark) nor bind or
+    connect a socket (emulator, MLflow server): the fast tier stays fast by construction."""
+    if request.node.get_closest_marker("fast") is None:
+        yield
+        return
+    monkeypatch.setattr(subprocess.Popen, "__init__", _refuse("started a process"))
+    for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system"):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, _refuse(f"called os.{name}"))
+    monkeypatch.setattr(socket.socket, "bind", _refuse("bound a socket"))
+    monkeypatch.setattr(socket.socket, "connect", _refuse("opened a connection"))
+    monkeypatch.setattr(socket.socket, "connect_ex", _refuse("opened a connection"))
+    yield
+
+
 @pytest.fixture(scope="session")
 def spark():
     """The suite's one SparkSession: this process's local Spark engine (started once, ~10 s)."""
@@ -114,10 +143,17 @@ def spark():
     return engine.session()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
+    """Spark tests are marked ``spark``; for the parallel run (``--dist loadgroup``) they share one
+    worker (one JVM), and every other file's tests stay together on a worker (module fixtures, such
+    as a trained project, are built once)."""
     for item in items:
         if "spark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)
+            item.add_marker(pytest.mark.xdist_group("spark"))
+        elif not any(True for _ in item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
 def pytest_unconfigure(config):

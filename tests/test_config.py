@@ -6,6 +6,8 @@ from devops_mlops import console
 from devops_mlops.config import find_config, load_config
 from devops_mlops.errors import ConfigError, InputError, UsageError
 
+pytestmark = pytest.mark.fast
+
 
 def write(tmp_path, text, name="mlops.yaml"):
     path = tmp_path / name

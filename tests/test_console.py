@@ -1,6 +1,10 @@
 import json
 
+import pytest
+
 from devops_mlops import console
+
+pytestmark = pytest.mark.fast
 
 
 def test_known_token_variables_are_masked(monkeypatch):
@@ -39,3 +43,15 @@ def test_table_alignment():
     lines = console.table([[1, "alpha"], [22, None]], ["n", "name"])
     assert lines[0] == "n   name"
     assert lines[2] == "1   alpha"
+
+
+def test_tracker_follows_the_pipeline_and_masks_secrets(monkeypatch, capsys):
+    monkeypatch.setenv("TF_BUILD", "True")
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-s3cr3t")
+    with console.Console().tracker(1, "upload") as progress:
+        assert progress.mode == "lines"
+        progress.note("sent with dapi-s3cr3t")
+        progress.step()
+    err = capsys.readouterr().err
+    assert "dapi-s3cr3t" not in err and "sent with ***" in err and "upload: 1/1 (100%)" in err
+    assert console.Console("json").tracker(1, "upload").mode == "off"

@@ -15,13 +15,17 @@ from pathlib import Path
 
 import devops_mlops
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 PACKAGE = Path(devops_mlops.__file__).parent
 
 #: (file under devops_mlops/, private name) -> why it stays (the same list is in docs/DEVELOPING.md)
 KEPT = {
     ("adapters/azure/connection.py", "_send"):
         "azure-devops Client._send: requests by location id whose typed models drop fields we need",
-    ("runtime/shim.py", "_showtraceback"):
+    ("kernel/shim/tracebacks.py", "_showtraceback"):
         "IPython's documented hook for subclasses; ipykernel's override publishes the error message",
 }
 #: documented public names that happen to start with an underscore

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from devops_mlops.console import mask
 from devops_mlops.progress import Progress, mode_for
 from devops_mlops.testing.databricks_emulator import sample_project
 
@@ -18,18 +19,29 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_mode_follows_format_pipeline_and_terminal(monkeypatch):
-    assert mode_for(False, _Terminal()) == "bar"
-    assert mode_for(False, io.StringIO()) == "off"
-    assert mode_for(True, _Terminal()) == "off"
-    monkeypatch.setenv("TF_BUILD", "True")
-    assert mode_for(False, _Terminal()) == "lines"
-    assert mode_for(True, io.StringIO()) == "off"
+@pytest.mark.fast
+def test_mode_follows_format_pipeline_and_terminal():
+    assert mode_for(False, False, _Terminal()) == "bar"
+    assert mode_for(False, False, io.StringIO()) == "off"
+    assert mode_for(True, False, _Terminal()) == "off"
+    assert mode_for(False, True, _Terminal()) == "lines"
+    assert mode_for(True, True, io.StringIO()) == "off"
 
 
+@pytest.mark.fast
+def test_every_line_and_note_goes_through_the_mask():
+    out = io.StringIO()
+    with Progress(2, "upload s3cr3t", "lines", mask=lambda text: text.replace("s3cr3t", "***"), stream=out) as p:
+        p.note("token s3cr3t sent")
+        p.step(2)
+    assert "s3cr3t" not in out.getvalue()
+    assert out.getvalue().splitlines()[:1] == ["token *** sent"]
+
+
+@pytest.mark.fast
 def test_lines_at_each_tenth_and_a_last_one_with_the_time():
     out = io.StringIO()
-    with Progress(200, "sync", "lines", stream=out, every=3600) as p:
+    with Progress(200, "sync", "lines", mask=mask, stream=out, every=3600) as p:
         for _ in range(200):
             p.step()
         p.step()  # past the end: no second last line
@@ -38,17 +50,19 @@ def test_lines_at_each_tenth_and_a_last_one_with_the_time():
     assert len(lines) == 10 and lines[-1].startswith("sync: 200/200 (100%) in ")
 
 
+@pytest.mark.fast
 def test_lines_also_come_with_time_when_the_work_is_slow():
     out = io.StringIO()
-    p = Progress(1000, "deploy", "lines", stream=out, every=0)
+    p = Progress(1000, "deploy", "lines", mask=mask, stream=out, every=0)
     for _ in range(3):
         p.step()
     assert out.getvalue().splitlines() == ["deploy: 1/1000 (0%)", "deploy: 2/1000 (0%)", "deploy: 3/1000 (0%)"]
 
 
+@pytest.mark.fast
 def test_bar_redraws_in_place_and_notes_keep_it():
     out = _Terminal()
-    with Progress(4, "test", "bar", stream=out) as p:
+    with Progress(4, "test", "bar", mask=mask, stream=out) as p:
         p.step()
         p.note("PASSED notebooks/a.py")
         p.step(3)
@@ -56,11 +70,12 @@ def test_bar_redraws_in_place_and_notes_keep_it():
     assert "\r" in text and "4/4" in text and "PASSED notebooks/a.py\n" in text and text.endswith("\n")
 
 
+@pytest.mark.fast
 def test_off_and_empty_work_print_nothing():
     out = _Terminal()
-    with Progress(0, "sync", "bar", stream=out) as p:
+    with Progress(0, "sync", "bar", mask=mask, stream=out) as p:
         p.step()
-    with Progress(5, "sync", "off", stream=out) as p:
+    with Progress(5, "sync", "off", mask=mask, stream=out) as p:
         p.step(5)
     assert out.getvalue() == ""
 

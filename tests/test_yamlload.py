@@ -5,6 +5,8 @@ import pytest
 from devops_mlops import yamlload
 from devops_mlops.errors import InputError
 
+pytestmark = pytest.mark.fast
+
 TEXT = """\
 a: 1
 b:

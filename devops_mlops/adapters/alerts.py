@@ -36,7 +36,6 @@ from ..ports.alerts import Alert, Delivery
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import AlertCfg, AzureDevOpsCfg
     from ..console import Console
-    from ..context import Context
 
 MODEL_TAG = "mlops-model:{name}"
 CLOSED_STATES = ("Closed", "Done", "Removed", "Resolved", "Completed", "Cut")
@@ -257,7 +256,9 @@ class ChannelAlerts:
         return out
 
 
-def channels_for(ctx: Context, **connect_kwargs: Any) -> list[Channel]:
+def channels_for(ctx: Any, **connect_kwargs: Any) -> list[Channel]:
+    """The channels of the context's ``alerts:`` (``ctx``: the run context; its ``config``,
+    ``console`` and ``target`` are read)."""
     cfg = ctx.config
     channels: list[Channel] = []
     for a in cfg.alerts:
@@ -275,5 +276,5 @@ def channels_for(ctx: Context, **connect_kwargs: Any) -> list[Channel]:
     return channels
 
 
-def from_context(ctx: Context) -> ChannelAlerts:
+def from_context(ctx: Any) -> ChannelAlerts:
     return ChannelAlerts(channels_for(ctx), ctx.console, dry_run=ctx.dry_run)

@@ -5,70 +5,27 @@
 Slots map to aliases (``staging -> challenger``, ``production -> champion`` by
 default) or, with ``promotion.scheme: stages``, to the workspace registry's
 stages. Unity Catalog names (``catalog.schema.model``) always use aliases.
-MLflow errors become :class:`ServiceError` (exit 2) with a hint.
+MLflow errors become :class:`ServiceError` (exit 2) with a hint (mlflow_errors.py).
+Experiments, runs, loading and copying models are in mlflow_runs.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import ServiceError
 from ..ports.registry import ModelVersion
+from .mlflow_errors import translate
+from .mlflow_runs import MlflowRuns
 
 STAGES = {"staging": "Staging", "production": "Production"}
-#: pyfunc models this process loaded: (registry, name, version, run, source, created) -> model
-_LOADED: dict[tuple, Any] = {}
-_LOADED_MAX = 8
 
 
 def is_uc_name(name: str) -> bool:
     return name.count(".") == 2
-
-
-def _hint(code: str | None, message: str, uri: str) -> str | None:
-    if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
-        return "check the name with `mlops model status`, or register the model first"
-    if code in ("PERMISSION_DENIED", "UNAUTHENTICATED", "UNAUTHORIZED") or "403" in message or "401" in message:
-        return "the identity needs MANAGE/EDIT permission on the model (and USE on its catalog and schema)"
-    if "database is locked" in message:
-        return "another mlops process holds the local registry; retry"
-    if "Max retries exceeded" in message or "Connection" in message or "timed out" in message.lower():
-        return f"is the registry at {uri} up and reachable? check tracking_uri/registry_uri of the target"
-    return None
-
-
-@contextlib.contextmanager
-def translate(what: str, uri: str) -> Iterator[None]:
-    """Turn MLflow and connection errors into one-line ServiceErrors."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        yield
-    except MlflowException as exc:
-        code = getattr(exc, "error_code", None)
-        message = str(getattr(exc, "message", exc)).strip().splitlines()[0] if str(exc).strip() else code
-        if "Max retries exceeded" in str(exc) or "Failed to establish" in str(exc):
-            message = f"cannot reach the registry at {uri}"
-        raise ServiceError(f"{what}: {message}", hint=_hint(code, str(exc), uri)) from None
-    except (ConnectionError, OSError) as exc:
-        raise ServiceError(f"{what}: {exc}", hint=_hint(None, "Connection", uri)) from None
-    except ValueError as exc:
-        if "default auth" not in str(exc) and "authorization method" not in str(exc):
-            raise
-        raise ServiceError(f"{what}: no Databricks credentials for {uri}",
-                           hint="set DATABRICKS_TOKEN (or a service principal), or the target's profile:") from None
-    except Exception as exc:
-        if type(exc).__module__.startswith(("requests", "urllib3", "sqlalchemy")):
-            first = (str(exc).splitlines() or [type(exc).__name__])[0]
-            raise ServiceError(f"{what}: {first}", hint=_hint(None, str(exc), uri)) from None
-        raise
 
 
 _LOGGED_MODEL_ID = re.compile(r"(?:^models:/|/logged_models/)(m-[0-9a-f]{32})(?:/|$)")
@@ -90,7 +47,9 @@ def _field(entity: Any, name: str) -> Any:
     return None if callable(value) else value
 
 
-class MlflowRegistry:
+class MlflowRegistry(MlflowRuns):
+    """The registry port over an MLflow tracking and registry server (see the module docstring)."""
+
     def __init__(
         self,
         tracking_uri: str,
@@ -123,6 +82,9 @@ class MlflowRegistry:
             with translate("opening the registry", self.registry_uri):
                 self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
         return self._client
+
+    def open(self) -> None:
+        self.client  # noqa: B018 - the property opens the store
 
     def activate(self) -> None:
         """Point MLflow's process-wide fluent API (start_run, log_model, load_model) at this registry."""
@@ -260,110 +222,6 @@ class MlflowRegistry:
 
     def model_uri(self, name: str, version: int) -> str:
         return f"models:/{name}/{version}"
-
-    # -- copying a version between registries (promotion across environments) -------------------
-    def same_store(self, other: "MlflowRegistry") -> bool:
-        """Both are Unity Catalog registries: one metastore, whose catalogs this workspace can
-        read (``databricks-uc``; a workspace that cannot see the other catalog answers
-        PERMISSION_DENIED or RESOURCE_DOES_NOT_EXIST, reported as such)."""
-        return self.registry_uri.split(":", 1)[0] == other.registry_uri.split(":", 1)[0] == "databricks-uc"
-
-    def copy_within(self, source: "MlflowRegistry", name: str, version: int, dst_name: str,
-                    tags: dict[str, str]) -> int:
-        """``copy_model_version`` of ``name``/``version`` into ``dst_name`` of this registry; the new version."""
-        with translate(f"copying {name} version {version} to {dst_name}", self.registry_uri):
-            mv = self.client.copy_model_version(f"models:/{name}/{version}", dst_name)
-        self.set_tags(dst_name, int(mv.version), tags)
-        return int(mv.version)
-
-    def download(self, name: str, version: int, dst: str) -> str:
-        """The files of ``name``/``version`` into folder ``dst``; the folder that holds MLmodel."""
-        import mlflow.artifacts
-
-        self.activate()  # a models:/ URI resolves through the process's registry (Unity Catalog: its own
-        # artifact repository; the version's storage location is a cloud URI only the service reads)
-        with translate(f"downloading {name} version {version}", self.registry_uri):
-            return mlflow.artifacts.download_artifacts(artifact_uri=self.model_uri(name, version), dst_path=dst)
-
-    def register_files(self, folder: str, name: str, tags: dict[str, str], *, experiment: str) -> int:
-        """Log ``folder`` (a model's files) in a new run of ``experiment`` and register it as ``name``."""
-        import mlflow
-
-        self.activate()
-        experiment_id = self.ensure_experiment(experiment)
-        # mlflow prints the run's links on stdout when a run ends: stdout is our result's (JSON)
-        with translate(f"registering a copy as {name}", self.registry_uri), \
-                contextlib.redirect_stdout(sys.stderr):
-            with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
-                mlflow.log_artifacts(folder, "model")
-            mv = mlflow.register_model(f"runs:/{run.info.run_id}/model", name, tags=tags)
-        return int(mv.version)
-
-    # -- extras the use cases need ---------------------------------------------------------------
-    def load_model(self, name: str, version: int):
-        """The version as an MLflow pyfunc model, loaded once per process: a registered version's files
-        never change, and a load costs seconds (skops checks every type of the model). The cache is
-        keyed by the version's run and source, so a registry re-created under the same URI (the
-        lifecycle's clean start) never serves an old model."""
-        import mlflow.pyfunc
-
-        self.activate()
-        with translate(f"loading model {name} version {version}", self.registry_uri):
-            mv = self.client.get_model_version(name, str(version))
-            key = (self.registry_uri, name, int(version), mv.run_id, mv.source, mv.creation_timestamp)
-            if key not in _LOADED:
-                # suppress_warnings skips a scan of every installed package (~1.5 s) for a requirements warning
-                _LOADED[key] = mlflow.pyfunc.load_model(self.model_uri(name, version), suppress_warnings=True)
-                while len(_LOADED) > _LOADED_MAX:
-                    _LOADED.pop(next(iter(_LOADED)))
-            return _LOADED[key]
-
-    def ensure_experiment(self, name: str) -> str:
-        """The id of experiment ``name``, created (with artifacts under .mlops/ locally) when missing.
-        On a Databricks workspace, where an experiment is a workspace path, a plain name lives
-        under ``/Shared/``."""
-        if self.tracking_uri.split(":", 1)[0] == "databricks" and not name.startswith("/"):
-            name = f"/Shared/{name}"
-        with translate(f"experiment {name}", self.tracking_uri):
-            found = self.client.get_experiment_by_name(name)
-            if found is not None:
-                return found.experiment_id
-            return self.client.create_experiment(name, artifact_location=self.artifact_root)
-
-    def log_sklearn_model(
-        self,
-        model: Any,
-        name: str,
-        *,
-        X: Any,
-        metrics: dict[str, float] | None = None,
-        params: dict[str, Any] | None = None,
-        tags: dict[str, str] | None = None,
-        experiment: str | None = None,
-    ) -> ModelVersion:
-        """Log a fitted scikit-learn model in a new run and register it as a new version of ``name``."""
-        import mlflow
-        import mlflow.sklearn
-        from mlflow.models import infer_signature
-
-        self.activate()
-        experiment_id = self.ensure_experiment(experiment or f"mlops-{name}")
-        with translate(f"registering model {name}", self.registry_uri):
-            with mlflow.start_run(experiment_id=experiment_id):
-                if metrics:
-                    mlflow.log_metrics(metrics)
-                if params:
-                    mlflow.log_params(params)
-                if tags:
-                    mlflow.set_tags(tags)
-                info = mlflow.sklearn.log_model(
-                    model,
-                    name="model",
-                    signature=infer_signature(X, model.predict(X)),
-                    pip_requirements=["scikit-learn", "pandas"],
-                )
-            mv = mlflow.register_model(info.model_uri, name)
-        return self.get_version(name, int(mv.version))
 
 
 def databricks_env(target) -> dict[str, str | None]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .export import Export
+from .resources import Export
 from .validate import walk
 
 API_VERSION = "2018-06-01"

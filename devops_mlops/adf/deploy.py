@@ -24,8 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, InputError, ServiceError
+from ..files.jobs import committed_files
 from .arm import READ_ONLY
-from .export import Export, build_export
+from .export import build_export
+from .resources import Export
 from .validate import pipeline_order, validate, walk
 
 OPS = {"linkedService": "linked_services", "pipeline": "pipelines", "trigger": "triggers"}
@@ -203,7 +205,7 @@ def deploy(ctx, *, credential=None, monitoring: bool = True, exp: Export | None 
            client_kwargs: dict | None = None) -> DeployResult:
     config, target = ctx.config, ctx.target
     check_target(config, target)
-    exp = exp or build_export(config, target, monitoring=monitoring)
+    exp = exp or build_export(config, target, monitoring=monitoring, tracked=committed_files(config, target, ctx.git))
     problems = validate(exp.resources, external_linked_services=exp.external_linked_services)
     if problems:
         raise InputError("the generated Data Factory JSON breaks a rule: " + "; ".join(map(str, problems[:5])))

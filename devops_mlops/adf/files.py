@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .arm import template
-from .export import TYPES, Export
+from .resources import TYPES, Export
 
 ARM_FILES = ("arm/ARMTemplateForFactory.json", "arm/ARMTemplateParametersForFactory.json")
 
@@ -124,11 +124,12 @@ class ExportResult:
 def export(ctx, out: str | Path | None = None, *, monitoring: bool = True) -> ExportResult:
     """``mlops adf export``: generate, validate, then write (or, dry run, only plan)."""
     from ..errors import InputError
+    from ..files.jobs import committed_files
     from .export import build_export
     from .validate import validate
 
     config, target = ctx.config, ctx.target
-    exp = build_export(config, target, monitoring=monitoring)
+    exp = build_export(config, target, monitoring=monitoring, tracked=committed_files(config, target, ctx.git))
     problems = validate(exp.resources, external_linked_services=exp.external_linked_services)
     if problems:
         raise InputError("the generated Data Factory JSON breaks a rule: " + "; ".join(map(str, problems[:5])))

@@ -11,7 +11,7 @@ import importlib
 
 import click
 
-from . import COMMANDS, State
+from .state import COMMANDS, State
 
 
 class LazyGroup(click.Group):

@@ -50,7 +50,7 @@ class LintOptions:
         return f"LintOptions({vars(self)})"
 
     def state(self):
-        from . import State
+        from .state import State
 
         return State(self.config, self.target, self.dry_run, self.fmt, self.verbose, self.timeout)
 
@@ -238,7 +238,7 @@ def run(state, paths: tuple[Path, ...], junit: Path | None, select: str | None, 
             console.logissue("error" if f.severity == "error" else "warning", f"{f.code} {f.message}",
                              path=f.path, line=f.line, column=f.column, code=f.code)
     if junit:
-        from ..core.junit import write_junit
+        from ..files.junit import write_junit
 
         write_junit(junit, junit_suites(result), name="mlops lint")
 

@@ -39,15 +39,19 @@ def _config(state):
 def validate_cmd(state, files, remote, pipeline_id):
     """Check pipelines and templates (default: azure-pipelines/) against the Azure Pipelines
     schema and our rules (secrets through env:, JUnit published, loop guards, mlops command lines)."""
+    from ..context import for_config
     from ..errors import CheckFailed, InputError
-    from ..ops.pipelines import discover, preview_remote, settings_from_config, validate
+    from ..ops.pipeline_preview import preview_remote
+    from ..ops.pipelines import discover, settings_from_config, validate
+    from .command_lines import check_command
 
     console = state.console
     config = _config(state)
     root = config.root if config is not None else None
-    result = validate(list(files), settings=settings_from_config(config), root=root)
+    result = validate(list(files), check_command=check_command, settings=settings_from_config(config), root=root)
     if remote:
-        result.remote, found = preview_remote(discover(list(files), root), config=config, pipeline_id=pipeline_id)
+        result.remote, found = preview_remote(discover(list(files), root), for_config("pipeline_preview", config),
+                                              pipeline_id=pipeline_id)
         result.findings.extend(found)
         if result.remote["status"] == "skipped":
             console.progress(f"remote preview skipped: {result.remote['reason']}")

@@ -30,7 +30,7 @@ def command(state: State, paths, params, junit, jobs, timeout, fresh_kernels) ->
                        on_result=lambda r: console.progress(f"{r.status.upper():7} {r.path} ({r.duration:.1f}s)")
                        if console.verbose else None)
     if junit:
-        from ..core.junit import write_junit
+        from ..files.junit import write_junit
 
         write_junit(junit, junit_suites(report), name="mlops test")
     report_issues(console, report)

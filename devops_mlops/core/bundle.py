@@ -2,14 +2,11 @@
 
 Public API:
 
-``find_bundle(config) -> Path | None``
-    The ``bundle:`` file of mlops.yaml (relative to it), else ``databricks.yml`` /
-    ``databricks.yaml`` next to mlops.yaml, else None.
-
-``read_bundle(config, target) -> Bundle | None``
-    Parses that file (malformed YAML: exit 2 naming it and the line, before anything
-    is sent) and returns the bundle name, its variables for ``target`` and the job
-    files its ``include`` globs name.
+``parse_bundle(path, data, lines, target) -> Bundle``
+    The bundle file's parsed document (:func:`devops_mlops.files.jobs.read_bundle` finds and
+    reads it): the bundle name, its variables for ``target`` and its ``include`` globs, checked
+    (exit 2 naming the file and the line, before anything is sent). The files the globs name
+    are filled in by the reader.
 
 Variables, lowest to highest precedence: the bundle's ``variables.<n>.default``, the
 bundle's ``targets.<target>.variables.<n>``, mlops.yaml ``variables``, mlops.yaml
@@ -25,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..yamlload import Lines, dotted, line_of, load_with_lines
+from ..yamlload import Lines, dotted, line_of
 
 BUNDLE_NAMES = ("databricks.yml", "databricks.yaml")
 #: top-level keys of a bundle configuration file (databricks.yml and the files it includes)
@@ -41,6 +38,8 @@ class Bundle:
     variables: dict[str, Any] = field(default_factory=dict)
     #: variables that only have a lookup (the bundle CLI resolves them from the workspace)
     lookups: set[str] = field(default_factory=set)
+    #: the ``include`` globs, relative to the bundle's folder
+    include_globs: list[str] = field(default_factory=list)
     #: the files the include globs name (sorted per glob, in glob order, without repeats)
     includes: list[Path] = field(default_factory=list)
     #: the target's ``workspace.root_path`` as written (None: the bundle CLI's default)
@@ -48,20 +47,6 @@ class Bundle:
     #: the top-level (or the target's) ``permissions``: the ACL every job of the bundle gets
     permissions: list[dict[str, str]] | None = None
     lines: Lines = field(default_factory=dict, repr=False)
-
-
-def find_bundle(config) -> Path | None:
-    named = getattr(config, "bundle", None)
-    if named:
-        path = (config.root / named)
-        if not path.is_file():
-            raise ConfigError(f"bundle: no file {named!r} (relative to {config.path.name})",
-                              path=config.path, line=config.line("bundle"))
-        return path
-    for name in BUNDLE_NAMES:
-        if (config.root / name).is_file():
-            return config.root / name
-    return None
 
 
 def _err(path: Path, lines: Lines, key: tuple, message: str) -> ConfigError:
@@ -103,30 +88,20 @@ def _variable_values(path: Path, data: dict, lines: Lines, target: str) -> tuple
     return values, lookups
 
 
-def _includes(path: Path, data: dict, lines: Lines) -> list[Path]:
+def _include_globs(path: Path, data: dict, lines: Lines) -> list[str]:
     globs = data.get("include") or []
     if isinstance(globs, str):
         globs = [globs]
     if not isinstance(globs, list):
         raise _err(path, lines, ("include",), "expected a list of file globs")
-    base = path.parent
-    out: list[Path] = []
-    seen: set[Path] = set()
     for i, pattern in enumerate(globs):
         if not isinstance(pattern, str) or pattern.startswith("/") or ".." in Path(pattern).parts:
             raise _err(path, lines, ("include", i), "expected a glob relative to the bundle folder")
-        for found in sorted(base.glob(pattern)):
-            if found.is_file() and found.suffix in (".yml", ".yaml") and found not in seen:
-                seen.add(found)
-                out.append(found)
-    return out
+    return list(globs)
 
 
-def read_bundle(config, target) -> Bundle | None:
-    path = find_bundle(config)
-    if path is None:
-        return None
-    data, lines = load_with_lines(path)  # malformed YAML: InputError naming the file and line
+def parse_bundle(path: Path, data: Any, lines: Lines, target) -> Bundle:
+    """The bundle of the file ``path`` for ``target``, from its parsed YAML (``includes`` left for the reader)."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -141,8 +116,8 @@ def read_bundle(config, target) -> Bundle | None:
         ws = scope.get("workspace") if isinstance(scope, dict) else None
         if isinstance(ws, dict) and isinstance(ws.get("root_path"), str):
             root_path = ws["root_path"]
-    return Bundle(path.resolve(), str(name) if name is not None else None, values, lookups,
-                  _includes(path.resolve(), data, lines), root_path=root_path, lines=lines,
+    return Bundle(path, str(name) if name is not None else None, values, lookups,
+                  include_globs=_include_globs(path, data, lines), root_path=root_path, lines=lines,
                   permissions=_permissions(path, data, lines, target.name))
 
 

@@ -9,19 +9,36 @@ Covered: ``notebook_task.notebook_path``, ``spark_python_task.python_file``, tas
 local paths (``./x``, ``../x``, a relative ``*.whl``, ``-r FILE``). A path with a scheme
 (``dbfs:/``, ``s3://``) or that starts with ``/`` is sent as written; except a notebook path
 under ``${workspace.file_path}``, which is mapped back to the repository file.
+
+No I/O: which files exist is asked of a :class:`ProjectFiles` (:class:`devops_mlops.files.jobs.DiskFiles`
+looks on disk), and a Git folder target's committed files come as data (``tracked``), read from the
+local repository port by the caller.
 """
 
 from __future__ import annotations
 
-import glob as globlib
 import os
-import subprocess
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from ..errors import ConfigError
 
 NOTEBOOK_EXTS = (".py", ".sql", ".scala", ".r", ".ipynb", ".R")
 _LIB_KEYS = ("whl", "jar", "egg", "requirements")
+
+
+class ProjectFiles(Protocol):
+    """The project's files as path resolution sees them."""
+
+    #: the files a Git folder target holds: those committed at HEAD under the project root (POSIX,
+    #: relative to it); None when not known (another kind of target, or no git repository): not checked
+    tracked: frozenset[str] | None
+
+    def has_file(self, path: Path) -> bool:
+        """Whether ``path`` is a file."""
+
+    def matching(self, pattern: Path) -> list[Path]:
+        """The paths the glob ``pattern`` matches, sorted."""
 
 
 def _norm(p: Path) -> Path:
@@ -40,17 +57,33 @@ def _candidates(config, rel: str, source: Path | None) -> list[Path]:
     return out
 
 
-def find_file(config, rel: str, source: Path | None, exts: tuple[str, ...] = ()) -> Path | None:
+def find_file(config, rel: str, source: Path | None, files: ProjectFiles,
+              exts: tuple[str, ...] = ()) -> Path | None:
     """The repository file ``rel`` names (from the YAML file's folder, then the root); ``exts``:
     extensions that may be left out (notebooks)."""
     for base in _candidates(config, rel, source):
-        if base.is_file():
+        if files.has_file(base):
             return base
         for ext in exts:
             cand = base.with_name(base.name + ext)
-            if cand.is_file():
+            if files.has_file(cand):
                 return cand
     return None
+
+
+def workspace_paths(config, target) -> dict[str, str]:
+    """``${workspace.root_path}`` / ``${workspace.file_path}``: where sync puts the project."""
+    if target.backend == "databricks":
+        root = (target.repo_path or target.workspace_dir or "/").rstrip("/") or "/"
+    else:
+        root = str(config.state_dir / "workspace" / target.name)
+    return {"root_path": root, "file_path": root}
+
+
+def git_folder(target) -> bool:
+    """Whether ``target`` runs from a Databricks Git folder, which holds only what its branch has
+    committed (so the files its jobs name must be committed: see :func:`require_committed`)."""
+    return target.backend == "databricks" and bool(target.repo_path)
 
 
 def from_file_path(config, target, path: str, file_path: str) -> str | None:
@@ -64,50 +97,20 @@ def from_file_path(config, target, path: str, file_path: str) -> str | None:
     return str(PurePosixPath(Path(config.notebooks).as_posix()) / rest)
 
 
-#: project root -> the files committed at HEAD (paths relative to the root), read again on a miss
-_COMMITTED: dict[str, frozenset[str]] = {}
-
-
-def committed_files(root: Path, *, fresh: bool = False) -> frozenset[str] | None:
-    """The files of the commit at HEAD of the git repository ``root`` is in, as paths relative to
-    ``root``; None when ``root`` is not in a git repository (or git is missing)."""
-    key = str(root)
-    if fresh or key not in _COMMITTED:
-        try:
-            proc = subprocess.run(["git", "-C", key, "ls-tree", "-r", "-z", "--name-only", "HEAD"],
-                                  capture_output=True, timeout=60)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        if proc.returncode != 0:
-            inside = subprocess.run(["git", "-C", key, "rev-parse", "--is-inside-work-tree"], capture_output=True,
-                                    text=True, timeout=60)
-            if inside.returncode != 0:
-                return None
-            _COMMITTED[key] = frozenset()  # a repository with no commit yet
-        else:
-            _COMMITTED[key] = frozenset(os.fsdecode(n) for n in proc.stdout.split(b"\0") if n)
-    return _COMMITTED[key]
-
-
-def require_committed(config, target, rel: str) -> None:
+def require_committed(target, rel: str, tracked: frozenset[str] | None) -> None:
     """A Git folder holds what its branch has: the repository file ``rel`` (relative to the project
-    root, posix) must be committed, or the job naming it fails on Databricks. A project outside any
-    git repository (a copy being planned) cannot be told, and passes."""
-    root = _norm(config.root)
-    files = committed_files(root)
-    if files is not None and rel in files:
-        return
-    files = committed_files(root, fresh=True) if files is not None else None  # committed since it was read
-    if files is not None and rel not in files:
+    root, posix) must be among the ``tracked`` files, or the job naming it fails on Databricks.
+    Unknown ``tracked`` (a project outside any git repository, a copy being planned) passes."""
+    if tracked is not None and rel not in tracked:
         fix = ("commit and push it, or let mlops build and ship the package's wheel to a volume: artifacts.path"
                if rel.endswith(".whl") else "commit and push it")
         raise ConfigError(f"{rel} is not committed: the Git folder {target.repo_path} of target {target.name} "
                           f"holds only what its branch has, so the job would not find it on Databricks ({fix})")
 
 
-def remote_file_path(config, target, found: Path, *, committed: bool = True) -> str:
+def remote_file_path(config, target, found: Path, *, tracked: frozenset[str] | None) -> str:
     """Where sync puts the repository file ``found`` (its extension kept); in Git folder mode it must
-    be committed (``committed``: checked)."""
+    be among the ``tracked`` files (when they are known)."""
     root = _norm(config.root)
     if target.backend != "databricks":
         return str(found)
@@ -116,8 +119,7 @@ def remote_file_path(config, target, found: Path, *, committed: bool = True) -> 
             rel = found.relative_to(root)
         except ValueError:
             raise ConfigError(f"{found} is outside the repository {root}") from None
-        if committed:
-            require_committed(config, target, rel.as_posix())
+        require_committed(target, rel.as_posix(), tracked)
         return str(PurePosixPath(target.repo_path.rstrip("/") or "/") / rel.as_posix())
     try:
         rel = found.relative_to(_norm(config.notebooks_dir))
@@ -128,22 +130,22 @@ def remote_file_path(config, target, found: Path, *, committed: bool = True) -> 
     return str(PurePosixPath((target.workspace_dir or "/").rstrip("/") or "/") / rel.as_posix())
 
 
-def _rewrite(config, target, value: str, source: Path, what: str, must_exist: bool = True) -> str:
-    found = find_file(config, value, source)
+def _rewrite(config, target, value: str, source: Path, what: str, files: ProjectFiles, must_exist: bool = True) -> str:
+    found = find_file(config, value, source, files)
     if found is None and not must_exist:
         # a glob or a file built later (a wheel): resolve from the YAML file's folder as written
         pattern = _norm(source.parent / value)
-        matches = sorted(globlib.glob(str(pattern)))
+        matches = files.matching(pattern)
         if len(matches) == 1:
-            found = Path(matches[0])
+            found = matches[0]
         elif _norm(config.root) in pattern.parents:
             found = pattern
     if found is None:
         raise ConfigError(f"no {what} {value!r} (looked in {source.parent.name or '.'}/ and the repository root)")
-    return remote_file_path(config, target, found)
+    return remote_file_path(config, target, found, tracked=files.tracked)
 
 
-def rewrite_task_files(config, target, task: dict, source: Path) -> dict:
+def rewrite_task_files(config, target, task: dict, source: Path, files: ProjectFiles) -> dict:
     """``task`` with its local ``python_file`` and ``libraries`` paths rewritten. Raises ConfigError
     (message only; the caller names the place) with the key path as ``exc.key``."""
     task = dict(task)
@@ -152,7 +154,7 @@ def rewrite_task_files(config, target, task: dict, source: Path) -> dict:
             and spt.get("source", "WORKSPACE") != "GIT":
         try:
             task["spark_python_task"] = {**spt, "python_file": _rewrite(config, target, spt["python_file"], source,
-                                                                        "python file")}
+                                                                        "python file", files)}
         except ConfigError as exc:
             exc.key = ("spark_python_task", "python_file")
             raise
@@ -165,7 +167,7 @@ def rewrite_task_files(config, target, task: dict, source: Path) -> dict:
                 for k in _LIB_KEYS:
                     if isinstance(lib.get(k), str) and is_local(lib[k]):
                         try:
-                            lib[k] = _rewrite(config, target, lib[k], source, k, must_exist=k != "whl")
+                            lib[k] = _rewrite(config, target, lib[k], source, k, files, must_exist=k != "whl")
                         except ConfigError as exc:
                             exc.key = ("libraries", i, k)
                             raise
@@ -183,7 +185,7 @@ def _local_dependency(dep: str) -> str | None:
     return None
 
 
-def rewrite_environments(config, target, environments: list, source: Path) -> list:
+def rewrite_environments(config, target, environments: list, source: Path, files: ProjectFiles) -> list:
     out = []
     for i, env in enumerate(environments):
         spec = env.get("spec") if isinstance(env, dict) else None
@@ -194,7 +196,7 @@ def rewrite_environments(config, target, environments: list, source: Path) -> li
                 local = _local_dependency(dep) if isinstance(dep, str) else None
                 if local is not None:
                     try:
-                        remote = _rewrite(config, target, local, source, "dependency",
+                        remote = _rewrite(config, target, local, source, "dependency", files,
                                           must_exist=not local.endswith(".whl"))
                     except ConfigError as exc:
                         exc.key = ("environments", i, "spec", "dependencies", j)

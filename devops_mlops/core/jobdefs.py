@@ -2,25 +2,22 @@
 
 Public API (stable; other modules import it):
 
-``load_job_definitions(config, target, whoami=None) -> dict[str, JobDefinition]``
-    Reads every ``*.yml`` / ``*.yaml`` under ``config.jobs_dir`` (sorted) and the
-    files of a bundle beside the project (:mod:`.jobfiles`), each
-    ``resources: {jobs: {<job_key>: {...}}}``; fills the references
-    (:mod:`.bundle_refs`: ``${var.NAME}``, ``${target}``, ``${bundle.*}``,
-    ``${workspace.*}``, ``${resources.*}``); validates; rewrites every
+``validate_job(config, target, key, job, path, lines, source, files) -> JobDefinition``
+    One job of the files (:func:`devops_mlops.files.jobs.load_job_definitions` reads them all,
+    :mod:`.jobfiles` fills their references): validates it; rewrites every
     ``notebook_task.notebook_path`` (relative to the YAML file or the repo root,
     extension optional) and the other local paths (:mod:`.job_paths`) to where
     ``mlops sync`` puts them on the target; applies the target's ``compute`` to tasks that name none; adds
-    the ownership tags ``mlops_project`` and ``mlops_job_key``. Returns the jobs
-    by key, in file order. An invalid definition raises :class:`ConfigError`
-    (exit 2) naming the file, the key path and the line.
+    the ownership tags ``mlops_project`` and ``mlops_job_key``. An invalid definition raises
+    :class:`ConfigError` (exit 2) naming the file, the key path and the line.
 
-``remote_notebook_path(config, target, path) -> str``
+``remote_notebook_path(config, target, path, *, tracked) -> str``
     Where sync puts the repo notebook ``path`` (relative to the repo root, or
     absolute) for ``target``: Git folder mode ``<repo_path>/<path from repo root>``;
     workspace mode ``<workspace_dir>/<path from the notebooks folder>``; the local
     backend ``/<path from the notebooks folder>`` inside ``.mlops/workspace/<target>/``.
-    Notebook extensions (.py .sql .scala .r .ipynb) are dropped, as the workspace does.
+    Notebook extensions (.py .sql .scala .r .ipynb) are dropped, as the workspace does. In Git
+    folder mode the notebook must be among ``tracked`` (the files committed at HEAD, when known).
 
 ``JobDefinition``: ``key``, ``settings`` (the Jobs API JobSettings dict to send),
 ``source`` (file), ``line``, ``notebooks`` (task_key -> repo file ``Path``), ``permissions``
@@ -36,6 +33,7 @@ Target ``compute`` (databricks targets), applied to tasks without any compute of
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -45,9 +43,8 @@ from ..errors import ConfigError
 from ..yamlload import Lines, dotted, line_of
 from .job_permissions import PermissionsError
 from .job_permissions import parse as parse_permissions
-from .job_paths import (NOTEBOOK_EXTS, find_file, from_file_path, require_committed, rewrite_environments,
-                        rewrite_task_files)
-from .jobfiles import workspace_paths
+from .job_paths import (NOTEBOOK_EXTS, ProjectFiles, find_file, from_file_path, require_committed,
+                        rewrite_environments, rewrite_task_files, workspace_paths)
 
 OWNER_TAGS = ("mlops_project", "mlops_job_key")
 _JOB_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -107,9 +104,9 @@ def _strip_ext(rel: str) -> str:
     return rel
 
 
-def remote_notebook_path(config, target, path: str | Path, *, committed: bool = True) -> str:
+def remote_notebook_path(config, target, path: str | Path, *, tracked: frozenset[str] | None) -> str:
     """Where sync puts the repo notebook ``path`` for ``target`` (see the module docstring); in Git
-    folder mode the notebook must be committed (``committed``: checked)."""
+    folder mode the notebook must be among the ``tracked`` files (None: not known, not checked)."""
     p = Path(path)
     if not p.is_absolute():
         p = config.root / p
@@ -121,8 +118,7 @@ def remote_notebook_path(config, target, path: str | Path, *, committed: bool = 
             rel = p.relative_to(root)
         except ValueError:
             raise ConfigError(f"{path} is outside the repository {root}") from None
-        if committed:
-            require_committed(config, target, rel.as_posix())
+        require_committed(target, rel.as_posix(), tracked)
         return str(PurePosixPath(target.repo_path.rstrip("/") or "/") / _strip_ext(rel.as_posix()))
     try:
         rel = p.relative_to(nb_dir)
@@ -136,8 +132,6 @@ def remote_notebook_path(config, target, path: str | Path, *, committed: bool = 
 
 
 def _normalize(p: Path) -> str:
-    import os
-
     return os.path.normpath(os.path.abspath(p))
 
 
@@ -181,7 +175,8 @@ def _topological(deps: dict[str, list[str]]) -> list[str]:
     return order
 
 
-def validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines, source: Path) -> JobDefinition:
+def validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines, source: Path,
+                 files: ProjectFiles) -> JobDefinition:
     if not _JOB_KEY.match(str(key)):
         raise _err(source, lines, path, "job keys may contain letters, digits, '_' and '-' only")
     _check_keys(job, _JOB_KEYS, path, lines, source, "a job")
@@ -257,15 +252,15 @@ def validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines, 
                         raise _err(source, lines, npath + ("notebook_path",),
                                    "give the path relative to this file or to the repository root, or under "
                                    "${workspace.file_path} (mlops rewrites it per target)")
-                    found = find_file(config, back, None, NOTEBOOK_EXTS)
+                    found = find_file(config, back, None, files, NOTEBOOK_EXTS)
                 else:
-                    found = find_file(config, rel, source, NOTEBOOK_EXTS)
+                    found = find_file(config, rel, source, files, NOTEBOOK_EXTS)
                 if found is None:
                     raise _err(source, lines, npath + ("notebook_path",),
                                f"no notebook {rel!r} (looked from {source.parent.name or '.'}/ and the repository root)")
                 notebooks[tk] = found
                 try:
-                    nt["notebook_path"] = remote_notebook_path(config, target, found)
+                    nt["notebook_path"] = remote_notebook_path(config, target, found, tracked=files.tracked)
                 except ConfigError as exc:
                     raise _err(source, lines, npath + ("notebook_path",), exc.message) from None
             bp = nt.get("base_parameters")
@@ -273,7 +268,7 @@ def validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines, 
                 nt["base_parameters"] = {str(k): "" if v is None else str(v) for k, v in bp.items()}
             task["notebook_task"] = nt
         try:
-            task = rewrite_task_files(config, target, task, source)
+            task = rewrite_task_files(config, target, task, source, files)
         except ConfigError as exc:
             raise _err(source, lines, tpath + getattr(exc, "key", ()), exc.message) from None
         deps = task.get("depends_on", [])
@@ -295,7 +290,7 @@ def validate_job(config, target, key: str, job: Any, path: tuple, lines: Lines, 
     settings["tasks"] = new_tasks
     if settings.get("environments"):
         try:
-            settings["environments"] = rewrite_environments(config, target, settings["environments"], source)
+            settings["environments"] = rewrite_environments(config, target, settings["environments"], source, files)
         except ConfigError as exc:
             raise _err(source, lines, path + getattr(exc, "key", ()), exc.message) from None
     definition = JobDefinition(str(key), settings, source, line_of(lines, path), notebooks, permissions)
@@ -336,12 +331,3 @@ def _apply_compute(settings: dict, compute: dict, config) -> None:
             if "notebook_task" not in t:  # notebooks on serverless take no environment
                 t["environment_key"] = "mlops_env"
     # serverless: true -> tasks without compute run on serverless jobs compute
-
-
-# ------------------------------------------------------------------ loading
-def load_job_definitions(config, target, whoami=None) -> dict[str, JobDefinition]:
-    """Every job defined in the job files, validated and resolved for ``target``.
-    ``whoami``: returns the current user (the SCIM Me shape), asked only when a file uses it."""
-    from .jobfiles import load_jobs
-
-    return load_jobs(config, target, whoami).jobs

@@ -1,8 +1,9 @@
-"""Reading the job files: the jobs folder, the bundle's ``databricks.yml`` and its includes.
+"""The job files as one set of jobs: the jobs folder, the bundle's ``databricks.yml`` and its includes.
 
-``load_jobs(config, target, whoami=None) -> LoadedJobs``: every job, validated and resolved
-(:func:`devops_mlops.core.jobdefs.load_job_definitions` returns its ``jobs``), plus what the
-files hold that mlops leaves to the bundle CLI (``left_to_bundle``: resource type -> keys).
+``resolve_jobs(config, target, bundle, documents, *, whoami, files) -> LoadedJobs``: every job of
+the parsed files, resolved and validated, plus what the files hold that mlops leaves to the
+bundle CLI (``left_to_bundle``: resource type -> keys). :mod:`devops_mlops.files.jobs` finds and
+reads the files (each checked by :func:`check_document`) and calls it.
 
 A file may hold, at the top level, the keys of a bundle configuration file
 (:data:`devops_mlops.core.bundle.BUNDLE_TOP_KEYS`; only ``resources`` is read here) and keys that
@@ -12,25 +13,26 @@ reference is resolved, so ``${resources.<type>.<key>.<field>}`` may name a resou
 
 from __future__ import annotations
 
-import functools
-import getpass
-import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ConfigError
-from ..yamlload import Lines, line_of, load_with_lines
-from .bundle import BUNDLE_TOP_KEYS, read_bundle, state_patterns
+from ..yamlload import Lines, line_of
+from .bundle import BUNDLE_TOP_KEYS, Bundle, state_patterns
 from .bundle_refs import Place, Resolver
+from .job_paths import ProjectFiles, workspace_paths
 from .job_refs import order
+from .jobdefs import JobDefinition, validate_job
+
+#: one job file as read: its path, its parsed YAML (a mapping) and the line of every key path
+Document = tuple[Path, dict, Lines]
 
 
 @dataclass
 class LoadedJobs:
-    jobs: dict[str, Any] = field(default_factory=dict)
+    jobs: dict[str, JobDefinition] = field(default_factory=dict)
     #: resource type -> keys, for the resources that are not jobs (the bundle CLI deploys them)
     left_to_bundle: dict[str, list[str]] = field(default_factory=dict)
     bundle: Path | None = None
@@ -46,46 +48,6 @@ class LoadedJobs:
 
         parts = [f"{t} ({named(keys)})" for t, keys in sorted(self.left_to_bundle.items())]
         return "left to the bundle CLI (mlops deploys jobs only): " + "; ".join(parts)
-
-
-def job_files(config, bundle=None) -> list[Path]:
-    """The jobs folder's YAML files (sorted), then the bundle file and the files it includes."""
-    folder = config.jobs_dir
-    out: list[Path] = []
-    if folder.is_dir():
-        out = sorted(p for p in folder.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
-    if bundle is not None:
-        seen = {p.resolve() for p in out}
-        for extra in (bundle.path, *bundle.includes):
-            if extra.resolve() not in seen:
-                seen.add(extra.resolve())
-                out.append(extra)
-    return out
-
-
-def workspace_paths(config, target) -> dict[str, str]:
-    """``${workspace.root_path}`` / ``${workspace.file_path}``: where sync puts the project."""
-    if target.backend == "databricks":
-        root = (target.repo_path or target.workspace_dir or "/").rstrip("/") or "/"
-    else:
-        root = str(config.state_dir / "workspace" / target.name)
-    return {"root_path": root, "file_path": root}
-
-
-@functools.lru_cache(maxsize=1)
-def local_user() -> dict:
-    """The current user of the local backend: git's user.email, else the OS user."""
-    name = ""
-    try:
-        name = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    try:
-        os_user = getpass.getuser()
-    except (OSError, KeyError):
-        os_user = os.environ.get("USER") or "user"
-    return {"userName": name or os_user, "displayName": name or os_user, "id": os_user}
 
 
 def _top_key_line(text_lines: list[str], key: Any) -> int | None:
@@ -105,13 +67,12 @@ def _anchor_carrier(text_lines: list[str], line: int | None) -> bool:
     return not rest and line < len(text_lines) and text_lines[line].lstrip().startswith("&")
 
 
-def _parse(source: Path) -> tuple[dict, Lines] | None:
-    data, lines = load_with_lines(source)  # malformed YAML: InputError naming file and line
-    if data is None:
-        return None
+def check_document(source: Path, data: Any, lines: Lines, text_lines: list[str]) -> Document:
+    """A job file's parsed YAML (not empty), checked: a mapping of the bundle's top-level keys (or
+    keys that only carry an anchor, found in ``text_lines``, the file's lines) whose ``resources``
+    map each resource type to definitions. ConfigError naming the file and the line."""
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping with resources.jobs", path=source, line=1)
-    text_lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
     for k in data:
         if k in BUNDLE_TOP_KEYS:
             continue
@@ -128,18 +89,14 @@ def _parse(source: Path) -> tuple[dict, Lines] | None:
         if not isinstance(defs, dict):
             raise ConfigError(f"resources.{rtype}: expected a mapping of key -> definition",
                               path=source, line=line_of(lines, ("resources", rtype)))
-    return data, lines
+    return source, data, lines
 
 
-def load_jobs(config, target, whoami: Callable[[], dict] | None = None) -> LoadedJobs:
-    from .jobdefs import validate_job
-
-    bundle = read_bundle(config, target)
-    parsed: list[tuple[Path, dict, Lines]] = []
-    for source in job_files(config, bundle):
-        got = _parse(source)
-        if got is not None:
-            parsed.append((source, *got))
+def resolve_jobs(config, target, bundle: Bundle | None, documents: list[Document], *,
+                 whoami: Callable[[], dict] | None, files: ProjectFiles) -> LoadedJobs:
+    """The jobs of ``documents`` (in file order) for ``target``. ``whoami``: returns the current user
+    (the SCIM Me shape), asked only when a file uses it; ``files``: the project's files, for the
+    paths the jobs name."""
     variables = dict(bundle.variables) if bundle else {}
     variables.update(config.variables or {})
     variables.update(target.variables or {})
@@ -147,11 +104,11 @@ def load_jobs(config, target, whoami: Callable[[], dict] | None = None) -> Loade
         target=target.name, project=config.project, bundle_name=bundle.name if bundle else None,
         variables=variables, lookups=set(bundle.lookups) - set(variables) if bundle else set(),
         workspace=workspace_paths(config, target),
-        whoami=whoami or (local_user if target.backend != "databricks" else None),
+        whoami=whoami,
         var_sources=f"mlops.yaml and {bundle.path.name}" if bundle else "mlops.yaml",
     )
     out = LoadedJobs(bundle=bundle.path if bundle else None, bundle_state=state_patterns(bundle, target.name))
-    for source, data, lines in parsed:
+    for source, data, lines in documents:
         for rtype, defs in (data.get("resources") or {}).items():
             for key, definition in defs.items():
                 place = Place(source, lines, ("resources", rtype, key))
@@ -169,7 +126,7 @@ def load_jobs(config, target, whoami: Callable[[], dict] | None = None) -> Loade
         if key in resolver.job_refs:
             raise place.error(f"job {key!r} names its own id (${{resources.jobs.{key}.id}})")
         refs[key] = set(resolver.job_refs)
-        out.jobs[key] = validate_job(config, target, key, job, place.path, place.lines, place.source)
+        out.jobs[key] = validate_job(config, target, key, job, place.path, place.lines, place.source, files)
         out.jobs[key].job_refs = refs[key]
         if bundle is not None and bundle.permissions is not None and place.source.resolve() in bundle_files:
             own = out.jobs[key].permissions or []

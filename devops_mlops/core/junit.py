@@ -6,18 +6,16 @@ Used by ``mlops test`` (a testcase per notebook and per ``test_*`` function) and
     suite = Suite("mlops test")
     suite.cases.append(Case("notebooks/test_x.py", classname="notebooks", time=1.2))
     suite.cases.append(Case("test_y", failure=Failure("boom", "Traceback ...")))
-    write_junit(path, [suite])          # atomic: temp file renamed into place
+    to_xml([suite], name="mlops test")  # devops_mlops.files.junit.write_junit puts it on disk
 
-Plain data in, XML out; no I/O besides :func:`write_junit`.
+Plain data in, XML out; no I/O.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from pathlib import Path
 
 # XML 1.0 forbids most control characters; tracebacks carry ANSI escapes
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -123,16 +121,3 @@ def to_xml(suites: list[Suite], name: str = "mlops") -> str:
     root = to_element(suites, name)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def write_junit(path: str | Path, suites: list[Suite], name: str = "mlops") -> Path:
-    """Write the report atomically (a temporary file renamed into place); returns the path."""
-    target = Path(path)
-    if target.parent and not target.parent.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    from ..console import mask  # test output can echo a token: the file is masked like the console
-
-    tmp.write_text(mask(to_xml(suites, name)), encoding="utf-8")
-    tmp.replace(target)
-    return target

@@ -1,4 +1,4 @@
-"""Lint rules over the notebook model (pure: no processes, no files written).
+"""Lint rules over the notebook model (pure: no files read or written, no processes).
 
 Our own codes:
 
@@ -28,9 +28,7 @@ from __future__ import annotations
 import ast
 import bisect
 import functools
-import os
 import re
-from pathlib import Path
 from typing import NamedTuple
 
 from . import pyast
@@ -40,7 +38,6 @@ from .notebook import COMMENT, Cell, Notebook
 #: globals every Databricks notebook has
 DATABRICKS_GLOBALS = ("spark", "sc", "dbutils", "display", "displayHTML", "sqlContext", "table", "sql", "getArgument")
 RUN_PRELUDE_MODULE = "_mlops_run_names_"
-RUN_EXTENSIONS = ("", ".py", ".sql", ".scala", ".r", ".R", ".ipynb")
 
 
 class Finding(NamedTuple):
@@ -147,7 +144,8 @@ def _noqa(line_text: str, code: str) -> bool:
 
 
 def check_notebook(nb: Notebook, display_path: str, run_resolver) -> list[Finding]:
-    """All non-ruff findings of one notebook. ``run_resolver(nb, target)`` -> Path | None."""
+    """All non-ruff findings of one notebook. ``run_resolver(nb, target)`` -> the file a ``%run`` names
+    or None (:func:`devops_mlops.files.notebooks.run_resolver` looks on disk)."""
     out: list[Finding] = []
 
     def add(line: int, col: int, cell: int | None, code: str, severity: str, message: str, fixable=False, text=None):
@@ -382,33 +380,3 @@ def defined_names(nb: Notebook) -> set[str]:
                         if isinstance(sub, ast.Name):
                             names.add(sub.id)
     return names
-
-
-def resolve_run_target(notebook_path: Path, target: str) -> Path | None:
-    """The file a relative ``%run`` target names, with or without extension."""
-    if target.startswith("/"):
-        return None
-    return _resolve(os.path.dirname(os.path.abspath(notebook_path)), target)
-
-
-def run_resolver(cwd: str):
-    """A ``run_resolver(nb, target)`` for :func:`check_notebook`, for notebook paths relative to
-    ``cwd``: the file a ``%run`` names, looked up once per folder and target."""
-    cache: dict[tuple[str, str], Path | None] = {}
-
-    def resolve(nb, target: str) -> Path | None:
-        key = (os.path.dirname(nb.path), target)
-        if key not in cache:
-            cache[key] = resolve_run_target(os.path.join(cwd, nb.path), target)
-        return cache[key]
-
-    return resolve
-
-
-@functools.lru_cache(maxsize=4096)
-def _resolve(folder: str, target: str) -> Path | None:
-    base = os.path.normpath(os.path.join(folder, target))
-    for ext in RUN_EXTENSIONS:
-        if os.path.isfile(base + ext):
-            return Path(base + ext)
-    return None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import notebook as nbmod
+from ..files import notebooks as nbfiles
 
 #: cell languages that cannot run in a local python kernel: reported as skipped
 SKIPPED_LANGUAGES = ("sql", "scala", "r", "sh", "pip", "fs")
@@ -126,7 +127,7 @@ def _code_language(cell: nbmod.Cell, nb_language: str) -> str:
 
 
 def _expand(path: Path, plan: Plan, stack: list[Path], sql: bool = False) -> None:
-    nb = nbmod.read(path)
+    nb = nbfiles.read(path)
     plan.files.append(path)
     stack = stack + [path]
     for index, cell in enumerate(nb.cells, start=1):

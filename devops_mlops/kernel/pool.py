@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..core import pyast
+from .kernels import LIVE, LIVE_LOCK, execute_quiet, kernel_env, new_kernel, stop_kernel
 
 _ACTIVE: KernelPool | None = None
 #: always warm: the runtime every notebook's first cell imports
@@ -45,6 +46,7 @@ _RESET = "__import__('devops_mlops.kernel.warm').kernel.warm.reset(get_ipython()
 
 
 def active() -> KernelPool | None:
+    """The pool the runner of this process uses now, if any."""
     return _ACTIVE
 
 
@@ -77,10 +79,12 @@ def inherited_environ() -> dict[str, str]:
 
 
 def _base_env(env: dict[str, str]) -> dict[str, str]:
+    """A kernel environment without the variables set per notebook (:data:`LATE_ENV`)."""
     return {k: v for k, v in env.items() if k not in LATE_ENV}
 
 
 def _env_key(env: dict[str, str]) -> str:
+    """The key of the kernels a notebook with this environment may share."""
     return json.dumps(sorted(_base_env(env).items()))
 
 
@@ -99,6 +103,9 @@ class PooledKernel:
 
 
 class KernelPool:
+    """Kernels by environment: idle ones ready for a notebook, and those starting; every coroutine of
+    theirs runs on the pool's own event loop, in a thread of its own."""
+
     def __init__(self, *, preload: Iterable[str] = (), reuse: bool = True):
         self.preload = list(dict.fromkeys([*_RUNTIME, *preload]))
         self.reuse = reuse
@@ -122,6 +129,7 @@ class KernelPool:
             self.loop.call_soon_threadsafe(self._spawn, env)
 
     def close(self) -> None:
+        """Kill every kernel of the pool and stop its loop."""
         with contextlib.suppress(Exception):
             self.submit(self._close())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -135,6 +143,7 @@ class KernelPool:
         return task
 
     async def acquire(self, env: dict[str, str]) -> PooledKernel:
+        """A kernel for a notebook with this environment: an idle one, else the next one starting."""
         key = _env_key(env)
         idle = self.idle.get(key)
         if idle:
@@ -151,35 +160,30 @@ class KernelPool:
         return await task
 
     async def release(self, kernel: PooledKernel, reusable: bool) -> None:
+        """Take a kernel back: reset and idle if ``reusable`` (and reuse is on) and the reset worked, else killed."""
         kernel.uses += 1
         kernel.client.nb.cells = []
         if reusable and self.reuse:
-            from .runner import _execute_quiet
-
-            if await _execute_quiet(kernel.client, _RESET, self.debug):
+            if await execute_quiet(kernel.client, _RESET, self.debug):
                 self.idle.setdefault(kernel.key, []).append(kernel)
                 return
         await self._kill(kernel)
 
     async def _start(self, env: dict[str, str], key: str) -> PooledKernel:
-        from .runner import _execute_quiet, _new_kernel
-
         folder = Path(tempfile.mkdtemp(prefix="mlops-kernel-"))
-        client, pid = await _new_kernel(folder, folder, _base_env(env))
+        client, pid = await new_kernel(folder, folder, _base_env(env))
         self.stats["started"] += 1
         kernel = PooledKernel(client, pid, folder, key)
         code = f"__import__('devops_mlops.kernel.warm').kernel.warm.warm(get_ipython(), {self.preload!r})"
-        if not await _execute_quiet(client, code):
+        if not await execute_quiet(client, code):
             await self._kill(kernel)
             raise RuntimeError("the kernel could not import the runtime (devops_mlops.kernel.warm)")
         client.nb.cells = []
         return kernel
 
     async def _kill(self, kernel: PooledKernel) -> None:
-        from .runner import _stop_kernel
-
         self.stats["killed"] += 1
-        await _stop_kernel(kernel.client, kernel.pid)
+        await stop_kernel(kernel.client, kernel.pid)
         shutil.rmtree(kernel.folder, ignore_errors=True)
 
     async def _close(self) -> None:
@@ -203,10 +207,8 @@ def kernel_pool(*, preload: Iterable[str] = (), reuse: bool = True,
         yield _ACTIVE
         return
     pool = KernelPool(preload=preload, reuse=reuse)
-    from .runner import _kernel_env
-
     for env in ahead:
-        pool.start_ahead(_kernel_env(env))
+        pool.start_ahead(kernel_env(env, inherited_environ()))
     _ACTIVE = pool
     try:
         yield pool
@@ -294,10 +296,8 @@ def live_kernel_cpu() -> float:
         import psutil
     except ImportError:  # pragma: no cover - ipykernel depends on psutil
         return 0.0
-    from .runner import _LIVE, _LIVE_LOCK
-
-    with _LIVE_LOCK:
-        pids = list(_LIVE)
+    with LIVE_LOCK:
+        pids = list(LIVE)
     total = 0.0
     for pid in pids:
         try:

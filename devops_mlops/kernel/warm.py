@@ -120,8 +120,5 @@ def reset(ip) -> None:
     os.chdir(_base["cwd"])
     shim = sys.modules.get("devops_mlops.kernel.shim")
     if shim is not None:
-        for name in ("_units_by_file", "_units_by_source", "_widgets"):
-            getattr(shim, name).clear()
-        del shim._param_stack[:]
-        shim._cfg = {}
+        shim.reset()
     _freeze()

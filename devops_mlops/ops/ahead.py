@@ -38,7 +38,7 @@ class Ahead:
 
     def _run(self) -> None:
         try:
-            self.ctx.registry.client  # noqa: B018 - opening it creates a new local store's tables
+            self.ctx.registry.open()  # a new local store creates its tables
         except Exception:  # noqa: BLE001, S110 - the step that needs the registry reports it
             pass
         finally:

@@ -101,7 +101,7 @@ def prepare(ctx, definitions: dict[str, Any]) -> ShipPlan | None:
     reqs = plan.requirements
     for key, definition in definitions.items():
         plan.wired[key] = wire(definition.settings, reqs)
-    store = _store(ctx)
+    store = ctx.artifacts
     for artifact in plan.artifacts:
         artifact.op = "present" if store.size(artifact.remote) == artifact.size else "upload"
     return plan
@@ -111,22 +111,13 @@ def upload(ctx, plan: ShipPlan | None) -> None:
     """Store the artifacts that are not on the target yet (nothing in a dry run)."""
     if plan is None or ctx.dry_run:
         return
-    store = _store(ctx)
+    store = ctx.artifacts
     for artifact in plan.artifacts:
         if artifact.op != "upload":
             continue
         store.put(artifact.remote, Path(artifact.local).read_bytes())
         plan.uploaded_bytes += artifact.size
         ctx.console.progress(f"uploaded {artifact.filename} ({artifact.size} bytes) to {artifact.remote}")
-
-
-def _store(ctx):
-    store = getattr(ctx, "_artifact_store", None)
-    if store is None:
-        from ..adapters.databricks.artifacts import from_context
-
-        store = ctx._artifact_store = from_context(ctx)
-    return store
 
 
 def upload_planned(ctx, planned: list[dict]) -> int:
@@ -158,7 +149,7 @@ def upload_planned(ctx, planned: list[dict]) -> int:
                                   "build something else now", hint="write a new plan and review it")
             found = built.path.read_bytes()
         datas[entry["path"]] = found
-    store = _store(ctx)
+    store = ctx.artifacts
     sent = 0
     for path, data in datas.items():
         if store.size(path) != len(data):

@@ -45,67 +45,24 @@ Pushing (:mod:`devops_mlops.core.push_policy`): ``ctx.push`` (--push / --no-push
 loop's auto-commit (``automation=True``) pushes on databricks targets only. Not pushed: an
 explicit commit stays on the checked-out branch; the auto-commit goes on the local branch
 ``mlops/retrain-<model>-v<N>`` without touching HEAD, the index or the working tree
-(ops/commit_local.py).
+(ops/commit_local.py). The names, the message and the provenance record are made in
+ops/commit_text.py; the push and the pull request in ops/commit_push.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..core import notebook as nbmod
 from ..core.push_policy import PushDecision, decide
-from ..errors import CheckFailed, ConflictError, ServiceError, UsageError
-from ..ports.git import PullRequest
+from ..errors import UsageError
+from ..files import notebooks as nbfiles
+from .commit_local import commit_on_local_branch, not_pushed
+from .commit_push import organization_known, publish
+from .commit_text import CommitResult, default_message, provenance_record, with_marker
 
 NOTEBOOK_SUFFIXES = (".py", ".sql", ".scala", ".r", ".ipynb")
-
-
-@dataclass
-class CommitResult:
-    paths: list[str]  # repository-relative paths considered (provenance record included)
-    changed: list[str]  # those that differed from HEAD
-    commit: str | None = None
-    no_changes: bool = False
-    target_branch: str = "main"
-    branch: str | None = None  # where it was (or would be) pushed
-    pushed: bool = False
-    rebased: bool = False
-    remote: str | None = None
-    pull_request: PullRequest | None = None
-    provenance: str | None = None
-    message: str = ""
-    dry_run: bool = False
-    notes: list[str] = field(default_factory=list)
-    committed_on: str | None = None  # the local branch of a commit that was not pushed
-    push_decision: str = ""  # what decided whether to push (core.push_policy)
-
-    def as_dict(self) -> dict[str, Any]:
-        doc = asdict(self)
-        doc["pull_request"] = asdict(self.pull_request) if self.pull_request else None
-        return doc
-
-    def summary(self) -> str:
-        """One line: where the commit went ("committed on mlops/retrain-m-v3, not pushed (...)")."""
-        if self.no_changes:
-            return "no changes to commit"
-        verb = "would commit" if self.dry_run else f"committed {self.commit[:12]}" if self.commit else "committed"
-        if self.pushed:
-            text = f"{verb}, pushed to {self.remote}/{self.branch}"
-            if self.pull_request:
-                text += f", pull request {self.pull_request.pull_request_id}"
-            return text
-        if self.dry_run and self.branch:
-            return f"{verb}, push to {self.remote}/{self.branch}"
-        where = f" on {self.committed_on}" if self.committed_on else ""
-        return f"{verb}{where}, not pushed" + (f" ({self.push_decision})" if self.push_decision else "")
-
-
-# ---------------------------------------------------------------- plain helpers
 
 
 def push_decision(ctx, *, explicit: bool, pull_request: bool = False) -> PushDecision:
@@ -116,114 +73,6 @@ def push_decision(ctx, *, explicit: bool, pull_request: bool = False) -> PushDec
             raise UsageError("--pull-request pushes a branch: it cannot go with --no-push")
         return PushDecision(True, "--pull-request")
     return decision
-
-
-def organization_known(ctx) -> bool:
-    return bool(ctx.config.scm.azure_devops.organization_url or os.environ.get("SYSTEM_COLLECTIONURI"))
-
-
-def model_of(ctx, provenance: dict | None) -> tuple[str, Any]:
-    p = provenance or {}
-    model = p.get("model")
-    name = (model.get("name") if isinstance(model, dict) else model) or ctx.config.model.name
-    version = (model.get("version") if isinstance(model, dict) else None) or p.get("version") or p.get("model_version")
-    return str(name), version
-
-
-def clean_ref_part(s: str) -> str:
-    """``s`` as one part of a branch name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", s).strip("-.") or "model"
-
-
-def automation_branch(model: str, version: Any, commit: str) -> str:
-    clean = clean_ref_part
-    suffix = f"v{clean(str(version))}" if version not in (None, "") else commit[:8]
-    return f"automation/retrain-{clean(model)}-{suffix}"
-
-
-def work_items_of(provenance: dict | None) -> list[int]:
-    p = provenance or {}
-    raw = p.get("work_items") or p.get("work_item") or p.get("work_item_id")
-    items = raw if isinstance(raw, (list, tuple)) else [raw] if raw not in (None, "") else []
-    return [int(i) for i in items]
-
-
-def pipeline_run() -> dict[str, Any] | None:
-    run = {
-        "build_id": os.environ.get("BUILD_BUILDID"),
-        "build_number": os.environ.get("BUILD_BUILDNUMBER"),
-        "definition": os.environ.get("BUILD_DEFINITIONNAME"),
-    }
-    org, project = os.environ.get("SYSTEM_COLLECTIONURI"), os.environ.get("SYSTEM_TEAMPROJECT")
-    if run["build_id"] and org and project:
-        run["url"] = f"{org.rstrip('/')}/{project}/_build/results?buildId={run['build_id']}"
-    run = {k: v for k, v in run.items() if v}
-    return run or None
-
-
-def provenance_record(ctx, provenance: dict, notebooks: list[str], trained_from: str | None) -> bytes:
-    name, version = model_of(ctx, provenance)
-    known = {"model", "version", "model_version", "metrics", "data_window", "pipeline_run", "trained_from", "path"}
-    record: dict[str, Any] = {
-        "model": {"name": name, "version": version},
-        "metrics": provenance.get("metrics") or {},
-        "data_window": provenance.get("data_window"),
-        "pipeline_run": provenance.get("pipeline_run") or pipeline_run(),
-        "trained_from": provenance.get("trained_from") or trained_from,
-        "notebooks": notebooks,
-    }
-    record.update({k: v for k, v in provenance.items() if k not in known})
-    return (json.dumps(record, indent=2, sort_keys=True, default=str) + "\n").encode()
-
-
-def metrics_table(metrics: dict[str, Any]) -> list[str]:
-    if not metrics:
-        return []
-    nested = any(isinstance(v, dict) for v in metrics.values())
-    cols = list(dict.fromkeys(k for v in metrics.values() if isinstance(v, dict) for k in v)) if nested else ["value"]
-
-    def fmt(v: Any) -> str:
-        return f"{v:.6g}" if isinstance(v, float) else "" if v is None else str(v)
-
-    rows = ["| metric | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-    for name, v in metrics.items():
-        cells = [fmt(v.get(c)) for c in cols] if isinstance(v, dict) else [fmt(v)]
-        rows.append(f"| {name} | " + " | ".join(cells) + " |")
-    return rows
-
-
-def pull_request_text(ctx, result: CommitResult, provenance: dict | None) -> tuple[str, str]:
-    name, version = model_of(ctx, provenance)
-    title = f"Retrain {name} v{version}" if version not in (None, "") else result.message.splitlines()[0]
-    p = provenance or {}
-    lines = [f"Automated commit by mlops: `{result.commit[:12] if result.commit else '?'}` on `{result.branch}`.", ""]
-    table = metrics_table(p.get("metrics") or {})
-    if table:
-        lines += ["**Metrics**", "", *table, ""]
-    if p.get("data_window"):
-        lines += [f"**Data window:** `{json.dumps(p['data_window'], default=str)}`", ""]
-    run = p.get("pipeline_run") or pipeline_run()
-    if run:
-        lines += [f"**Pipeline run:** {run.get('url') or run.get('build_id') or run}", ""]
-    lines += ["**Files**", ""] + [f"- `{path}`" for path in result.changed]
-    if result.provenance:
-        lines += ["", f"Provenance: `{result.provenance}`"]
-    return title, "\n".join(lines) + "\n"
-
-
-def default_message(ctx, rels: list[str], provenance: dict | None) -> str:
-    names = ", ".join(Path(r).name for r in rels)
-    name, version = model_of(ctx, provenance)
-    if provenance is not None and version not in (None, ""):
-        return f"Retrain {name} v{version}: update {names}"
-    return f"mlops: update {names}"
-
-
-def with_marker(message: str, marker: str) -> str:
-    if not marker or marker in message:
-        return message
-    subject, nl, body = message.partition("\n")
-    return f"{subject.rstrip()} {marker}{nl}{body}"
 
 
 # ---------------------------------------------------------------- content
@@ -255,7 +104,7 @@ def _content(ctx, path: Path, git_root: Path, from_workspace: bool, notes: list[
         data = ctx.workspace.export(ws, format="JUPYTER" if is_ipynb else "SOURCE")
         notes.append(f"exported {ws} from the workspace")
     else:
-        data = nbmod.read(path).raw
+        data = nbfiles.read(path).raw
     if is_ipynb and not ctx.config.scm.keep_outputs:
         nb = nbmod.loads(data, path)
         if nbmod.strip_outputs(nb):
@@ -272,7 +121,7 @@ def _expand(ctx, paths: list[str | Path], from_workspace: bool) -> list[Path]:
         p = Path(raw)
         p = (p if p.is_absolute() else ctx.root / p).resolve()
         if p.is_dir():
-            out.extend(f.resolve() for f in nbmod.iter_notebook_files([p]))
+            out.extend(f.resolve() for f in nbfiles.iter_notebook_files([p]))
         elif p.exists() or from_workspace:
             out.append(p)
         else:
@@ -346,8 +195,6 @@ def commit_notebooks(
         return result
     result.push_decision = decision.reason
     if automation and not decision.push:
-        from .commit_local import commit_on_local_branch
-
         return commit_on_local_branch(ctx, git, result, contents, provenance, decision)
     if not ctx.dry_run:
         for rel, data in contents.items():
@@ -357,125 +204,8 @@ def commit_notebooks(
             result.no_changes, result.changed = True, []
             return result
     if not decision.push:
-        from .commit_local import not_pushed
-
         result.committed_on = git.branch() or "HEAD (detached)"
         result.notes.append(not_pushed(result.committed_on, decision, dry_run=ctx.dry_run))
         return result
     return publish(ctx, git, result, rels=all_rels, pull_request=pull_request, provenance=provenance,
                    work_items=work_items)
-
-
-
-# ---------------------------------------------------------------- pushing
-
-
-def publish(ctx, git, result: CommitResult, *, rels: list[str], pull_request: bool, provenance: dict | None,
-            work_items: list[int] | None) -> CommitResult:
-    """Push the commit (or plan to): straight to the target branch, or through a pull request."""
-    scm = ctx.config.scm
-    if result.remote is None:
-        result.notes.append(f"no remote {scm.remote!r}: committed locally, not pushed")
-        return result
-    via_pr = pull_request or scm.protected
-    if via_pr and not organization_known(ctx):
-        raise UsageError(
-            f"scm.protected is true but no Azure DevOps organization is known to open a pull request on {result.target_branch}",
-            hint="set scm.azure_devops.organization_url, or run inside Azure Pipelines",
-        )
-    if ctx.dry_run:
-        result.branch = (automation_branch(*model_of(ctx, provenance), "0" * 8) if via_pr else result.target_branch)
-        result.notes.append(f"would push HEAD:refs/heads/{result.branch} to {result.remote}"
-                            + (f" and open a pull request into {result.target_branch}" if via_pr else ""))
-        return result
-    if not via_pr:
-        outcome = _push_with_retry(git, result, result.target_branch, rels, overwrite=False)
-        if outcome.ok:
-            return result
-        if outcome.kind != "protected":
-            raise _push_error(ctx, git, result, outcome)
-        result.notes.append(f"{result.target_branch} requires a pull request (TF402455)")
-        ctx.console.warn(f"{result.target_branch} requires a pull request (TF402455); going through a pull request "
-                         "(set scm.protected: true to skip the direct push)")
-        if not organization_known(ctx):
-            raise CheckFailed(
-                f"{result.target_branch} is protected (TF402455) and no Azure DevOps organization is known to open a "
-                f"pull request; the commit {result.commit[:12]} is kept locally",
-                hint="set scm.azure_devops.organization_url (or run in Azure Pipelines) and scm.protected: true",
-            )
-    name, version = model_of(ctx, provenance)
-    source = automation_branch(name, version, result.commit)
-    outcome = _push_with_retry(git, result, source, rels, overwrite=True)
-    if not outcome.ok:
-        raise _push_error(ctx, git, result, outcome)
-    title, description = pull_request_text(ctx, result, provenance)
-    items = list(dict.fromkeys([*(work_items or []), *work_items_of(provenance)]))
-    result.pull_request = ctx.githost.open_or_update_pull_request(
-        source_branch=source, target_branch=result.target_branch, title=title, description=description,
-        work_item_ids=items or None,
-    )
-    return result
-
-
-def _push_with_retry(git, result: CommitResult, branch: str, rels: list[str], *, overwrite: bool):
-    """Push; when the remote moved, fetch, re-apply the commit on its tip and push once more."""
-    outcome = git.push(result.commit, branch)
-    if outcome.kind == "non-fast-forward":
-        tip = git.fetch(branch)
-        if tip is None:
-            return outcome
-        try:
-            rebased = git.rebase_paths(result.commit, tip, rels, overwrite=overwrite)
-        except ConflictError as exc:
-            outcome.detail = exc.message
-            return outcome
-        outcome = git.push(rebased, branch)
-        if outcome.ok and rebased != result.commit:
-            result.rebased = True
-            if overwrite:  # an automation branch: the local HEAD stays on its own history
-                result.notes.append(f"pushed {rebased[:12]} on top of {branch}")
-            else:
-                old = result.commit
-                if not git.advance_head(old, rebased):
-                    result.notes.append(f"local HEAD left at {old[:12]}: a local change is in the way of {rebased[:12]}")
-                result.commit = rebased
-    if outcome.ok:
-        result.branch, result.pushed = branch, True
-        if outcome.kind == "up-to-date":
-            result.notes.append(f"{branch} already had this content")
-    return outcome
-
-
-def _push_error(ctx, git, result: CommitResult, outcome) -> Exception:
-    from ..adapters.azure.errors import build_service_name
-
-    branch = outcome.ref.removeprefix("refs/heads/")
-    kept = f"the commit {result.commit[:12]} is kept locally"
-    if outcome.kind == "non-fast-forward":
-        remote = outcome.remote
-        return CheckFailed(
-            f"{remote}/{branch} moved and the automation commit could not be pushed on top of it "
-            f"({outcome.detail}); {kept}",
-            hint=f"git fetch {remote} {branch} && git rebase {remote}/{branch} && git push {remote} HEAD:refs/heads/{branch}",
-        )
-    if outcome.kind == "permission":
-        org_url = ctx.config.scm.azure_devops.organization_url or os.environ.get("SYSTEM_COLLECTIONURI") or ""
-        from ..adapters.azure.connection import organization_name
-
-        project = ctx.config.scm.azure_devops.project or os.environ.get("SYSTEM_TEAMPROJECT")
-        m = re.search(r"identity '([^']+)'", outcome.detail)
-        identity = build_service_name(project, organization_name(org_url) if org_url else None)
-        who = f"'{identity}'" + (f" (the push ran as {m.group(1)})" if m else "")
-        return ServiceError(
-            f"push to {branch} refused: the build identity lacks the Git 'Contribute' (GenericContribute) permission "
-            f"(TF401027); {kept}",
-            hint=f"grant {who} Contribute = Allow in Project settings > Repositories > Security",
-        )
-    if outcome.kind == "auth":
-        return ServiceError(
-            f"push to {branch} refused: authentication failed; {kept}",
-            hint="map the token into the step: env: {SYSTEM_ACCESSTOKEN: $(System.AccessToken)}, or set AZURE_DEVOPS_EXT_PAT",
-        )
-    if outcome.kind == "protected":
-        return CheckFailed(f"push to {branch} refused by a branch policy (TF402455); {kept}")
-    return ServiceError(f"push to {branch} failed: {outcome.detail}; {kept}")

@@ -17,12 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.push_policy import PushDecision
+from .commit_text import clean_ref_part, model_of
 
 
 def local_branch(model: str, version: Any) -> str:
     """``mlops/retrain-<model>-v<N>`` (``mlops/retrain-<model>`` without a version)."""
-    from .commit import clean_ref_part as clean
-
+    clean = clean_ref_part
     return f"mlops/retrain-{clean(model)}" + (f"-v{clean(str(version))}" if version not in (None, "") else "")
 
 
@@ -34,8 +34,6 @@ def not_pushed(branch: str, decision: PushDecision, *, dry_run: bool = False) ->
 def commit_on_local_branch(ctx, git, result, contents: dict[str, bytes], provenance: dict | None,
                            decision: PushDecision):
     """Commit ``contents`` on the retrain branch; ``result`` is the CommitResult, filled in and returned."""
-    from .commit import model_of
-
     wanted = local_branch(*model_of(ctx, provenance))
     result.push_decision = decision.reason
     if ctx.dry_run:

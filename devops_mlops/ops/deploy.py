@@ -96,11 +96,13 @@ def _create_all(ctx, creates: list[JobAction], result: DeployResult, workers: in
 
 def load_definitions(ctx):
     """The target's job definitions (:class:`core.jobfiles.LoadedJobs`: jobs folder, bundle files), with the current user asked of the
-    target only when a file uses ``${workspace.current_user.*}``; one note names what is left to
-    the bundle CLI (resources that are not jobs)."""
-    from ..core.jobfiles import load_jobs
+    target only when a file uses ``${workspace.current_user.*}`` and, for a Git folder target, the
+    files committed in the local repository; one note names what is left to the bundle CLI
+    (resources that are not jobs)."""
+    from ..files.jobs import committed_files, load_jobs
 
-    loaded = load_jobs(ctx.config, ctx.target, whoami=lambda: ctx.jobs.current_user())
+    loaded = load_jobs(ctx.config, ctx.target, whoami=lambda: ctx.jobs.current_user(),
+                       tracked=committed_files(ctx.config, ctx.target, ctx.git))
     note = loaded.note()
     if note:
         ctx.console.progress(f"note: {note}")

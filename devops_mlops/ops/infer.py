@@ -10,7 +10,8 @@ duplicates, and a crash leaves the batch either whole or absent.
 On this machine the feature rows are streamed from the Delta table in chunks of
 ``chunk_rows`` and scored with pandas, so memory follows the chunk, not the
 batch; only the compact predictions accumulate. On Spark tables (the local Spark
-engine, a Databricks notebook) the batch is scored by ``mlflow.pyfunc.spark_udf``.
+engine, a Databricks notebook) the batch is scored where it is, by the registry's
+Spark UDF of the version (``mlflow.pyfunc.spark_udf``).
 
 ``predictions`` columns: the model's key columns (``model.keys``),
 ``prediction``, ``model_name``, ``model_version``, ``scored_at`` (UTC),
@@ -19,14 +20,13 @@ engine, a Databricks notebook) the batch is scored by ``mlflow.pyfunc.spark_udf`
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .. import killpoint
 from ..errors import InputError
-from ..runtime import tables as T
+from . import tables as T
 
 DEFAULT_CHUNK_ROWS = 250_000
 
@@ -88,7 +88,7 @@ def infer(
     rescore: bool = False,
 ) -> InferResult:
     """Score ``batches`` (default: those without predictions; ``rescore``: all) into ``predictions``."""
-    tables = tables if tables is not None else T.tables_for(ctx)
+    tables = tables if tables is not None else ctx.tables
     source = source or ctx.config.model.features_table
     name = ctx.config.model.name
     version = int(version) if version is not None else production_version(ctx, name)
@@ -108,9 +108,7 @@ def infer(
     if not batches or ctx.dry_run:
         return result
     started = time.perf_counter()
-    from ..adapters.spark.tables import SparkTables
-
-    if isinstance(tables, SparkTables):
+    if tables.spark is not None:
         result.engine = "spark_udf"
         result.rows = _infer_spark(ctx, tables, name, version, batches, source)
     else:
@@ -129,26 +127,6 @@ def input_columns(model) -> list[str] | None:
     return schema.input_names() if schema is not None else None
 
 
-def iter_chunks(tables, name: str, batch: int, columns: list[str] | None, chunk_rows: int):
-    """The batch's rows as pandas frames of at most ``chunk_rows`` (streamed from Delta when possible)."""
-    location = tables.location(name)
-    if hasattr(tables, "storage_options") and "://" not in location.replace("file://", ""):
-        import pyarrow.compute as pc
-        from deltalake import DeltaTable
-
-        dataset = DeltaTable(location, storage_options=tables.storage_options).to_pyarrow_dataset()
-        cols = None if columns is None else [c for c in dict.fromkeys(columns) if c in dataset.schema.names]
-        for record_batch in dataset.to_batches(
-            filter=pc.field("batch_id") == batch, columns=cols, batch_size=chunk_rows
-        ):
-            if record_batch.num_rows:
-                yield record_batch.to_pandas()
-        return
-    frame = tables.read(name, where={"batch_id": batch})
-    for start in range(0, len(frame), chunk_rows):
-        yield frame.iloc[start : start + chunk_rows]
-
-
 def score_batch(ctx, tables, model, name: str, version: int, batch: int, *, source: str, chunk_rows: int) -> int:
     """Score one batch in chunks and replace its rows in ``predictions``; the number of rows."""
     import numpy as np
@@ -161,7 +139,7 @@ def score_batch(ctx, tables, model, name: str, version: int, batch: int, *, sour
     columns = None if inputs is None else keys + ["batch_id"] + inputs
     key_parts: dict[str, list] = {k: [] for k in keys}
     preds: list[Any] = []
-    for chunk in iter_chunks(tables, source, batch, columns, chunk_rows):
+    for chunk in tables.read_chunks(source, where={"batch_id": batch}, columns=columns, chunk_rows=chunk_rows):
         X = chunk[inputs] if inputs is not None else chunk.drop(columns=keys + ["batch_id"], errors="ignore")
         with threads_for(len(X)):
             preds.append(np.asarray(model.predict(X), dtype="float64").reshape(-1))
@@ -183,37 +161,14 @@ def score_batch(ctx, tables, model, name: str, version: int, batch: int, *, sour
 
 
 def _infer_spark(ctx, tables, name: str, version: int, batches: list[int], source: str) -> int:
-    """Score with ``mlflow.pyfunc.spark_udf`` over the Spark feature table; each batch replaced at once."""
-    import mlflow.pyfunc
-    from pyspark.sql import functions as F  # type: ignore[import-not-found]
-
-    spark = tables.spark
-    ctx.registry.activate()
-    uri = ctx.registry.model_uri(name, version)
-    model_inputs = input_columns(mlflow.pyfunc.load_model(uri))
-    # env_manager="local": the engine's Python is the one the model was trained in (mlflow warns anyway)
-    log = logging.getLogger("mlflow.pyfunc")
-    level = log.level
-    log.setLevel(logging.ERROR)
-    try:
-        udf = mlflow.pyfunc.spark_udf(spark, uri, result_type="double", env_manager="local")
-    finally:
-        log.setLevel(level)
+    """Score on Spark, where the rows are: the registry gives the version's UDF, the tables apply
+    it to each batch and replace that batch's predictions at once."""
+    inputs = input_columns(ctx.registry.load_model(name, version))
+    udf = ctx.registry.spark_udf(tables.spark, name, version, result_type="double")
     keys = list(ctx.config.model.keys)
-    features = tables.frame(source)
-    inputs = model_inputs or [c for c in features.columns if c not in keys + ["batch_id"]]
     rows = 0
     for b in batches:
         ctx.console.progress(f"scoring batch {b} with {name} v{version} (spark_udf)")
-        df = features.where(F.col("batch_id") == b)
-        scored = df.select(
-            *keys,
-            udf(F.struct(*[F.col(c) for c in inputs])).alias("prediction"),
-            F.lit(name).alias("model_name"),
-            F.lit(int(version)).cast("long").alias("model_version"),
-            F.current_timestamp().alias("scored_at"),
-            F.col("batch_id").cast("long").alias("batch_id"),
-        )
-        tables.replace_where(T.PREDICTIONS, scored, column="batch_id", value=int(b))
-        rows += tables.frame(T.PREDICTIONS).where(F.col("batch_id") == b).count()
+        rows += tables.score_into(source, T.PREDICTIONS, udf, batch=int(b), keys=keys, inputs=inputs,
+                                  constants={"model_name": name, "model_version": int(version)})
     return rows

@@ -22,12 +22,13 @@ API::
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from ..context import repository_at
 from ..errors import InputError, UsageError
+from ..ports.git import Repository
 
 TEMPLATE_ITEMS = ("mlops.yaml", "notebooks", "resources", "azure-pipelines", "pyproject.toml", "src", "tests")
 GITIGNORE_LINES = (".mlops/", "__pycache__/", ".venv/")
@@ -165,7 +166,10 @@ def _existing_text(path: Path) -> str:
                          path=path, line=raw[: exc.start].count(b"\n") + 1) from None
 
 
-def init_project(target: Path, *, name: str | None = None, force: bool = False, dry_run: bool = False) -> InitResult:
+def init_project(target: Path, *, name: str | None = None, force: bool = False, dry_run: bool = False,
+                 repository: Repository | None = None) -> InitResult:
+    """Write the template into ``target`` and make it a git repository when it is in none
+    (``repository``: the folder's repository port; its adapter through the composition root by default)."""
     target = target.resolve()
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder")
@@ -214,13 +218,9 @@ def init_project(target: Path, *, name: str | None = None, force: bool = False, 
         tmp = path.with_name(f".{path.name}.mlops-init")
         tmp.write_bytes(data)
         tmp.replace(path)
-    if not dry_run and not _inside_git(target):
-        subprocess.run(["git", "init", "-q", str(target)], check=True, capture_output=True)
-        result.git_initialised = True
+    if not dry_run:
+        repository = repository or repository_at(target)
+        if not repository.is_repository():
+            repository.init()
+            result.git_initialised = True
     return result
-
-
-def _inside_git(path: Path) -> bool:
-    proc = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-inside-work-tree"], capture_output=True,
-                          text=True)
-    return proc.returncode == 0 and proc.stdout.strip() == "true"

@@ -32,8 +32,8 @@ from ..core.lint import (
     Finding,
     check_notebook,
     code_selected,
-    run_resolver,
 )
+from ..files import notebooks as nbfiles
 from . import lint_worker
 from .lint_ruff import RuffRun, run_ruff
 
@@ -155,8 +155,8 @@ def _lint_paths(paths, *, select, ignore, exclude, fix, root, config) -> LintRes
 def _lint_run(paths, *, select, ignore, exclude, fix, root, config) -> LintResult:
     select = list(select or DEFAULT_SELECT)
     ignore = list(ignore or [])
-    files = nbm.iter_notebook_files(paths, exclude)
-    raws = [nbm.read_bytes(f) for f in files]  # InputError (exit 2) before anything else
+    files = nbfiles.iter_notebook_files(paths, exclude)
+    raws = [nbfiles.read_bytes(f) for f in files]  # InputError (exit 2) before anything else
     cwd = os.getcwd()
     result = LintResult(files=[display_path(f, cwd) for f in files])
     ruff = RuffRun(select, ignore, root)
@@ -190,7 +190,7 @@ def _lint_run(paths, *, select, ignore, exclude, fix, root, config) -> LintResul
             config = config()
         for index in mine_r:  # while ruff works
             notebooks[index] = nbm.loads(raws[index], files[index])
-        resolver = run_resolver(cwd)
+        resolver = nbfiles.run_resolver(cwd)
         for index in mine_v + mine_r:
             findings += check_notebook(notebooks[index], result.files[index], resolver)
         # MLO201 (only a project with a package of its own: else nothing is parsed again)
@@ -240,7 +240,7 @@ def _lint_run(paths, *, select, ignore, exclude, fix, root, config) -> LintResul
                 notebooks[index] = nbm.loads(raws[index], path)
         changed = [nb for nb in notebooks if nb is not None and nb.format == "ipynb" and nbm.strip_outputs(nb)]
         for nb in changed:
-            nbm.write(nb)
+            nbfiles.write(nb)
         result.fixed = sum(1 for f in findings if f.fixable)
         findings = [f for f in findings if not f.fixable]
     result.findings = sorted(set(findings), key=lambda f: (f.path, f.cell or 0, f.line, f.column, f.code))

@@ -30,8 +30,9 @@ import signal
 from pathlib import Path
 
 from ..core import notebook as nbm
-from ..core.lint import (Finding, LineMap, VirtualLine, check_notebook, defined_names, python_cells, python_source,
-                         resolve_run_target, run_resolver)
+from ..core.lint import Finding, LineMap, VirtualLine, check_notebook, defined_names, python_cells, python_source
+from ..files import notebooks as nbfiles
+from ..files.notebooks import resolve_run_target, run_resolver
 from ..errors import InputError
 from .lint_ruff import write_modules
 
@@ -88,7 +89,7 @@ def run_names(nb: nbm.Notebook, cache: dict, known: dict, cwd: str, stack: tuple
             child = known.get(str(path))
             if child is None:
                 try:
-                    child = nbm.read(path)
+                    child = nbfiles.read(path)
                 except InputError:
                     continue
             cache[path] = defined_names(child) | run_names(child, cache, known, cwd, stack + (path,))

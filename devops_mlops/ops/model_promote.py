@@ -18,7 +18,6 @@ import functools
 import getpass
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,9 +25,10 @@ from typing import Any
 from .. import killpoint
 from ..core.promotion import SLOTS, GateResult, previous_holder
 from ..errors import CheckFailed, ConflictError, UsageError
+from ..files.lock import file_lock
+from ..ports.git import Repository
 from .model_validate import ValidationResult, model_name, validate
 from .promotion_log import log_for
-
 
 
 @dataclass
@@ -81,33 +81,21 @@ def _user() -> str:
         return "unknown"
 
 
-def git_commit(root) -> str | None:
+def git_commit(repository: Repository) -> str | None:
+    """The commit being worked on: the pipeline's source version, else HEAD of the local repository
+    (None outside a repository or before its first commit)."""
     commit = os.environ.get("BUILD_SOURCEVERSION")
     if commit:
         return commit
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    text = out.stdout.strip()
-    return text if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", text) else None
+    return repository.head() if repository.is_repository() else None
 
 
 @contextlib.contextmanager
 def slot_lock(ctx, name: str, slot: str) -> Iterator[None]:
     """Serialise changes of one model's slot among processes on this machine."""
-    import fcntl
-
-    ctx.state_dir.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    with open(ctx.state_dir / f".promote-{safe}-{slot}.lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(ctx.state_dir / f".promote-{safe}-{slot}.lock"):
+        yield
 
 
 def _version_of(holder) -> int | None:
@@ -195,7 +183,7 @@ def _record(ctx, name: str, slot: str, action: str, gate: str, summary: str, for
         "forced": forced,
         "promoted_by": who(),
         "pipeline_run_id": os.environ.get("BUILD_BUILDID"),
-        "git_commit": git_commit(ctx.root),
+        "git_commit": git_commit(ctx.git),
         "target": ctx.target.name,
     }
 

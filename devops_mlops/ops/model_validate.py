@@ -79,22 +79,16 @@ def load_evaluation_frame(ctx) -> tuple[Any, str] | None:
 
 
 def _volume_frame(ctx, source: str):
-    """A .csv/.parquet in a Unity Catalog volume, read through the Files API: how a pipeline agent,
-    which cannot read the target's Delta tables, gets the gate's evaluation data."""
+    """A .csv/.parquet in a Unity Catalog volume, read through the artifact store (the Files API):
+    how a pipeline agent, which cannot read the target's Delta tables, gets the gate's evaluation data."""
     import io
 
     import pandas as pd
 
-    from ..adapters.databricks.client import call, client_for, is_not_found
-
-    w = client_for(ctx)
-    try:
-        data = call(lambda: w.files.download(source).contents.read(), f"read {source}")
-    except Exception as exc:
-        if is_not_found(exc) or "not found" in str(exc).lower():
-            raise InputError(f"promotion.evaluation_data: no file {source} in the volume", path=ctx.config.path,
-                             line=ctx.config.line("promotion", "evaluation_data")) from None
-        raise
+    data = ctx.artifacts.read(source)
+    if data is None:
+        raise InputError(f"promotion.evaluation_data: no file {source} in the volume", path=ctx.config.path,
+                         line=ctx.config.line("promotion", "evaluation_data"))
     buffer = io.BytesIO(data)
     try:
         return pd.read_csv(buffer) if source.endswith(".csv") else pd.read_parquet(buffer)

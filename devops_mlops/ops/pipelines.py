@@ -1,5 +1,5 @@
-"""`mlops pipelines validate`: the Azure Pipelines YAML checked offline (schema + our rules),
-and optionally through the Azure DevOps pipeline preview API.
+"""`mlops pipelines validate`: the Azure Pipelines YAML checked offline (schema + our rules);
+``--remote`` also asks the service (ops/pipeline_preview.py).
 
 The schema is the one check-jsonschema ships (vendored from the Azure Pipelines
 VS Code extension), patched at load: values the service accepts pass (YAML
@@ -8,13 +8,13 @@ case-insensitive task names, path filters with a trailing slash), ``${{ }}``
 expressions are unnested (every branch kept) and whole-value expressions match any
 type, and a template is wrapped into a pipeline. Task steps are checked against the
 schema's per-task inputs by ``pipeline_tasks`` (without case, through aliases,
-extension tasks left alone, input typos as warnings).
+extension tasks left alone, input typos as warnings). The ``mlops`` command lines in scripts are
+checked by the ``check_command`` the caller gives (the CLI parses them with its click commands).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core import pipeline_rules as rules
-from . import pipeline_tasks
-from ..core.pipeline_rules import Doc, Expr, Finding, Loc
+from ..core.pipeline_rules import CommandCheck, Doc, Expr, Finding, Loc
 from ..errors import InputError, UsageError
 from ..yamlload import dotted, load_with_lines
+from . import pipeline_tasks
 
 DEFAULT_DIR = "azure-pipelines"
 
@@ -77,7 +77,8 @@ def discover(paths: list[str], root: Path | None) -> list[Path]:
     return out
 
 
-def _shown(p: Path) -> str:
+def shown(p: Path) -> str:
+    """``p`` as findings name it: relative to the current folder when under it."""
     try:
         return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
@@ -95,7 +96,7 @@ class Loader:
         key = path.resolve()
         if key not in self.docs:
             data, lines = load_with_lines(path)  # InputError on malformed YAML
-            self.docs[key] = Doc(_shown(path), data if data is not None else {}, lines)
+            self.docs[key] = Doc(shown(path), data if data is not None else {}, lines)
         doc = self.docs[key]
         assert doc is not None
         return doc
@@ -273,76 +274,9 @@ def schema_findings(doc: Doc) -> list[Finding]:
         for best in _leaves(err):
             message, path = _message(best)
             loc = rules.origin(origins, path)
-            shown = dotted(loc.path) if loc.path else "(top level)"
-            out.append(Finding(doc.path, loc.line, "PL100", f"{shown}: {message}"))
+            where = dotted(loc.path) if loc.path else "(top level)"
+            out.append(Finding(doc.path, loc.line, "PL100", f"{where}: {message}"))
     return out + pipeline_tasks.task_findings(instance, origins, doc.path, tasks, val)
-
-
-# ----------------------------------------------------------------------------- mlops command lines
-
-
-def check_command(args: list[str]) -> list[tuple[str, str]]:
-    """Parse ``mlops ARGS`` with click against the real command objects, without running anything.
-    Placeholders (``$(var)``, ``${{ parameters.x }}``) are accepted as values of any type."""
-    import click
-
-    from ..cli import COMMANDS, cli, load_command
-
-    shown = "mlops " + " ".join(args)
-    cmd: click.Command = cli
-    parent = None
-    name = "mlops"
-    rest = list(args)
-    while True:
-        ctx = click.Context(cmd, info_name=name, parent=parent)
-        try:
-            parser = cmd.make_parser(ctx)
-            opts, largs, _order = parser.parse_args(args=rest)
-        except click.UsageError as exc:
-            return [("PL106", f"`{shown}`: {exc.format_message()}")]
-        params = cmd.get_params(ctx)
-        if any(p.is_eager and opts.get(p.name) for p in params):
-            return []  # --help, --version
-        for param in params:
-            value = opts.get(param.name) if param.name else None
-            if not isinstance(value, (str, bool, int, float, list, tuple)):
-                value = None  # click's UNSET sentinel: not given
-            if value is None or value == () or rules.is_placeholder(value):
-                if param.required and value in (None, ()):
-                    what = param.opts[-1] if isinstance(param, click.Option) else param.human_readable_name
-                    return [("PL106", f"`{shown}`: missing {what}")]
-                continue
-            try:
-                param.type_cast_value(ctx, value)
-            except click.BadParameter as exc:
-                return [("PL106", f"`{shown}`: {param.human_readable_name}: {exc.format_message()}")]
-        if not isinstance(cmd, click.Group):
-            if largs and not ctx.allow_extra_args:
-                return [("PL106", f"`{shown}`: unexpected extra argument {largs[0]!r}")]
-            return []
-        if not largs:
-            return [("PL106", f"`{shown}`: no command given")] if cmd is cli else []
-        sub_name, rest = largs[0], largs[1:]
-        if rules.is_placeholder(sub_name):
-            return []
-        if cmd is cli:
-            if sub_name not in COMMANDS:
-                return [("PL107", f"`{shown}`: no command {sub_name!r} (commands: {', '.join(sorted(COMMANDS))})")]
-            module = f"devops_mlops.cli.{COMMANDS[sub_name][0]}"
-            try:
-                sub = load_command(sub_name)
-            except ModuleNotFoundError as exc:
-                if exc.name == module:
-                    where = module.replace(".", "/") + ".py"
-                    return [("PL107", f"`{shown}`: command {sub_name!r} is registered but {where} does not exist yet")]
-                return [("PL107", f"`{shown}`: command {sub_name!r} cannot be imported: {exc}")]
-            except Exception as exc:  # noqa: BLE001 - a broken module is still a finding, not a crash
-                return [("PL107", f"`{shown}`: command {sub_name!r} cannot be imported: {type(exc).__name__}: {exc}")]
-        else:
-            sub = cmd.get_command(ctx, sub_name)
-            if sub is None:
-                return [("PL106", f"`{shown}`: {name} has no command {sub_name!r}")]
-        parent, cmd, name = ctx, sub, sub_name
 
 
 # ----------------------------------------------------------------------------- validate
@@ -366,7 +300,10 @@ def settings_from_config(config) -> Settings:
     return Settings(config.scm.skip_marker, paths)
 
 
-def validate(paths: list[str], *, settings: Settings | None = None, root: Path | None = None) -> ValidateResult:
+def validate(paths: list[str], *, check_command: CommandCheck, settings: Settings | None = None,
+             root: Path | None = None) -> ValidateResult:
+    """Check the pipeline files under ``paths`` (default: azure-pipelines/); ``check_command(args)``
+    says what is wrong with one ``mlops ARGS`` command line as (code, message) pairs."""
     settings = settings or Settings()
     files = discover(paths, root)
     loader = Loader(repo_root(files[0].parent if files else Path.cwd()))
@@ -376,7 +313,7 @@ def validate(paths: list[str], *, settings: Settings | None = None, root: Path |
         try:
             docs.append(loader.load(f))
         except InputError as exc:
-            unreadable.append(Finding(_shown(f), exc.line, "PL000", exc.message))
+            unreadable.append(Finding(shown(f), exc.line, "PL000", exc.message))
     findings: list[Finding] = []
     for doc in docs:
         findings.extend(schema_findings(doc))
@@ -404,106 +341,4 @@ def validate(paths: list[str], *, settings: Settings | None = None, root: Path |
         )
     )
     findings = sorted(set(findings), key=lambda f: (f.path, f.line or 0, f.code, f.message))
-    return ValidateResult([_shown(f) for f in files], findings, unreadable)
-
-
-# ----------------------------------------------------------------------------- remote preview
-
-API = "7.1"
-
-
-def remote_settings(config, env: dict) -> tuple[str | None, str | None, str | None]:
-    """(organization URL, project, token) from config scm.azure_devops, else the pipeline variables."""
-    ado = config.scm.azure_devops if config is not None else None
-    org = (ado.organization_url if ado else None) or env.get("SYSTEM_COLLECTIONURI")
-    project = (ado.project if ado else None) or env.get("SYSTEM_TEAMPROJECT")
-    token = env.get("SYSTEM_ACCESSTOKEN") or env.get("AZURE_DEVOPS_EXT_PAT")
-    return org, project, token
-
-
-def _request(method: str, url: str, token: str, body: dict | None = None) -> tuple[int, Any]:
-    import base64
-    import urllib.error
-    import urllib.request
-
-    from ..errors import ServiceError
-
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Authorization", "Basic " + base64.b64encode(f":{token}".encode()).decode())
-    req.add_header("Accept", "application/json")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ServiceError(f"cannot reach Azure DevOps at {url.split('/_apis')[0]}: {reason}") from None
-    try:
-        payload = json.loads(raw) if raw else {}
-    except ValueError:
-        payload = {"message": raw[:200].decode(errors="replace")}
-    if status in (401, 203):
-        raise ServiceError("Azure DevOps rejected the token", hint="check SYSTEM_ACCESSTOKEN or AZURE_DEVOPS_EXT_PAT "
-                                                                  "(scope Build: Read & execute)")
-    return status, payload
-
-
-def preview_remote(files: list[Path], *, config=None, env: dict | None = None, pipeline_id: int | None = None) -> tuple[dict, list[Finding]]:
-    """Ask the pipeline preview API to compile each pipeline file (templates expanded by the service)."""
-    from urllib.parse import quote
-
-    from ..errors import ServiceError
-
-    env = dict(os.environ) if env is None else env
-    org, project, token = remote_settings(config, env)
-    missing = [n for n, v in (("token (SYSTEM_ACCESSTOKEN or AZURE_DEVOPS_EXT_PAT)", token),
-                              ("organization (scm.azure_devops.organization_url or SYSTEM_COLLECTIONURI)", org),
-                              ("project (scm.azure_devops.project or SYSTEM_TEAMPROJECT)", project)) if not v]
-    if missing:
-        return {"status": "skipped", "reason": "no " + ", no ".join(missing)}, []
-    base = f"{org.rstrip('/')}/{quote(project)}/_apis/pipelines"
-    by_path: dict[str, int] = {}
-    if pipeline_id is None:
-        status, listing = _request("GET", f"{base}?api-version={API}", token)
-        if status != 200:
-            raise ServiceError(f"listing pipelines failed: HTTP {status}: {listing.get('message', '')}")
-        for item in listing.get("value", []):
-            status, detail = _request("GET", f"{base}/{item['id']}?api-version={API}", token)
-            path = ((detail.get("configuration") or {}).get("path") or "") if status == 200 else ""
-            if path:
-                by_path[path.lstrip("/").replace("\\", "/")] = item["id"]
-    results, findings = [], []
-    root = repo_root(files[0].parent) if files else Path.cwd()
-    for f in files:
-        try:
-            data, _lines = load_with_lines(f)
-        except InputError:
-            continue
-        doc = Doc(_shown(f), data, {})
-        if not isinstance(data, dict) or rules.is_template(doc):
-            continue
-        try:
-            rel = f.resolve().relative_to(root).as_posix()
-        except ValueError:
-            rel = f.as_posix()
-        pid = pipeline_id if pipeline_id is not None else by_path.get(rel)
-        if pid is None:
-            results.append({"file": doc.path, "status": "skipped", "reason": f"no pipeline in {project} uses {rel}"})
-            continue
-        status, payload = _request("POST", f"{base}/{pid}/preview?api-version={API}", token,
-                                   {"previewRun": True, "yamlOverride": f.read_text(encoding="utf-8")})
-        if status == 200:
-            results.append({"file": doc.path, "pipeline": pid, "status": "ok",
-                            "final_yaml_lines": len(str(payload.get("finalYaml", "")).splitlines())})
-        else:
-            message = str(payload.get("message") or f"HTTP {status}")
-            m = re.search(r"\(Line: (\d+), Col: (\d+)\)", message)
-            findings.append(Finding(doc.path, int(m.group(1)) if m else None, "PL110",
-                                    f"Azure DevOps preview: {message}", int(m.group(2)) if m else None))
-            results.append({"file": doc.path, "pipeline": pid, "status": "failed", "message": message})
-    overall = "failed" if findings else ("ok" if any(r["status"] == "ok" for r in results) else "skipped")
-    return {"status": overall, "organization": org, "project": project, "pipelines": results}, findings
+    return ValidateResult([shown(f) for f in files], findings, unreadable)

@@ -9,11 +9,15 @@ run once the finding is gone) and a cell-level diff of the changed notebooks in 
 
 Feedback never changes the exit code: a build identity without the right to comment (403,
 TF401027), a missing token or an unreachable service gives one warning and the command goes on.
+
+The pull request is reached through the pull-request threads port
+(:mod:`devops_mlops.ports.pull_requests`), the adapter that ``context.for_config`` names.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +25,7 @@ from ..errors import MlopsError
 
 if TYPE_CHECKING:  # the core module is imported where it is used: `mlops lint` imports this one always
     from ..core import pr_feedback as pf
+    from ..ports.pull_requests import PullRequestThreads
 
 COMMANDS = ("lint", "test", "deploy")
 
@@ -51,19 +56,6 @@ def repo_path(shown: str, root: Path) -> str | None:
         return None
 
 
-def _connect(config):
-    from ..adapters.azure.connection import AzureDevOps, resolve
-    from ..adapters.azure.pull_request import PullRequest
-
-    env = os.environ
-    cfg = config.scm.azure_devops if config is not None else None
-    target = resolve(cfg)
-    target.require(project=True)
-    ado = AzureDevOps(target)
-    repo_id = env.get("BUILD_REPOSITORY_ID") or ado.repository().id
-    return PullRequest(ado, repo_id, int(env["SYSTEM_PULLREQUEST_PULLREQUESTID"]))
-
-
 def _skipped(console, pr_id: str, exc: MlopsError) -> None:
     code = getattr(exc, "code", None)
     text = exc.one_line()
@@ -91,7 +83,8 @@ def upload_summary(console, command: str, markdown: str) -> Path | None:
     return path
 
 
-def _lint_context(pr, files: list[str], findings: list, root: Path) -> tuple[list[list[str]], list[pf.Wanted], set[str]]:
+def _lint_context(pr: PullRequestThreads, files: list[str], findings: list,
+                  root: Path) -> tuple[list[list[str]], list[pf.Wanted], set[str]]:
     """Cell diffs of the changed notebooks and the threads of findings on changed lines."""
     from ..core import notebook as nbm
     from ..core import pr_feedback as pf
@@ -100,7 +93,7 @@ def _lint_context(pr, files: list[str], findings: list, root: Path) -> tuple[lis
     iteration = pr.last_iteration()
     if iteration is None:
         return [], [], set()
-    base = (iteration.common_ref_commit or iteration.target_ref_commit).commit_id
+    base = iteration.base_commit
     changes = pr.changed_files(iteration.id)
     diffs: list[list[str]] = []
     wanted: list[pf.Wanted] = []
@@ -138,9 +131,17 @@ def _lint_context(pr, files: list[str], findings: list, root: Path) -> tuple[lis
     return diffs, wanted, scopes
 
 
+def _open(config: Any) -> PullRequestThreads:
+    from ..context import for_config
+
+    return for_config("pull_requests", config)
+
+
 def report(console, command: str, doc: dict, *, config=None, findings: list | None = None,
-           files: list[str] | None = None) -> dict[str, Any]:
-    """Publish the command's feedback (see the module docstring); returns what was done, for tests."""
+           files: list[str] | None = None,
+           open_threads: Callable[[Any], PullRequestThreads] = _open) -> dict[str, Any]:
+    """Publish the command's feedback (see the module docstring); returns what was done, for tests.
+    ``open_threads(config)`` opens the pull request of this build (tests pass a fake's)."""
     from ..core import pr_feedback as pf
     from ..core import pr_summary
 
@@ -152,7 +153,7 @@ def report(console, command: str, doc: dict, *, config=None, findings: list | No
     scopes: set[str] = set()
     if pr_id:
         try:
-            pr = _connect(config)
+            pr = open_threads(config)
             if command == "lint":
                 diffs, extra, scopes = _lint_context(pr, files or [], findings or [], _repo_root())
         except MlopsError as exc:

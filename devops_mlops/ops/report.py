@@ -14,14 +14,20 @@ import html
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..console import mask
-from ..runtime import tables as T
+from . import tables as T
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..context import Context
 
 
 @dataclass
 class ReportResult:
+    """Where the page and the chart are, and what they show."""
+
     html: str
     png: str
     windows: int
@@ -42,7 +48,7 @@ class ReportResult:
         ] + [f"note: {n}" for n in self.notes]
 
 
-def _read(tables, name: str, model: str):
+def _read(tables: Any, name: str, model: str) -> Any:
     import pandas as pd
 
     if not tables.exists(name):
@@ -50,14 +56,16 @@ def _read(tables, name: str, model: str):
     return tables.read(name, where={"model_name": model})
 
 
-def write_report(ctx, *, output: str | Path | None = None, tables: Any = None) -> ReportResult:
+def write_report(ctx: Context, *, output: str | Path | None = None, tables: Any = None) -> ReportResult:
+    """Write ``index.html`` and ``metrics.png`` into ``output`` (default .mlops/report) from the
+    ``metrics`` and ``retrain_attempts`` tables; under --dry-run only say what they would show."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    tables = tables if tables is not None else T.tables_for(ctx)
+    tables = tables if tables is not None else ctx.tables
     cfg = ctx.config
     out_dir = Path(output) if output else ctx.state_dir / "report"
     out_dir = out_dir if out_dir.is_absolute() else ctx.root / out_dir
@@ -146,7 +154,7 @@ def write_report(ctx, *, output: str | Path | None = None, tables: Any = None) -
     return result
 
 
-def _table(frame, columns: list[str]) -> str:
+def _table(frame: Any, columns: list[str]) -> str:
     if frame is None or not len(frame):
         return "<p>none</p>"
     cols = [c for c in columns if c in frame.columns]
@@ -165,7 +173,7 @@ def _table(frame, columns: list[str]) -> str:
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def _html(cfg, metrics, events) -> str:
+def _html(cfg: Config, metrics: Any, events: Any) -> str:
     tries = (
         events[events["event"].isin(["finished", "promoted", "committed", "scored", "alerted"])]
         if len(events)

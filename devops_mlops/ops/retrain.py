@@ -16,20 +16,26 @@ Each returns the notebook's result: ``run_id``, ``model_uri``, ``metrics``,
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import CheckFailed, ConfigError
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 RETRAIN_JOB_KEY = "retrain"
 
 
 class Retrainer(Protocol):
+    """Runs one retrain try on the evaluation batch; the retrain result (see the module docstring)."""
+
     name: str
 
-    def run(self, ctx, attempt: int, eval_batch: int) -> dict[str, Any]: ...
+    def run(self, ctx: Context, attempt: int, eval_batch: int) -> dict[str, Any]: ...
 
 
-def _params(ctx, attempt: int, eval_batch: int) -> dict[str, str]:
+def _params(ctx: Context, attempt: int, eval_batch: int) -> dict[str, str]:
     return {"target": ctx.target.name, "attempt": str(attempt), "eval_batch": str(eval_batch)}
 
 
@@ -44,23 +50,27 @@ def _parse(output: str | None, where: str) -> dict[str, Any]:
 
 
 class InProcessRetrainer:
+    """The project's ``entry_points.retrain`` called in this process with a session."""
+
     name = "in-process"
 
-    def run(self, ctx, attempt: int, eval_batch: int) -> dict[str, Any]:
-        from ..runtime.api import Session
+    def run(self, ctx: Context, attempt: int, eval_batch: int) -> dict[str, Any]:
         from ..kernel.entry_points import call
+        from .session import Session
 
         return call(ctx.config, "retrain", Session(ctx), attempt, eval_batch)
 
 
 class NotebookRetrainer:
+    """The retrain notebook in a fresh local kernel."""
+
     name = "notebook"
 
-    def __init__(self, path, timeout: float | None = 1800):
+    def __init__(self, path: Path, timeout: float | None = 1800):
         self.path = path
         self.timeout = timeout
 
-    def run(self, ctx, attempt: int, eval_batch: int) -> dict[str, Any]:
+    def run(self, ctx: Context, attempt: int, eval_batch: int) -> dict[str, Any]:
         from ..kernel.spark import kernel_env as engine_env
         from ..kernel.entry_points import kernel_env
         from ..kernel.runner import run_notebook
@@ -78,12 +88,14 @@ class NotebookRetrainer:
 
 
 class JobRetrainer:
+    """The deployed ``retrain`` job, run through the jobs port and waited for."""
+
     name = "job"
 
     def __init__(self, timeout: float | None = 3600):
         self.timeout = timeout
 
-    def run(self, ctx, attempt: int, eval_batch: int) -> dict[str, Any]:
+    def run(self, ctx: Context, attempt: int, eval_batch: int) -> dict[str, Any]:
         from .deploy import find_job
         from .run import wait_for
 
@@ -106,7 +118,7 @@ class JobRetrainer:
         return _parse(output, f"retrain job run {run_id}")
 
 
-def retrainer_for(ctx, mode: str = "auto") -> Retrainer:
+def retrainer_for(ctx: Context, mode: str = "auto") -> Retrainer:
     """``auto``: the retrain job on a databricks target; locally the retrain notebook in a kernel
     (``monitoring.retrain_notebook``), else in process (``entry_points.retrain``)."""
     if mode == "in-process":

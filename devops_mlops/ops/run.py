@@ -38,7 +38,8 @@ class RunResult:
     def failed_tasks(self) -> list[Any]:
         if self.run is None:
             return []
-        return [t for t in self.run.tasks if t.result_state not in (None, "SUCCESS")]
+        # an EXCLUDED task did not need to run (its run_if handles failures that did not happen)
+        return [t for t in self.run.tasks if t.result_state not in (None, "SUCCESS", "EXCLUDED")]
 
     def to_json(self) -> dict:
         doc: dict[str, Any] = {"job": self.key, "job_id": self.job_id, "run_id": self.run_id,

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core import notebook as nbmod
 from ..core.junit import Case, Failure, Suite
 from ..core.params import parse_params  # noqa: F401 - re-exported for the CLI
 from ..errors import ConfigError, InputError, UsageError
+from ..files import notebooks as nbfiles
 from ..kernel.runner import NotebookResult, TestResult
 
 DEFAULT_POLL_SECONDS = 5.0
@@ -77,7 +77,7 @@ def discover(paths: list[Path], default_dir: Path | None, patterns: list[str]) -
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found += [f for f in nbmod.iter_notebook_files([p]) if is_test_notebook(f, patterns)]
+            found += [f for f in nbfiles.iter_notebook_files([p]) if is_test_notebook(f, patterns)]
         elif p.exists():
             found.append(p)
         else:
@@ -149,15 +149,15 @@ def run_tests(
 def run_local(notebooks: list[Path], *, params, jobs, timeout, env=None, on_result=None) -> list[NotebookResult]:
     import asyncio
 
-    from ..kernel.runner import _run_sync, run_many_async
+    from ..kernel.runner import run_many_async, run_sync
 
     if not notebooks:
         return []
     coro = run_many_async(notebooks, jobs=jobs, params=params, timeout=timeout or None, env=env, on_result=on_result)
     try:
-        return _run_sync(coro)
+        return run_sync(coro)
     except (KeyboardInterrupt, asyncio.CancelledError):
-        from ..kernel.runner import kill_all_kernels
+        from ..kernel.kernels import kill_all_kernels
 
         kill_all_kernels()
         raise
@@ -195,16 +195,19 @@ def submit_task(remote_path: str, params: dict[str, str] | None, compute: dict[s
 def run_remote(ctx, notebooks: list[Path], *, params, timeout, poll_seconds: float, on_result=None) -> list[NotebookResult]:
     """Submit every notebook as a one-time run, then poll them all until each ends."""
     from ..core.jobdefs import remote_notebook_path
+    from ..files.jobs import committed_files
 
     jobs_port = ctx.jobs
+    tracked = committed_files(ctx.config, ctx.target, ctx.git)
     results: list[NotebookResult] = []
     pending: dict[int, tuple[NotebookResult, float, str]] = {}
     for nb in notebooks:
         result = NotebookResult(path=str(nb), status="passed")
         results.append(result)
         try:
-            nbmod.read(nb)
-            remote = remote_notebook_path(ctx.config, ctx.target, nb)  # a Git folder: only if committed
+            nbfiles.read(nb)
+            # a Git folder: only if committed
+            remote = remote_notebook_path(ctx.config, ctx.target, nb, tracked=tracked)
         except (InputError, ConfigError) as exc:
             result.status, result.error, result.line = "error", exc.message, getattr(exc, "line", None)
             if on_result:

@@ -491,7 +491,7 @@ def local_notebook(config, target, remote: str) -> Path:
         raise PipelineError(f"notebook {remote}: not under {base}, where sync puts target {target.name}'s notebooks") from None
     stem = Path(folder) / rel
     for cand in [stem, *(stem.with_name(stem.name + e) for e in NOTEBOOK_EXTS)]:
-        if cand.is_file() and remote_notebook_path(config, target, cand, committed=False) == remote:
+        if cand.is_file() and remote_notebook_path(config, target, cand, tracked=None) == remote:
             return cand
     raise PipelineError(f"notebook {remote}: no file {stem}[{'|'.join(NOTEBOOK_EXTS)}] in the repository")
 

@@ -4,7 +4,8 @@ from types import SimpleNamespace
 import pytest
 
 from devops_mlops.adapters import mlflow_registry
-from devops_mlops.adapters.mlflow_registry import MlflowRegistry, is_uc_name, translate, uris_for
+from devops_mlops.adapters.mlflow_errors import translate
+from devops_mlops.adapters.mlflow_registry import MlflowRegistry, is_uc_name, uris_for
 from devops_mlops.config import ModelCfg, PromotionCfg, Target
 from devops_mlops.errors import ServiceError
 
@@ -103,3 +104,28 @@ def test_a_version_is_loaded_once_per_process_and_each_registry_serves_its_own(t
     other.log_sklearn_model(LinearRegression().fit(X, 3 * X["a"]), "toll", X=X)
     again = other.load_model("toll", 1)
     assert again is not first and float(again.predict(X.head(2))[1]) == pytest.approx(3.0)
+
+
+def test_a_training_run_logs_a_skops_model_with_pinned_requirements_in_its_experiment(tmp_path):
+    import mlflow.models
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    reg = mlflow_registry.from_context(_ctx(tmp_path))
+    X = pd.DataFrame({"a": np.arange(10.0), "b": np.ones(10)})
+    logged = reg.log_training_run(LinearRegression().fit(X, 2 * X["a"]), sample=X, experiment="proj",
+                                  run_name="train", params={"rows": 10}, metrics={"rmse": 0.1},
+                                  tags={"mlops.stage": "train"})
+    run = reg.client.get_run(logged.run_id)
+    assert run.info.experiment_id == reg.ensure_experiment("proj") and run.info.run_name == "train"
+    assert run.data.params == {"rows": "10"} and run.data.metrics == {"rmse": 0.1}
+    assert reg.run_tags(logged.run_id)["mlops.stage"] == "train"
+    info = mlflow.models.get_model_info(logged.model_uri)
+    assert info.flavors["sklearn"]["serialization_format"] == "skops"
+    assert info.signature.outputs.to_dict()[0]["tensor-spec"]["dtype"] == "float64"
+    requirements = mlflow.pyfunc.get_model_dependencies(logged.model_uri)
+    assert any(line.startswith("scikit-learn==") for line in open(requirements).read().splitlines())
+    version = reg.register(logged.model_uri, "toll", {"mlops.eval_batch": "3"})
+    assert reg.get_version("toll", version).tags["mlops.eval_batch"] == "3"
+    assert np.allclose(reg.load_model(logged.model_uri).predict(X), 2 * X["a"])

@@ -4,6 +4,10 @@ from devops_mlops.adf.arm import template
 from devops_mlops.adf.export import build_export
 from devops_mlops.config import load_config
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 
 def test_arm_template_shape(project):
     cfg = load_config(project / "mlops.yaml")

@@ -26,6 +26,7 @@ def export(project, target="prod", **kw):
     return cfg, build_export(cfg, cfg.target(target), **kw)
 
 
+@pytest.mark.fast
 def test_real_type_names_everywhere(project):
     _, exp = export(project)
     real = sdk_discriminators()
@@ -42,6 +43,7 @@ def test_real_type_names_everywhere(project):
     assert validate(exp.resources) == []
 
 
+@pytest.mark.fast
 def test_job_pipeline_mirrors_tasks(project):
     _, exp = export(project)
     p = exp.resources["pipeline"]["training"]["properties"]
@@ -77,6 +79,7 @@ def test_git_folder_target_and_key_vault_token(project):
     assert validate(exp.resources, external_linked_services={"kv_tolls"}) == []
 
 
+@pytest.mark.fast
 def test_managed_identity_linked_service(project):
     _, exp = export(project)
     tp = exp.resources["linkedService"]["databricks"]["properties"]["typeProperties"]
@@ -86,6 +89,7 @@ def test_managed_identity_linked_service(project):
     assert "accessToken" not in tp
 
 
+@pytest.mark.fast
 def test_monitoring_pipeline_checks_then_calls_retrain(project):
     _, exp = export(project)
     acts = exp.resources["pipeline"]["monitor_model"]["properties"]["activities"]
@@ -101,6 +105,7 @@ def test_monitoring_pipeline_checks_then_calls_retrain(project):
     assert call["typeProperties"]["waitOnCompletion"] is True
 
 
+@pytest.mark.fast
 def test_retrain_loop_is_bounded_and_uses_a_temp_variable(project):
     _, exp = export(project)
     p = exp.resources["pipeline"]["retrain_model"]["properties"]
@@ -124,6 +129,7 @@ def test_retrain_loop_is_bounded_and_uses_a_temp_variable(project):
     assert any("register" in w for w in exp.warnings)
 
 
+@pytest.mark.fast
 def test_improvement_notebooks_from_config(project, edit_config):
     edit_config(project, "  retrain_notebook: notebooks/retrain.py\n",
                 "  retrain_notebook: notebooks/retrain.py\n  register_notebook: notebooks/register.py\n"
@@ -136,6 +142,7 @@ def test_improvement_notebooks_from_config(project, edit_config):
     assert [a["type"] for a in decide["typeProperties"]["ifFalseActivities"]] == ["WebActivity"]  # warn_only: no Fail
 
 
+@pytest.mark.fast
 def test_teams_url_from_env_stays_out_of_the_files(project, monkeypatch, edit_config):
     monkeypatch.setenv("TEAMS_HOOK", "https://example.invalid/secret-hook-4711")
     edit_config(project, "url: https://example.invalid/workflows/hook", "url: ${TEAMS_HOOK}")
@@ -147,6 +154,7 @@ def test_teams_url_from_env_stays_out_of_the_files(project, monkeypatch, edit_co
     assert validate(exp.resources) == []
 
 
+@pytest.mark.fast
 def test_zero_retrains_goes_straight_to_the_alert(project, edit_config):
     edit_config(project, "max_retrains: 3", "max_retrains: 0")
     _, exp = export(project)
@@ -155,6 +163,7 @@ def test_zero_retrains_goes_straight_to_the_alert(project, edit_config):
     assert validate(exp.resources) == []
 
 
+@pytest.mark.fast
 def test_monitoring_without_thresholds_is_exit_2(project, edit_config):
     edit_config(project, "  metrics:\n    - {name: rmse, max: 12.5}\n    - {name: r2, min: 0.6}\n", "")
     with pytest.raises(ConfigError, match=r"monitoring\.metrics: no thresholds") as err:
@@ -164,6 +173,7 @@ def test_monitoring_without_thresholds_is_exit_2(project, edit_config):
     assert set(exp.resources["pipeline"]) == {"training", "inference"}
 
 
+@pytest.mark.fast
 def test_missing_monitoring_notebooks(project, edit_config):
     edit_config(project, "  check_notebook: notebooks/monitor\n", "")
     with pytest.raises(ConfigError, match=r"monitoring\.check_notebook: missing"):
@@ -173,6 +183,7 @@ def test_missing_monitoring_notebooks(project, edit_config):
         export(project)
 
 
+@pytest.mark.fast
 def test_job_notebook_not_found_or_not_synced(project):
     jobs = project / "resources" / "inference.yml"
     jobs.write_text(jobs.read_text().replace("notebooks/batch_inference.py", "notebooks/missing.py"))
@@ -185,6 +196,7 @@ def test_job_notebook_not_found_or_not_synced(project):
         export(project)
 
 
+@pytest.mark.fast
 def test_non_notebook_task_is_refused(project):
     (project / "resources" / "inference.yml").write_text(
         "resources:\n  jobs:\n    inference:\n      tasks:\n        - task_key: whl\n"
@@ -193,6 +205,7 @@ def test_non_notebook_task_is_refused(project):
         export(project)
 
 
+@pytest.mark.fast
 def test_target_requirements(project, edit_config):
     with pytest.raises(ConfigError, match="backend 'local'"):
         export(project, "local")
@@ -201,6 +214,7 @@ def test_target_requirements(project, edit_config):
         load_config(project / "mlops.yaml")
 
 
+@pytest.mark.fast
 def test_target_without_auth_or_cluster(project, edit_config):
     edit_config(project, "      workspace_resource_id: /sub", "      #workspace_resource_id: /sub")
     with pytest.raises(ConfigError, match=r"targets\.prod\.adf\.workspace_resource_id: missing.*never a literal token"):

@@ -4,6 +4,10 @@ from devops_mlops.adf.files import export
 from devops_mlops.context import Context
 from devops_mlops.config import load_config
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 
 def ctx_for(project, target="prod", dry_run=False):
     cfg = load_config(project / "mlops.yaml")

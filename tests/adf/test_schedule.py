@@ -3,6 +3,8 @@ import pytest
 from devops_mlops.adf.schedule import cron_to_recurrence
 from devops_mlops.errors import ConfigError
 
+pytestmark = pytest.mark.fast
+
 
 def test_daily():
     rec = cron_to_recurrence("0 6 * * *")

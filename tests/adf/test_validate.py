@@ -8,6 +8,8 @@ import pytest
 
 from devops_mlops.adf.validate import validate
 
+pytestmark = pytest.mark.fast
+
 
 def nb(name, deps=()):
     return {"name": name, "type": "DatabricksNotebook",

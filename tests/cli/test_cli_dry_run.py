@@ -6,7 +6,7 @@ import click
 import pytest
 
 from devops_mlops.cli import COMMANDS, State, load_command, main, with_dry_run
-from devops_mlops.ops.pipelines import check_command
+from devops_mlops.cli.command_lines import check_command
 from devops_mlops.testing.databricks_emulator import DatabricksEmulator, sample_project
 
 #: every command with a side effect, as a user would type it with --dry-run at the end

@@ -1,8 +1,8 @@
-"""The alerts port's contract, run over every channel: the file channel (local),
-Teams (loopback webhook receiver) and Azure DevOps work items (real SDK against
-the emulator). Each channel: one Delivery per send, ok with a detail saying where
-it went; a second alert for the same model is recorded (no crash, no duplicate
-work item); a failure is a Delivery with ok=False, not an exception."""
+"""The alerts port's contract, run over every channel of the adapter (ChannelAlerts): the file
+channel (local), Teams (loopback webhook receiver) and Azure DevOps work items (real SDK against
+the emulator), and over the in-memory fake (testing/fakes/alerts.py). Each: one Delivery per
+send, ok with a detail saying where it went; a second alert for the same model is recorded (no
+crash, no duplicate work item); a failure is a Delivery with ok=False, not an exception."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from devops_mlops.adapters.alerts import ChannelAlerts, FileChannel, TeamsChanne
 from devops_mlops.config import AlertCfg, AzureDevOpsCfg
 from devops_mlops.ports.alerts import Alert
 from devops_mlops.testing.azure_devops import AzureDevOpsEmulator
+from devops_mlops.testing.fakes.alerts import FakeAlerts
 from devops_mlops.testing.webhook_receiver import WebhookReceiver
 
 PAT = "contract-pat-4242"
@@ -29,6 +30,7 @@ class FileHarness:
     def __init__(self, tmp_path):
         self.path = tmp_path / ".mlops" / "alerts.jsonl"
         self.channel = FileChannel(self.path)
+        self.alerts, self.name = ChannelAlerts([self.channel]), self.channel.name
 
     def recorded(self):
         return [json.loads(l) for l in self.path.read_text().splitlines()] if self.path.exists() else []
@@ -47,6 +49,7 @@ class TeamsHarness:
     def __init__(self, tmp_path):
         self.hook = WebhookReceiver().start()
         self.channel = TeamsChannel(self.hook.url_for("workflows/x"))
+        self.alerts, self.name = ChannelAlerts([self.channel]), self.channel.name
 
     def recorded(self):
         return self.hook.posts
@@ -65,6 +68,7 @@ class WorkItemHarness:
         monkeypatch.setenv("AZURE_DEVOPS_EXT_PAT", PAT)
         scm = AzureDevOpsCfg(organization_url=self.emu.org_url, project="ml")
         self.channel = WorkItemChannel(AlertCfg(kind="azure-devops-work-item"), scm, backoff=0.01)
+        self.alerts, self.name = ChannelAlerts([self.channel]), self.channel.name
 
     def recorded(self):
         return [c for wid in self.emu.work_items for c in [self.emu.work_items[wid]]]
@@ -76,23 +80,37 @@ class WorkItemHarness:
         self.emu.stop()
 
 
-@pytest.fixture(params=["file", "teams", "work-item"])
+class FakeHarness:
+    def __init__(self):
+        self.alerts, self.name = FakeAlerts(), "fake"
+
+    def recorded(self):
+        return self.alerts.sent
+
+    def break_it(self):
+        self.alerts.fail("fake", "the fake channel is down")
+
+    def close(self):
+        pass
+
+
+@pytest.fixture(params=["file", "teams", "work-item", pytest.param("fake", marks=pytest.mark.fast)])
 def harness(request, tmp_path, monkeypatch):
     h = {"file": lambda: FileHarness(tmp_path), "teams": lambda: TeamsHarness(tmp_path),
-         "work-item": lambda: WorkItemHarness(tmp_path, monkeypatch)}[request.param]()
+         "work-item": lambda: WorkItemHarness(tmp_path, monkeypatch), "fake": FakeHarness}[request.param]()
     yield h
     h.close()
 
 
 def test_send_delivers_once_with_a_detail(harness):
-    [d] = ChannelAlerts([harness.channel]).send(_alert())
+    [d] = harness.alerts.send(_alert())
     assert d.ok, d.detail
-    assert d.channel == harness.channel.name and d.detail
+    assert d.channel == harness.name and d.detail
     assert len(harness.recorded()) == 1
 
 
 def test_second_alert_for_the_same_model_is_recorded_without_duplicating(harness):
-    alerts = ChannelAlerts([harness.channel])
+    alerts = harness.alerts
     assert all(d.ok for d in alerts.send(_alert(1)))
     assert all(d.ok for d in alerts.send(_alert(2)))
     # file and teams keep a record per alert; the work item channel keeps one open item per model
@@ -102,6 +120,6 @@ def test_second_alert_for_the_same_model_is_recorded_without_duplicating(harness
 
 def test_a_failure_is_a_delivery_not_an_exception(harness):
     harness.break_it()
-    [d] = ChannelAlerts([harness.channel]).send(_alert())
+    [d] = harness.alerts.send(_alert())
     assert d.ok is False and d.detail
     assert PAT not in d.detail and "sig=" not in d.detail

@@ -1,6 +1,9 @@
-"""The jobs port's contract, over the local adapter (real kernels) and the Databricks adapter + emulator."""
+"""The jobs port's contract, over the local adapter (real kernels), the Databricks adapter + emulator
+and the in-memory fake."""
 
 import pytest
+
+from devops_mlops.errors import MlopsError
 
 NB_OK = "# Databricks notebook source\ndbutils.notebook.exit('done')\n"
 NB_FAIL = "# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\n1 / 0\n"
@@ -13,9 +16,17 @@ def settings(name, paths, tags=None):
     return {"name": name, "tasks": tasks, "tags": tags or {"mlops_project": "p", "mlops_job_key": name}}
 
 
-@pytest.fixture(params=["local", "databricks"])
+@pytest.fixture(params=["local", "databricks", pytest.param("fake", marks=pytest.mark.fast)])
 def backend(request, tmp_path, monkeypatch):
-    """(jobs adapter, ok notebook path, failing notebook path, make_fail(path))"""
+    """(name, jobs adapter, emulator or None): notebook /ok exits with 'done', /fail raises ZeroDivisionError."""
+    if request.param == "fake":
+        from devops_mlops.testing.fakes.jobs import FakeJobs
+
+        fake = FakeJobs()
+        fake.set_outcome("/fail", error="ZeroDivisionError: division by zero", error_trace="Traceback ... 1 / 0")
+        fake.set_outcome("/ok", result="SUCCESS", output="done")
+        yield request.param, fake, None
+        return
     if request.param == "local":
         from devops_mlops.adapters.local.jobs import LocalJobs
         from devops_mlops.adapters.local.workspace import LocalWorkspace
@@ -84,6 +95,46 @@ def test_submit_one_time_run(backend):
     assert run.job_id is None
     assert run.result_state == "FAILED"
     assert run.tasks[0].task_key == "t" and run.tasks[0].error
+
+
+def test_run_if_runs_cleanup_after_a_failure_and_excludes_unneeded_handlers(backend):
+    _, jobs, _ = backend
+    after = [{"task_key": "a"}]
+    rid = jobs.submit("handlers", [
+        {"task_key": "a", "notebook_task": {"notebook_path": "/fail"}},
+        {"task_key": "cleanup", "depends_on": after, "run_if": "ALL_DONE", "notebook_task": {"notebook_path": "/ok"}},
+        {"task_key": "alert", "depends_on": after, "run_if": "ALL_FAILED", "notebook_task": {"notebook_path": "/ok"}},
+        {"task_key": "next", "depends_on": after, "notebook_task": {"notebook_path": "/ok"}},
+        {"task_key": "b", "notebook_task": {"notebook_path": "/ok"}},
+        {"task_key": "b_failed", "depends_on": [{"task_key": "b"}], "run_if": "AT_LEAST_ONE_FAILED",
+         "notebook_task": {"notebook_path": "/ok"}},
+    ])
+    run = _finish(jobs, rid)
+    assert {t.task_key: t.result_state for t in run.tasks} == {
+        "a": "FAILED", "cleanup": "SUCCESS", "alert": "SUCCESS", "next": "UPSTREAM_FAILED", "b": "SUCCESS",
+        "b_failed": "EXCLUDED"}
+    assert run.result_state == "FAILED"
+
+
+def test_permissions_start_with_the_creator_as_owner_and_are_replaced_whole(backend):
+    _, jobs, _ = backend
+    jid = jobs.create(settings("acl", ["/ok"]))
+    me = jobs.current_user()["userName"]
+    assert jobs.get_permissions(jid) == [{"user_name": me, "permission_level": "IS_OWNER"}]
+    acl = [{"user_name": me, "permission_level": "IS_OWNER"}, {"group_name": "users", "permission_level": "CAN_VIEW"}]
+    jobs.set_permissions(jid, acl)
+    assert sorted(jobs.get_permissions(jid), key=str) == sorted(acl, key=str)
+    with pytest.raises(MlopsError):
+        jobs.set_permissions(jid, [{"group_name": "users", "permission_level": "CAN_VIEW"}])
+
+
+def test_missing_jobs_and_runs(backend):
+    _, jobs, _ = backend
+    assert jobs.get(987654) is None
+    with pytest.raises(MlopsError):
+        jobs.run_now(987654)
+    with pytest.raises(MlopsError):
+        jobs.get_run(987654)
 
 
 def _finish(jobs, run_id):

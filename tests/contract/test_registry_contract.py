@@ -1,5 +1,7 @@
-"""The registry port's contract over real MLflow: the sqlite store the local backend uses,
-and an `mlflow server` this module starts on loopback (one server for the whole module)."""
+"""The registry port's contract over real MLflow — the sqlite store the local backend uses, an
+`mlflow server` this module starts on loopback (one server for the whole module), the emulated
+Databricks workspace and Unity Catalog registries — and over the in-memory fake
+(devops_mlops/testing/fakes/registry.py)."""
 
 import os
 import signal
@@ -18,6 +20,7 @@ from sklearn.linear_model import LinearRegression
 
 from devops_mlops.adapters.mlflow_registry import MlflowRegistry
 from devops_mlops.errors import ServiceError
+from devops_mlops.testing.fakes.registry import FakeRegistry
 
 X = pd.DataFrame({"a": np.arange(12.0), "b": np.arange(12.0) % 3})
 Y = 2 * X.a - X.b
@@ -120,8 +123,19 @@ def _workspace_env(request, _isolated_env, monkeypatch):
         monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-registry-contract")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "server", "workspace", "unity-catalog"])
-def make_registry(request, _server_process):
+@pytest.fixture(scope="module", params=[
+    pytest.param("fake", marks=pytest.mark.fast), "sqlite", "server", "workspace", "unity-catalog",
+])
+def make_registry(request):
+    if request.param == "fake":
+        shared = FakeRegistry()
+
+        def make_fake(**kwargs):
+            return shared.view(**kwargs)
+
+        make_fake.kind = "fake"
+        return make_fake
+    request.getfixturevalue("_server_process")  # boots while the sqlite suite runs
     if request.param == "sqlite":
         uri, artifacts = request.getfixturevalue("sqlite_store")
         registry_uri = uri
@@ -141,25 +155,29 @@ def make_registry(request, _server_process):
 
 
 @pytest.fixture(scope="module")
-def logged(make_registry):
-    """Two logged models (runs with rmse 1.0 and 0.5), uploaded once per store; tests register them."""
-    registry = make_registry()
-    name = _name(make_registry)
+def store(make_registry):
+    """The registry that logs the module's training runs (other registries of the store see them)."""
+    return make_registry()
+
+
+@pytest.fixture(scope="module")
+def logged(store):
+    """Two training runs (rmse 1.0 and 0.5) in one experiment, logged once per store; tests register them."""
     return [
-        registry.log_sklearn_model(LinearRegression().fit(X, Y + i), name, X=X, metrics={"rmse": 1.0 / (i + 1)})
+        store.log_training_run(
+            LinearRegression().fit(X, Y + i), sample=X, experiment=f"contract-{uuid.uuid4().hex[:6]}",
+            run_name="train", params={"i": i}, metrics={"rmse": 1.0 / (i + 1)},
+            tags={"mlops.git_commit": "c0ffee" * 6 + "abcd", "mlops.stage": "train"},
+        )
         for i in range(2)
     ]
 
 
 def _register(registry, logged, name, n=2):
-    import mlflow
-
-    registry.activate()
     versions = []
     for i in range(n):
-        source = logged[i % len(logged)]
-        mv = mlflow.register_model(source.source, name)
-        versions.append(registry.get_version(name, int(mv.version)))
+        number = registry.register(logged[i % len(logged)].model_uri, name, {"n": str(i)})
+        versions.append(registry.get_version(name, number))
     return versions
 
 
@@ -249,3 +267,57 @@ def test_custom_alias_names_and_tags(make_registry, logged):
     registry.set_tags(name, 1, {"mlops.production.promoted_by": "alice", "empty": None})
     tags = registry.get_version(name, 1).tags
     assert tags["mlops.production.promoted_by"] == "alice" and tags["empty"] == ""
+
+
+def test_runs_experiments_and_registering_with_tags(make_registry, store, logged):
+    registry = make_registry()
+    experiment = f"contract-exp-{uuid.uuid4().hex[:6]}"
+    first = registry.use_experiment(experiment)
+    assert registry.use_experiment(experiment) == first and registry.ensure_experiment(experiment) == first
+    tags = registry.run_tags(logged[1].run_id)
+    assert tags["mlops.stage"] == "train" and tags["mlops.git_commit"].startswith("c0ffee")
+    with pytest.raises(ServiceError):
+        registry.run_tags("0" * 32)
+    name = _name(make_registry)
+    number = registry.register(logged[1].model_uri, name, {"mlops.eval_batch": "4"})
+    version = registry.get_version(name, number)
+    assert version.run_id == logged[1].run_id and version.tags["mlops.eval_batch"] == "4"
+    assert version.metrics["rmse"] == pytest.approx(0.5)
+    assert version.tags["mlops.source_git_commit"].startswith("c0ffee")  # the run's commit
+
+
+def test_a_model_loads_from_its_run_uri_with_its_signature(make_registry, logged):
+    model = make_registry().load_model(logged[0].model_uri)
+    assert np.allclose(model.predict(X), Y)
+    assert model.metadata.get_input_schema().input_names() == ["a", "b"]
+
+
+def test_unassign_and_model_tags(make_registry, logged):
+    _no_aliases_on_the_workspace_registry(make_registry)
+    registry = make_registry()
+    name = _name(make_registry)
+    _register(registry, logged, name, 1)
+    registry.assign(name, "staging", 1)
+    registry.unassign(name, "staging", 1)
+    assert registry.holder(name, "staging") is None
+    registry.set_model_tag(name, "mlops.retrain.state", "running")
+    assert registry.model_tags(name)["mlops.retrain.state"] == "running"
+    registry.delete_model_tag(name, "mlops.retrain.state")
+    registry.delete_model_tag(name, "mlops.retrain.state")  # gone already: nothing to do
+    assert "mlops.retrain.state" not in registry.model_tags(name)
+
+
+def test_opened_ahead_and_activated_the_registry_keeps_working(make_registry, logged):
+    """``open`` (ops/ahead.py, on an idle core) may run twice and before anything else; ``activate``
+    points the process's MLflow at this registry for a notebook's own calls."""
+    registry = make_registry()
+    registry.open()
+    registry.open()
+    registry.activate()
+    name = _name(make_registry)
+    number = registry.register(logged[0].model_uri, name, {})
+    assert registry.get_version(name, number).version == number
+    if make_registry.kind != "fake":
+        import mlflow
+
+        assert mlflow.get_registry_uri() == registry.registry_uri

@@ -1,6 +1,7 @@
 """The tables port's contract, run over the local adapter (deltalake under .mlops/tables),
-the Databricks adapter's deltalake path (as on a pipeline agent, no Spark, no local lock)
-and the Spark adapter on the local Spark engine (parquet tables: no Delta jars here)."""
+the Databricks adapter's deltalake path (as on a pipeline agent, no Spark, no local lock),
+the Spark adapter on the local Spark engine (parquet tables: no Delta jars here) and the
+in-memory fake (devops_mlops/testing/fakes/tables.py)."""
 
 import os
 import subprocess
@@ -14,6 +15,8 @@ import pytest
 from devops_mlops.adapters.local import tables as local_tables
 from devops_mlops.adapters.spark import tables as spark_tables
 from devops_mlops.config import TablesCfg, Target
+from devops_mlops.errors import InputError
+from devops_mlops.testing.fakes.tables import FakeTables
 
 
 def _ctx(tmp_path, backend, **tables):
@@ -27,8 +30,13 @@ def _ctx(tmp_path, backend, **tables):
     )
 
 
-@pytest.fixture(params=["local", "databricks-deltalake", pytest.param("spark", marks=pytest.mark.spark)])
+@pytest.fixture(params=[
+    "local", "databricks-deltalake", pytest.param("spark", marks=pytest.mark.spark),
+    pytest.param("fake", marks=pytest.mark.fast),
+])
 def tables(request, tmp_path):
+    if request.param == "fake":
+        return FakeTables()
     if request.param == "local":
         return local_tables.from_context(_ctx(tmp_path, "local"))
     if request.param == "spark":
@@ -80,6 +88,63 @@ def test_replace_where_is_idempotent_and_touches_one_batch(tables):
     assert set(tables.read("predictions")["batch_id"]) == {"b2"}
 
 
+def test_only_spark_tables_name_a_spark_session(tables):
+    assert (tables.spark is not None) == isinstance(tables, spark_tables.SparkTables)
+
+
+def test_invalid_names_are_refused(tables):
+    with pytest.raises(InputError, match="invalid table name"):
+        tables.location("no spaces")
+
+
+def test_read_selected_columns_in_their_order(tables):
+    assert list(tables.read("features", columns=["key", "batch_id"]).columns) == ["key", "batch_id"]  # no table
+    tables.append("features", _batch(1, 3, x=[1.0, 2.0, 3.0]))
+    frame = tables.read("features", where={"batch_id": 1}, columns=["x", "key"])
+    assert list(frame.columns) == ["x", "key"] and sorted(frame["x"]) == [1.0, 2.0, 3.0]
+    with pytest.raises(InputError, match="no column 'nope'"):
+        tables.read("features", where={"nope": 1})
+
+
+def test_read_chunks_of_one_batch(tables):
+    assert list(tables.read_chunks("features", where={"batch_id": 1}, chunk_rows=2)) == []  # no table
+    tables.append("features", _batch(1, 5))
+    tables.append("features", _batch(2, 4, start=100))
+    chunks = list(tables.read_chunks("features", where={"batch_id": 2}, columns=["key", "key", "gone"],
+                                     chunk_rows=3))
+    assert [len(c) for c in chunks] == [3, 1]
+    assert all(list(c.columns) == ["key"] for c in chunks)
+    assert sorted(k for c in chunks for k in c["key"]) == [100, 101, 102, 103]
+
+
+def test_an_empty_append_adds_nothing_and_replace_where_checks_its_column(tables):
+    tables.append("metrics", _batch(1, 2))
+    tables.append("metrics", _batch(1, 0))
+    assert len(tables.read("metrics")) == 2
+    with pytest.raises(InputError, match="null"):
+        tables.replace_where("metrics", _batch(1, 1), column="batch_id", value=None)
+    with pytest.raises(InputError, match="no column 'model'"):
+        tables.replace_where("metrics", _batch(1, 1), column="model", value="m")
+
+
+def test_a_lossy_write_is_refused(tables):
+    if isinstance(tables, spark_tables.SparkTables):
+        pytest.skip("Spark casts on write with its own rules (ANSI mode decides): tests/adapters/spark")
+    tables.append("labels", pd.DataFrame({"batch_id": [1], "count": [3]}))
+    tables.append("labels", pd.DataFrame({"batch_id": [2], "count": [4.0]}))  # a whole float fits
+    with pytest.raises(InputError, match="count"):
+        tables.append("labels", pd.DataFrame({"batch_id": [3], "count": [4.5]}))
+    assert sorted(tables.read("labels")["count"]) == [3, 4]
+
+
+def test_categories_are_stored_as_their_values(tables):
+    frame = _batch(1, 2)
+    frame["model_name"] = pd.Series(["m", "m"], dtype="category")
+    tables.replace_where("predictions", frame, column="batch_id", value=1)
+    assert not isinstance(tables.read("predictions")["model_name"].dtype, pd.CategoricalDtype)
+    assert set(tables.read("predictions")["model_name"]) == {"m"}
+
+
 WRITER = textwrap.dedent(
     """
     import sys
@@ -105,6 +170,8 @@ WRITER = textwrap.dedent(
 def test_two_writers_at_once_lose_nothing_and_corrupt_nothing(tables, tmp_path):
     from devops_mlops.kernel import spark as engine
 
+    if isinstance(tables, FakeTables):
+        pytest.skip("no other process can write an in-memory table")
     root = tables.root
     env = None
     if isinstance(tables, spark_tables.SparkTables):

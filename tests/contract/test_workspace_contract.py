@@ -1,4 +1,5 @@
-"""The workspace port's contract, over the local adapter and the Databricks adapter + emulator."""
+"""The workspace port's contract, over the local adapter, the Databricks adapter + emulator and the
+in-memory fake; Git folders over the Databricks adapter + emulator and the fake."""
 
 import pytest
 
@@ -9,8 +10,13 @@ SQL = b"-- Databricks notebook source\nselect 1\n"
 IPYNB = b'{"cells": [], "metadata": {"kernelspec": {"language": "python"}}, "nbformat": 4, "nbformat_minor": 5}'
 
 
-@pytest.fixture(params=["local", "databricks"])
+@pytest.fixture(params=["local", "databricks", pytest.param("fake", marks=pytest.mark.fast)])
 def ws(request, tmp_path, monkeypatch):
+    if request.param == "fake":
+        from devops_mlops.testing.fakes.workspace import FakeWorkspace
+
+        yield FakeWorkspace()
+        return
     if request.param == "local":
         from devops_mlops.adapters.local.workspace import LocalWorkspace
 
@@ -92,3 +98,48 @@ def test_mkdirs_is_idempotent(ws):
     ws.mkdirs("/Shared/a/b/c")
     ws.mkdirs("/Shared/a/b/c")
     assert ws.get_status("/Shared/a/b").object_type == "DIRECTORY"
+
+
+@pytest.fixture(params=["databricks", pytest.param("fake", marks=pytest.mark.fast)])
+def git_ws(request, monkeypatch):
+    """(workspace with Git folders, set_head(url, ref, commit): where a pull of that ref lands)."""
+    if request.param == "fake":
+        from devops_mlops.testing.fakes.workspace import FakeWorkspace
+
+        fake = FakeWorkspace()
+        yield fake, lambda url, ref, commit: fake.git_heads.__setitem__((url, ref), commit)
+        return
+    from types import SimpleNamespace
+
+    from devops_mlops.adapters.databricks.client import build_client
+    from devops_mlops.adapters.databricks.workspace import DatabricksWorkspace
+    from devops_mlops.testing.databricks_emulator import DatabricksEmulator
+
+    with DatabricksEmulator(token="dapi-contract") as emu:
+        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-contract")
+        yield (DatabricksWorkspace(build_client(SimpleNamespace(host=emu.url, profile=None, name="t"))),
+               lambda url, ref, commit: emu.git_heads.__setitem__((url, ref), commit))
+
+
+URL = "https://dev.azure.com/org/proj/_git/demo"
+
+
+def test_git_folder_create_pull_and_read_back(git_ws):
+    ws, set_head = git_ws
+    assert ws.find_repo("/Repos/ci/demo") is None
+    created = ws.create_repo(URL, "azureDevOpsServices", "/Repos/ci/demo")
+    assert (created.path, created.url) == ("/Repos/ci/demo", URL)
+    assert ws.get_status("/Repos/ci/demo").object_type == "REPO"
+    assert ws.create_repo(URL, "azureDevOpsServices", "/Repos/ci/demo").id == created.id  # a retried create
+    set_head(URL, "main", "a" * 40)
+    ws.update_repo(created.id, branch="main", path="/Repos/ci/demo")
+    got = ws.get_repo(created.id)
+    assert (got.branch, got.head_commit_id) == ("main", "a" * 40)
+    assert ws.find_repo("/Repos/ci/demo").head_commit_id == "a" * 40
+
+
+def test_git_folder_pull_of_an_unknown_branch_fails(git_ws):
+    ws, _ = git_ws
+    created = ws.create_repo(URL, "azureDevOpsServices", "/Repos/ci/demo")
+    with pytest.raises(MlopsError, match="does not exist in the remote"):
+        ws.update_repo(created.id, branch="nope", path="/Repos/ci/demo")

@@ -10,6 +10,10 @@ from devops_mlops.core.artifacts import (
     workspace_api_path,
 )
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 WHL = "/Volumes/main/ml/art/0123456789abcdef/pkg-1.0-py3-none-any.whl"
 PIN = "devops-mlops==0.1.0"
 

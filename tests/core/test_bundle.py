@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from devops_mlops.config import load_config
-from devops_mlops.core.bundle import find_bundle, read_bundle
-from devops_mlops.core.jobdefs import load_job_definitions
 from devops_mlops.errors import ConfigError, InputError
+from devops_mlops.files.jobs import find_bundle, load_job_definitions, read_bundle
+
+pytestmark = pytest.mark.fast
 
 MLOPS = """\
 project: shop

@@ -6,8 +6,10 @@ import pytest
 
 from devops_mlops.config import load_config
 from devops_mlops.core.bundle_refs import Place, Resolver, short_name
-from devops_mlops.core.jobfiles import load_jobs
 from devops_mlops.errors import ConfigError
+from devops_mlops.files.jobs import load_jobs
+
+pytestmark = pytest.mark.fast
 
 MLOPS = """\
 project: shop
@@ -33,7 +35,7 @@ def project(tmp_path: Path, job: str, bundle: str = "bundle: {name: shop}\n") ->
 
 def load(tmp_path: Path, whoami=None):
     cfg = load_config(tmp_path / "mlops.yaml")
-    return load_jobs(cfg, cfg.target("dev"), whoami)
+    return load_jobs(cfg, cfg.target("dev"), whoami=whoami)
 
 
 def counted_user():

@@ -1,5 +1,9 @@
 from devops_mlops.core.deploy_plan import diff, normalize, plan_deploy
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 MINE = {"name": "a", "tasks": [{"task_key": "t", "notebook_task": {"notebook_path": "/x"}}],
         "tags": {"mlops_project": "p", "mlops_job_key": "a"}}
 

@@ -4,6 +4,8 @@ import pytest
 
 from devops_mlops.core.escapes import mask_escapes, may_have_escapes
 
+pytestmark = pytest.mark.fast
+
 
 def masked(text: str) -> list[str]:
     lines = text.split("\n")

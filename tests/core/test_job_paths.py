@@ -5,9 +5,11 @@ from pathlib import Path
 import pytest
 
 from devops_mlops.config import load_config
-from devops_mlops.core.jobdefs import load_job_definitions
-from devops_mlops.core.job_paths import is_local
+from devops_mlops.core.job_paths import git_folder, is_local
 from devops_mlops.errors import ConfigError
+from devops_mlops.files.jobs import load_job_definitions
+
+pytestmark = pytest.mark.fast
 
 MLOPS = """\
 project: shop
@@ -67,9 +69,9 @@ def project(tmp_path: Path, job: str = JOB) -> Path:
     return tmp_path
 
 
-def settings(tmp_path: Path, target: str) -> dict:
+def settings(tmp_path: Path, target: str, tracked: frozenset[str] | None = None) -> dict:
     cfg = load_config(tmp_path / "mlops.yaml")
-    return load_job_definitions(cfg, cfg.target(target))["a"].settings
+    return load_job_definitions(cfg, cfg.target(target), tracked=tracked)["a"].settings
 
 
 @pytest.mark.parametrize("target,base", [("git", "/Repos/ci/shop/src"), ("ws", "/Shared/shop")])
@@ -119,36 +121,30 @@ def test_is_local():
     assert not is_local("")
 
 
-def _git(root: Path, *args: str) -> None:
-    import subprocess
-
-    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
-                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@x", "HOME": str(root), "PATH": "/usr/bin:/bin:/usr/local/bin"})
+#: what `git add -A && git commit` of the project holds: the built wheel is ignored (*.whl in .gitignore)
+COMMITTED = frozenset({".gitignore", "mlops.yaml", "resources/a.yml", "src/hello.py", "src/main.py",
+                       "src/requirements.txt"})
 
 
 def test_a_git_folder_target_needs_every_file_a_job_names_committed(tmp_path):
-    import devops_mlops.core.job_paths as job_paths
-
     root = project(tmp_path)
-    (root / ".gitignore").write_text("*.whl\n")  # a built wheel, as projects ignore them
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "start")
-    job_paths._COMMITTED.clear()
+    cfg = load_config(root / "mlops.yaml")
+    assert git_folder(cfg.target("git")) and not git_folder(cfg.target("ws"))
     with pytest.raises(ConfigError) as err:  # the Git folder will not have the ignored wheel
-        settings(root, "git")
+        settings(root, "git", COMMITTED)
     assert "src/libs/helper-0.1-py3-none-any.whl is not committed" in err.value.message
+    assert "ship the package's wheel to a volume" in err.value.message
     assert err.value.path.endswith("a.yml") and err.value.line == 17  # the library's own line
     assert "tasks[0].libraries[1].whl" in err.value.message
-    settings(root, "ws")  # a workspace target uploads the files itself: no git needed
+    settings(root, "ws", COMMITTED)  # a workspace target uploads the files itself: the list does not matter
+    settings(root, "git", None)  # not known (no repository): not checked
 
-    _git(root, "add", "-f", "src/libs/helper-0.1-py3-none-any.whl")
-    _git(root, "commit", "-qm", "the wheel")  # committed since: read again, it passes
-    assert settings(root, "git")["tasks"][0]["notebook_task"]["notebook_path"] == "/Repos/ci/shop/src/hello"
+    committed = COMMITTED | {"src/libs/helper-0.1-py3-none-any.whl"}
+    assert settings(root, "git", committed)["tasks"][0]["notebook_task"]["notebook_path"] == "/Repos/ci/shop/src/hello"
 
     (root / "src" / "new.py").write_text("# Databricks notebook source\nprint(2)\n")  # written, not committed
     (root / "resources" / "a.yml").write_text(JOB.replace("../src/hello}", "../src/new}"))
     with pytest.raises(ConfigError) as err:
-        settings(root, "git")
+        settings(root, "git", committed)
     assert "src/new.py is not committed" in err.value.message and err.value.line == 14
+    assert "commit and push it)" in err.value.message

@@ -3,8 +3,11 @@ from pathlib import Path
 import pytest
 
 from devops_mlops.config import load_config
-from devops_mlops.core.jobdefs import load_job_definitions, remote_notebook_path
+from devops_mlops.core.jobdefs import remote_notebook_path
 from devops_mlops.errors import ConfigError
+from devops_mlops.files.jobs import load_job_definitions
+
+pytestmark = pytest.mark.fast
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "jobs"
 
@@ -68,7 +71,7 @@ def test_git_folder_and_local_paths(tmp_path):
     local = load_job_definitions(cfg, cfg.target("local"))["train"].settings
     assert local["tasks"][1]["notebook_task"]["notebook_path"] == "/train"
     assert "job_clusters" not in local
-    assert remote_notebook_path(cfg, cfg.target("dev"), "notebooks/sub/x.ipynb") == "/Shared/demo/sub/x"
+    assert remote_notebook_path(cfg, cfg.target("dev"), "notebooks/sub/x.ipynb", tracked=None) == "/Shared/demo/sub/x"
 
 
 def test_no_jobs_folder_is_empty(tmp_path):

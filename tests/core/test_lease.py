@@ -2,6 +2,10 @@
 
 from devops_mlops.core.lease import Lease, decode, free_reason
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 NOW = 1_800_000_000.0
 
 

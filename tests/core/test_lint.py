@@ -5,7 +5,13 @@ import pytest
 from devops_mlops.core import notebook as nbm
 from devops_mlops.core.lint import check_notebook, code_selected, defined_names, python_source, scan_secrets
 
+pytestmark = pytest.mark.fast
+
 CORPUS = Path(__file__).parent.parent / "corpus" / "notebooks"
+
+
+def load(path: Path) -> nbm.Notebook:
+    return nbm.loads(path.read_bytes(), path)
 
 
 def fake_pat() -> str:
@@ -55,7 +61,7 @@ def test_python_source_maps_lines_back_and_isolates_syntax_errors(tmp_path):
         "# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\n# MAGIC %python\n# MAGIC y = x\n"
         "\n# COMMAND ----------\n\nz = (\n"
     )
-    nb = nbm.read(path)
+    nb = load(path)
     text, line_map, syntax = python_source(nb, set(), isolate_syntax_errors=True)
     assert "y = x" in text
     found = [line_map.lookup(row) for row in range(1, text.count("\n") + 1)]
@@ -66,15 +72,15 @@ def test_python_source_maps_lines_back_and_isolates_syntax_errors(tmp_path):
 
 
 def test_defined_names_of_a_run_target():
-    nb = nbm.read(CORPUS / "good" / "00_setup.py")
+    nb = load(CORPUS / "good" / "00_setup.py")
     assert {"dt", "CATALOG", "SCHEMA", "table_name"} <= defined_names(nb)
 
 
 def test_check_notebook_reports_malformed_source_and_missing_header():
-    mess = nbm.read(CORPUS / "bad" / "magic_mess.py")
+    mess = load(CORPUS / "bad" / "magic_mess.py")
     findings = check_notebook(mess, "magic_mess.py", lambda n, t: None)
     assert {(f.code, f.line) for f in findings} >= {("MLO002", 3), ("MLO002", 4), ("MLO002", 10)}
-    plain = nbm.read(CORPUS / "bad" / "no_header.py")
+    plain = load(CORPUS / "bad" / "no_header.py")
     (finding,) = check_notebook(plain, "no_header.py", lambda n, t: None)
     assert finding.code == "MLO003" and "line 3" in finding.message
 
@@ -82,21 +88,21 @@ def test_check_notebook_reports_malformed_source_and_missing_header():
 def test_noqa_silences_one_code(tmp_path):
     path = tmp_path / "n.py"
     path.write_text(f'# Databricks notebook source\na = "{fake_pat()}"  # noqa: SEC001\nb = "{fake_pat()}"\n')
-    findings = check_notebook(nbm.read(path), "n.py", lambda n, t: None)
+    findings = check_notebook(load(path), "n.py", lambda n, t: None)
     assert [(f.code, f.line) for f in findings] == [("SEC001", 3)]
 
 
 def test_blank_lines_stay_blank_and_line_magics_become_pass(tmp_path):
     path = tmp_path / "m.py"
     path.write_text("# Databricks notebook source\nimport os\n\n%load_ext autoreload\nprint(os.sep)\n")
-    text, _vmap, _ = python_source(nbm.read(path), set())
+    text, _vmap, _ = python_source(load(path), set())
     assert text == "import os\n\npass\nprint(os.sep)\n"
 
 
 def test_an_indented_line_magic_keeps_the_block_valid(tmp_path):
     path = tmp_path / "m.py"
     path.write_text("# Databricks notebook source\nif True:\n    %time x = 1\n")
-    text, _vmap, syntax = python_source(nbm.read(path), set(), isolate_syntax_errors=True)
+    text, _vmap, syntax = python_source(load(path), set(), isolate_syntax_errors=True)
     assert text == "if True:\n    pass\n" and syntax == []
 
 
@@ -112,7 +118,7 @@ def test_secrets_in_text_outputs_are_found_and_images_are_not_scanned(tmp_path):
              {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs[1:], "source": "y = 2"}]
     path = tmp_path / "o.ipynb"
     path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    found = [(f.code, f.cell) for f in check_notebook(nbm.read(path), "o.ipynb", lambda n, t: None)]
+    found = [(f.code, f.cell) for f in check_notebook(load(path), "o.ipynb", lambda n, t: None)]
     assert sorted(found) == [("MLO101", 1), ("MLO101", 2), ("SEC002", 1)]
 
 
@@ -136,12 +142,12 @@ def test_an_ipynb_secret_is_found_in_any_cell_or_text_output_after_the_one_pre_s
              {"cell_type": "markdown", "metadata": {}, "source": ["token dapi" + "0" * 32]}]
     path = tmp_path / "o.ipynb"
     path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    found = {(f.code, f.cell) for f in check_notebook(nbm.read(path), "o.ipynb", lambda n, t: None)}
+    found = {(f.code, f.cell) for f in check_notebook(load(path), "o.ipynb", lambda n, t: None)}
     assert found == {("SEC002", 2), ("MLO101", 2), ("SEC001", 3)}
     cells[1]["outputs"] = []
     cells[2]["source"] = ["no secret here"]
     path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    assert check_notebook(nbm.read(path), "o.ipynb", lambda n, t: None) == []
+    assert check_notebook(load(path), "o.ipynb", lambda n, t: None) == []
 
 
 def test_findings_compare_hash_and_pickle_as_values():
@@ -154,17 +160,3 @@ def test_findings_compare_hash_and_pickle_as_values():
     assert f.fixable is False and Finding("a.py", 1, 2, 3, "MLO101", "warning", "m", fixable=True).fixable
     with pytest.raises(AttributeError):
         f.line = 3
-
-
-def test_run_resolver_answers_as_resolve_run_target(tmp_path, monkeypatch):
-    from devops_mlops.core.lint import resolve_run_target, run_resolver
-
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "common.py").write_text("# Databricks notebook source\n")
-    (tmp_path / "sub" / "local.ipynb").write_text("{}")
-    monkeypatch.chdir(tmp_path)
-    resolve = run_resolver(str(tmp_path))
-    for rel in ("a.py", "sub/b.py", "sub/../c.py"):
-        nb = nbm.Notebook(path=Path(rel), format="source", language="python", cells=[])
-        for target in ("./common", "../common", "local", "./nowhere", "/abs/x"):
-            assert resolve(nb, target) == resolve_run_target(tmp_path / rel, target), (rel, target)

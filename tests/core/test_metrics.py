@@ -5,6 +5,8 @@ from sklearn import metrics as skm
 from devops_mlops.core import metrics
 from devops_mlops.errors import InputError
 
+pytestmark = pytest.mark.fast
+
 RNG = np.random.default_rng(7)
 Y = RNG.normal(10, 3, size=50)
 P = Y + RNG.normal(0, 1, size=50)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from devops_mlops.core import pipeline_rules as r
+from devops_mlops.core.pipeline_rules.expressions import Unknown, evaluate
+from devops_mlops.core.pipeline_rules.resolve import Params
+from devops_mlops.core.pipeline_rules.scripts import PLACEHOLDER, mlops_commands, subcommand
+from devops_mlops.core.pipeline_rules.secrets import is_secret_name
 from devops_mlops.yamlload import parse_with_lines
+
+pytestmark = pytest.mark.fast
 
 
 def doc(text: str, path: str = "p.yml") -> r.Doc:
@@ -44,12 +50,12 @@ def codes(findings):
     ],
 )
 def test_evaluate(expr, expected):
-    assert r.evaluate(expr, {"auth": "pat", "flag": True}) is expected
+    assert evaluate(expr, {"auth": "pat", "flag": True}) is expected
 
 
 def test_evaluate_unknown_reference():
-    with pytest.raises(r.Unknown):
-        r.evaluate("eq(variables.x, 'a')", {})
+    with pytest.raises(Unknown):
+        evaluate("eq(variables.x, 'a')", {})
 
 
 def test_resolve_keeps_every_branch_without_params_and_maps_lines():
@@ -67,7 +73,7 @@ def test_resolve_evaluates_conditions_and_substitutes_parameters():
         "- ${{ if eq(parameters.a, 'x') }}:\n  - script: echo ${{ parameters.a }}\n"
         "- ${{ else }}:\n  - script: other\n"
     )
-    params = r.Params({"a": "x"}, {"a": r.Loc("caller.yml", {("a",): 9}, ("a",))})
+    params = Params({"a": "x"}, {"a": r.Loc("caller.yml", {("a",): 9}, ("a",))})
     out = r.resolve(d.data, r.Loc(d.path, d.lines, ()), params, {})
     assert out["steps"] == [{"script": "echo x"}]
 
@@ -87,26 +93,26 @@ def test_mlops_commands_found_in_scripts():
         "python -m devops_mlops sync\n"
         "echo mlops is not a command here\n"
     )
-    found = r.mlops_commands(text)
+    found = mlops_commands(text)
     assert [i for i, _ in found] == [1, 2, 3, 5]
-    assert found[0][1][:2] == ["--target", r.PLACEHOLDER]
+    assert found[0][1][:2] == ["--target", PLACEHOLDER]
     assert found[2][1] == ["lint", "--select", "E1"]
     assert found[3][1] == ["sync"]
 
 
 def test_subcommand_and_dry_run():
-    assert r.subcommand(["--target", "x", "--dry-run", "commit", "a.py"]) == ("commit", True)
-    assert r.subcommand(["--format", "json", "monitor"]) == ("monitor", False)
+    assert subcommand(["--target", "x", "--dry-run", "commit", "a.py"]) == ("commit", True)
+    assert subcommand(["--format", "json", "monitor"]) == ("monitor", False)
 
 
 @pytest.mark.parametrize("name", ["DATABRICKS_TOKEN", "System.AccessToken", "ARM_CLIENT_SECRET", "dbPassword", "storageKey"])
 def test_secret_names(name):
-    assert r.is_secret_name(name)
+    assert is_secret_name(name)
 
 
 @pytest.mark.parametrize("name", ["ARM_CLIENT_ID", "DATABRICKS_HOST", "Build.SourceVersion", "results", "cacheKeyPrefix"])
 def test_not_secret_names(name):
-    assert not r.is_secret_name(name)
+    assert not is_secret_name(name)
 
 
 def test_secret_in_script_body_points_at_its_line():

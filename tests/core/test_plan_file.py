@@ -6,6 +6,8 @@ import pytest
 
 from devops_mlops.core import plan_file as pf
 
+pytestmark = pytest.mark.fast
+
 IDENTITY = {"name": "staging", "backend": "databricks", "host": "https://adb-1.net", "project": "p",
             "workspace_dir": "/Shared/p"}
 

@@ -3,6 +3,10 @@
 from devops_mlops.core import plan_file as pf
 from devops_mlops.core.plan_summary import markdown
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 
 def sealed(**over):
     doc = {"format": pf.FORMAT, "format_version": pf.FORMAT_VERSION, "toolkit_version": "1.0", "command": "deploy",

@@ -9,6 +9,10 @@ from devops_mlops.core.pr_feedback import (
     scope_line,
 )
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 
 def test_changed_lines_of_an_edit_and_a_new_file():
     assert changed_lines("a\nb\nc\n", "a\nB\nc\nd\n") == {2, 4}

@@ -1,6 +1,10 @@
 from devops_mlops.config import Bound
 from devops_mlops.core.promotion import decide, gate_metrics, previous_holder, table_rows
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 
 def _decide(cand, prod, **kw):
     kw.setdefault("primary", "rmse")

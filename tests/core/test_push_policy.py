@@ -7,6 +7,8 @@ import pytest
 from devops_mlops.config import load_config
 from devops_mlops.core.push_policy import decide
 
+pytestmark = pytest.mark.fast
+
 BASE = """project: p
 model: {name: m}
 targets:

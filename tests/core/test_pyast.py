@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from devops_mlops.core import notebook as nbm
 from devops_mlops.core import pyast
 from devops_mlops.core.lint import defined_names, python_source
+from devops_mlops.files import notebooks as nbfiles
 from devops_mlops.kernel.pool import modules_imported_by
 
 AFFECTED = sys.version_info[:2] == (3, 11) and sys.version_info < (3, 11, 8)
@@ -84,7 +84,7 @@ def test_the_kernel_pools_parse_and_lints_parse_never_race(tmp_path: Path):
     module.write_text(SOURCE)
     notebook = tmp_path / "nb.py"
     notebook.write_text("# Databricks notebook source\n" + SOURCE.replace("\n\n\n", "\n\n# COMMAND ----------\n\n"))
-    nb = nbm.read(notebook)
+    nb = nbfiles.read(notebook)
     assert modules_imported_by([module]) and defined_names(nb)  # both really parse
     errors = hammer(lambda: modules_imported_by([module]),
                     lambda: defined_names(nb),
@@ -93,6 +93,7 @@ def test_the_kernel_pools_parse_and_lints_parse_never_race(tmp_path: Path):
     assert errors == []
 
 
+@pytest.mark.fast  # the two race tests above are CPU stress: full tier
 def test_a_systemerror_is_retried_once_then_reported_as_our_error(monkeypatch):
     calls = []
 
@@ -112,6 +113,7 @@ def test_a_systemerror_is_retried_once_then_reported_as_our_error(monkeypatch):
     assert exc.value.exit_code == 1 and "3.11.8" in exc.value.hint
 
 
+@pytest.mark.fast
 def test_syntax_errors_pass_through_unchanged():
     with pytest.raises(SyntaxError):
         pyast.parse("def (")
@@ -120,6 +122,7 @@ def test_syntax_errors_pass_through_unchanged():
     assert pyast.check("x = 1") is None
 
 
+@pytest.mark.fast
 def test_every_parse_of_the_package_goes_through_the_lock():
     import devops_mlops
 

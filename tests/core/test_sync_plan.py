@@ -1,5 +1,9 @@
 from devops_mlops.core.sync_plan import LocalItem, RemoteItem, classify, plan_sync
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 
 def item(rel, sha="s1"):
     return LocalItem(rel, f"notebooks/{rel}.py", "SOURCE", "PYTHON", sha)

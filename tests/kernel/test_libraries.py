@@ -6,7 +6,7 @@ from pathlib import Path
 
 from devops_mlops.ops.wheels import build_wheel
 from devops_mlops.kernel import libraries
-from devops_mlops.testing.databricks_runtime import make_venv
+from devops_mlops.testing.databricks import make_venv
 from devops_mlops.testing.shipping_project import shipping_project
 
 SCRIPT = """

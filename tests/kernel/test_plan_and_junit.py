@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from devops_mlops.core.junit import Case, Failure, Suite, to_xml, write_junit
+from devops_mlops.core.junit import Case, Failure, Suite, to_xml
 from devops_mlops.errors import InputError
+from devops_mlops.files.junit import write_junit
 from devops_mlops.kernel.plan import PlanError, expand, parse_run_args
+
+pytestmark = pytest.mark.fast
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "runtime"
 

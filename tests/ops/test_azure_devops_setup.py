@@ -1,12 +1,14 @@
-"""`mlops azure-devops setup` use case: the real SDK against the emulator."""
+"""`mlops azure-devops setup` use case: the real SDK (the administration adapter) against the emulator."""
 
 from __future__ import annotations
 
 import pytest
 
+from devops_mlops.adapters.azure.admin import BUILD_POLICY, GIT_NAMESPACE
+from devops_mlops.adapters.azure.admin_library import APPROVAL_CHECK
 from devops_mlops.context import Context
 from devops_mlops.errors import InputError, MlopsError, ServiceError
-from devops_mlops.ops.azure_devops_setup import APPROVAL_CHECK, BUILD_POLICY, GIT_NAMESPACE, run, secret_names
+from devops_mlops.ops.azure_devops_setup import run, secret_names
 from devops_mlops.testing.azure_devops import AzureDevOpsEmulator
 
 PAT = "setup-pat-55555"

@@ -12,7 +12,8 @@ import pytest
 from devops_mlops.config import load_config
 from devops_mlops.context import Context
 from devops_mlops.errors import CheckFailed, ServiceError, UsageError
-from devops_mlops.ops.commit import automation_branch, commit_notebooks, metrics_table
+from devops_mlops.ops.commit import commit_notebooks
+from devops_mlops.ops.commit_text import automation_branch, metrics_table
 from devops_mlops.testing.azure_devops import AzureDevOpsEmulator
 from devops_mlops.testing.git_http_server import (
     GitHttpServer,

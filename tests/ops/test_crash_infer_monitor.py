@@ -21,11 +21,11 @@ import pytest
 import yaml
 
 from devops_mlops.context import Context
-from devops_mlops.core import monitoring as mon
+from devops_mlops.core import retrain_loop
 from devops_mlops.ops.infer import infer
 from devops_mlops.ops.monitor import monitor
 from devops_mlops.ops.retrain import InProcessRetrainer
-from devops_mlops.runtime import tables as T
+from devops_mlops.ops import tables as T
 from devops_mlops.testing import project as sandbox
 
 DRIFT_AT = 8
@@ -101,7 +101,7 @@ def state(root: Path) -> dict:
     if tables.exists(T.RETRAIN_ATTEMPTS):
         events = tables.read(T.RETRAIN_ATTEMPTS).to_dict("records")
         loops = sorted({e["loop_id"] for e in events})
-        folded = [mon.fold(lid, events) for lid in loops]
+        folded = [retrain_loop.fold(lid, events) for lid in loops]
         doc["loops"] = [
             ([(t.attempt, t.outcome, t.version, t.train_batches, json.dumps(t.metrics, sort_keys=True)) for t in s.tries],
              s.promoted, s.scored, s.alerted, s.committed is not None)

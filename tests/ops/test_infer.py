@@ -7,7 +7,7 @@ import pytest
 from devops_mlops.errors import InputError
 from devops_mlops.runtime.api import Session
 from devops_mlops.testing import project as sandbox
-from devops_mlops.runtime import tables as T
+from devops_mlops.ops import tables as T
 from devops_mlops.ops.infer import infer
 
 

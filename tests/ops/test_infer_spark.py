@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from devops_mlops.ops.infer import infer, input_columns
-from devops_mlops.runtime import tables as T
+from devops_mlops.ops import tables as T
 from devops_mlops.testing import project as sandbox
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from devops_mlops.core import notebook as nbm
 from devops_mlops.errors import InputError
+from devops_mlops.files import notebooks as nbfiles
 from devops_mlops.ops.lint import lint_paths
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "notebooks"
@@ -55,7 +55,7 @@ def test_fix_strips_outputs_and_nothing_else(tmp_path):
     result = lint_paths([path], fix=True)
     assert result.fixed == 2
     assert {f.code for f in result.findings} == {"F401", "SEC002", "MLO001"}
-    nb = nbm.read(path)
+    nb = nbfiles.read(path)
     assert nb.cells[0].outputs == [] and nb.cells[0].execution_count is None
     assert nb.cells[1].source.startswith("conn = ")
 

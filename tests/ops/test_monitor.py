@@ -17,7 +17,7 @@ import yaml
 
 from devops_mlops.context import Context
 from devops_mlops.testing import project as sandbox
-from devops_mlops.runtime import tables as T
+from devops_mlops.ops import tables as T
 from devops_mlops.ops.infer import infer
 from devops_mlops.ops.monitor import monitor
 from devops_mlops.ops.retrain import InProcessRetrainer

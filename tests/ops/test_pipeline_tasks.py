@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from devops_mlops.cli.command_lines import check_command
 from devops_mlops.ops import pipelines as ops
+
+pytestmark = pytest.mark.fast
 
 
 def check(tmp_path: Path, text: str) -> list[tuple[str, int, str]]:
     path = tmp_path / "p.yml"
     path.write_text(text)
-    result = ops.validate([str(path)])
+    result = ops.validate([str(path)], check_command=check_command)
     return [(f.code, f.line, f.severity) for f in result.findings]
 
 
@@ -90,7 +95,7 @@ def test_input_typos_and_values_outside_the_choices_are_warnings(tmp_path):
             "- task: PublishBuildArtifacts@7\n")
     path = tmp_path / "p.yml"
     path.write_text(text)
-    result = ops.validate([str(path)])
+    result = ops.validate([str(path)], check_command=check_command)
     got = {(f.code, f.line, f.severity) for f in result.findings}
     assert got == {("PL112", 4, "warning"), ("PL112", 5, "warning"), ("PL111", 6, "warning"),
                    ("PL111", 8, "warning")}

@@ -1,5 +1,5 @@
 """`mlops pipelines validate` use case: the patched schema, the shipped pipelines, command
-lines against the real CLI, and the preview API through a loopback emulator."""
+lines against the real CLI, and the preview API through the Azure DevOps emulator."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from devops_mlops.adapters.azure.pipeline_preview import from_config
 from devops_mlops.cli import COMMANDS
+from devops_mlops.cli.command_lines import check_command
 from devops_mlops.ops import pipelines as ops
-from devops_mlops.testing.http import Emulator, HttpError
+from devops_mlops.ops.pipeline_preview import preview_remote
+from devops_mlops.testing.azure_devops import AzureDevOpsEmulator
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus" / "pipelines"
 EXAMPLE = REPO / "examples" / "toll-demand"
+
+
+def validate(paths: list[str], **kwargs):
+    return ops.validate(paths, check_command=check_command, **kwargs)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -27,7 +34,7 @@ def test_shipped_pipelines_pass(monkeypatch):
     monkeypatch.chdir(EXAMPLE)
     from devops_mlops.config import load_config
 
-    result = ops.validate([], settings=ops.settings_from_config(load_config(EXAMPLE / "mlops.yaml")))
+    result = validate([], settings=ops.settings_from_config(load_config(EXAMPLE / "mlops.yaml")))
     assert {"azure-pipelines/pr.yml", "azure-pipelines/release.yml", "azure-pipelines/monitoring.yml"} <= set(result.files)
     assert result.findings == []
 
@@ -86,17 +93,17 @@ def test_schema_patches_accept_what_the_service_accepts(tmp_path):
         "    scriptLocation: inlineScript\n    inlineScript: echo\n    addSpnToEnvironment: 'true'\n"
         "- script: echo\n  timeoutInMinutes: 5\n  continueOnError: ${{ parameters.soft }}\n"
     ))
-    assert ops.validate([str(p)]).findings == []
+    assert validate([str(p)]).findings == []
 
 
 def test_corpus_good_and_bad(monkeypatch):
     monkeypatch.chdir(REPO)
-    good = ops.validate([str(CORPUS / "good.yml")])
+    good = validate([str(CORPUS / "good.yml")])
     assert [f for f in good.findings if "does not exist yet" not in f.message] == []
-    bad = ops.validate([str(CORPUS / "bad_schema.yml")])
+    bad = validate([str(CORPUS / "bad_schema.yml")])
     assert [(f.code, f.line) for f in bad.findings] == [("PL100", 12), ("PL100", 17)]
     assert "timeoutInMinutes" in bad.findings[0].message and "'scirpt'" in bad.findings[1].message
-    rules = ops.validate([str(CORPUS / "bad_rules.yml")])
+    rules = validate([str(CORPUS / "bad_rules.yml")])
     got = {(f.code, f.line) for f in rules.findings}
     assert {("PL104", 2), ("PL102", 6), ("PL101", 12), ("PL103", 13), ("PL106", 14), ("PL107", 15),
             ("PL106", 16), ("PL105", 17), ("PL108", 20)} <= got
@@ -104,63 +111,38 @@ def test_corpus_good_and_bad(monkeypatch):
 
 def test_malformed_yaml_is_unreadable(monkeypatch):
     monkeypatch.chdir(REPO)
-    result = ops.validate([str(CORPUS)])
+    result = validate([str(CORPUS)])
     assert [(f.path, f.code, f.line) for f in result.unreadable] == [("tests/corpus/pipelines/malformed.yml", "PL000", 4)]
     assert not result.ok
 
 
 def test_template_is_wrapped_and_its_parameters_checked(tmp_path):
     t = write(tmp_path, "templates/t.yml", "parameters:\n- name: x\n  type: strnig\nsteps:\n- bash: echo\n")
-    (f,) = ops.validate([str(t)]).findings
+    (f,) = validate([str(t)]).findings
     assert (f.code, f.line) == ("PL100", 3)
 
 
 def test_check_command_uses_the_real_cli():
-    assert ops.check_command(["--target", "staging", "model", "promote", "--version", "__AZP_VALUE__", "--to",
+    assert check_command(["--target", "staging", "model", "promote", "--version", "__AZP_VALUE__", "--to",
                               "production"]) == []
-    assert ops.check_command(["--version"]) == []
-    (code, msg), = ops.check_command(["model", "promote", "--version", "3", "--to", "qa"])
+    assert check_command(["--version"]) == []
+    (code, msg), = check_command(["model", "promote", "--version", "3", "--to", "qa"])
     assert code == "PL106" and "'qa'" in msg
-    (code, msg), = ops.check_command(["model", "promote", "--to", "staging"])
+    (code, msg), = check_command(["model", "promote", "--to", "staging"])
     assert code == "PL106" and "--version" in msg
-    (code, msg), = ops.check_command(["--format", "xml", "lint"])
+    (code, msg), = check_command(["--format", "xml", "lint"])
     assert code == "PL106"
-    (code, msg), = ops.check_command(["lint", "--nope"])
+    (code, msg), = check_command(["lint", "--nope"])
     assert code == "PL106" and "--nope" in msg
 
 
 def test_registered_command_without_module_is_a_finding(monkeypatch):
     monkeypatch.setitem(COMMANDS, "ghost", ("ghost_not_written", "A command nobody wrote yet."))
-    (code, msg), = ops.check_command(["ghost"])
+    (code, msg), = check_command(["ghost"])
     assert code == "PL107" and "devops_mlops/cli/ghost_not_written.py does not exist yet" in msg
 
 
 # ----------------------------------------------------------------------------- --remote
-
-
-class PipelinesPreview(Emulator):
-    """The Azure DevOps Pipelines REST subset `--remote` uses."""
-
-    def __init__(self, token: str):
-        super().__init__(token=token)
-        self.definitions = {7: "/azure-pipelines/pr.yml"}
-        self.route("GET", "/org/{project}/_apis/pipelines", self.list)
-        self.route("GET", "/org/{project}/_apis/pipelines/{pid}", self.get)
-        self.route("POST", "/org/{project}/_apis/pipelines/{pid}/preview", self.preview)
-
-    def list(self, req):
-        return {"count": len(self.definitions), "value": [{"id": i, "name": f"p{i}"} for i in self.definitions]}
-
-    def get(self, req):
-        pid = int(req.params["pid"])
-        return {"id": pid, "configuration": {"type": "yaml", "path": self.definitions[pid]}}
-
-    def preview(self, req):
-        assert req.arg("api-version") == "7.1" and req.json["previewRun"] is True
-        text = req.json["yamlOverride"]
-        if "bogus" in text:
-            raise HttpError(400, {"message": "/azure-pipelines/pr.yml (Line: 3, Col: 1): Unexpected value 'bogus'"})
-        return {"finalYaml": text, "id": -1}
 
 
 @pytest.fixture
@@ -171,25 +153,34 @@ def repo(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_remote_preview_ok_and_rejected(repo):
-    with PipelinesPreview("tok") as emu:
-        env = {"SYSTEM_ACCESSTOKEN": "tok", "SYSTEM_COLLECTIONURI": emu.url + "/org/", "SYSTEM_TEAMPROJECT": "proj"}
-        files = ops.discover([], None)
-        status, findings = ops.preview_remote(files, env=env)
-        assert status["status"] == "ok" and findings == []
-        assert status["pipelines"][0]["pipeline"] == 7
-        write(repo, "azure-pipelines/pr.yml", "trigger: none\nsteps:\nbogus: 1\n")
-        status, (f,) = ops.preview_remote(files, env=env)
-        assert status["status"] == "failed" and (f.code, f.line, f.column) == ("PL110", 3, 1)
-        assert emu.requests_by_path(r"/preview$", "POST")[0].headers["authorization"].startswith("Basic ")
+@pytest.fixture
+def emu():
+    with AzureDevOpsEmulator(token="tok") as emu:
+        emu.add_project("proj")
+        emu.add_yaml_pipeline("proj", "other", "azure-pipelines/release.yml")
+        emu.add_yaml_pipeline("proj", "pr", "azure-pipelines/pr.yml")
+        yield emu
 
 
-def test_remote_skips_without_credentials_and_reports_a_bad_token(repo):
-    status, findings = ops.preview_remote(ops.discover([], None), env={})
+def test_remote_preview_ok_and_rejected(repo, emu):
+    env = {"SYSTEM_ACCESSTOKEN": "tok", "SYSTEM_COLLECTIONURI": emu.org_url + "/", "SYSTEM_TEAMPROJECT": "proj"}
+    files = ops.discover([], None)
+    status, findings = preview_remote(files, from_config(None, env))
+    assert status["status"] == "ok" and findings == []
+    assert status["pipelines"][0]["pipeline"] == 2 and status["organization"] == emu.org_url + "/"
+    write(repo, "azure-pipelines/pr.yml", "trigger: none\nsteps:\nbogus: 1\n")
+    status, (f,) = preview_remote(files, from_config(None, env))
+    assert status["status"] == "failed" and (f.code, f.line, f.column) == ("PL110", 3, 1)
+    assert "Unexpected value 'bogus'" in f.message
+    assert emu.requests_by_path(r"/preview$", "POST")[0].headers["authorization"].startswith("Basic ")
+    assert [p["pipeline"] for p in emu.previews] == [2, 2]
+
+
+def test_remote_skips_without_credentials_and_reports_a_bad_token(repo, emu):
+    status, findings = preview_remote(ops.discover([], None), from_config(None, {}))
     assert status["status"] == "skipped" and "SYSTEM_ACCESSTOKEN" in status["reason"] and findings == []
     from devops_mlops.errors import ServiceError
 
-    with PipelinesPreview("tok") as emu:
-        env = {"AZURE_DEVOPS_EXT_PAT": "wrong", "SYSTEM_COLLECTIONURI": emu.url + "/org", "SYSTEM_TEAMPROJECT": "proj"}
-        with pytest.raises(ServiceError, match="rejected the token"):
-            ops.preview_remote(ops.discover([], None), env=env)
+    env = {"AZURE_DEVOPS_EXT_PAT": "wrong", "SYSTEM_COLLECTIONURI": emu.org_url, "SYSTEM_TEAMPROJECT": "proj"}
+    with pytest.raises(ServiceError, match="rejected the token"):
+        preview_remote(ops.discover([], None), from_config(None, env))

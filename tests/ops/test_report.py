@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from devops_mlops.testing import project as sandbox
-from devops_mlops.runtime import tables as T
+from devops_mlops.ops import tables as T
 from devops_mlops.ops.report import write_report
 
 

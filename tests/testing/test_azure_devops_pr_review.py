@@ -27,13 +27,13 @@ def setup():
 def test_iterations_changes_and_items(setup):
     emu, pr = setup
     it = pr.last_iteration()
-    assert it.id == 1 and it.common_ref_commit.commit_id != it.source_ref_commit.commit_id
+    assert it.id == 1 and it.base_commit != it.head_commit
     assert pr.changed_files(it.id) == {"/a.py": "edit", "/gone.py": "delete", "/new.py": "add"}
-    assert pr.file_text("/a.py", it.common_ref_commit.commit_id) == "1\n"
-    assert pr.file_text("/new.py", it.common_ref_commit.commit_id) is None
+    assert pr.file_text("/a.py", it.base_commit) == "1\n"
+    assert pr.file_text("/new.py", it.base_commit) is None
     emu.push_iteration(pr.id, {"a.py": "3\n"})
     second = pr.last_iteration()
-    assert second.id == 2 and pr.file_text("/a.py", second.source_ref_commit.commit_id) == "3\n"
+    assert second.id == 2 and pr.file_text("/a.py", second.head_commit) == "3\n"
     assert pr.changed_files(2) == {"/a.py": "edit", "/gone.py": "delete"}
 
 

@@ -41,14 +41,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ... import console
 from ...errors import UsageError
+from ...ports.devops_admin import build_service_name, organization_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...config import AzureDevOpsCfg
-    from ...context import Context
 
 
 @dataclass
@@ -65,8 +64,6 @@ class AzureDevOpsTarget:
     @property
     def build_service_identity(self) -> str:
         """'<project> Build Service (<org>)': the identity pipelines run as (project-scoped)."""
-        from .errors import build_service_name
-
         return build_service_name(self.project, self.organization)
 
     def require(self, *, project: bool = True, repository: bool = False) -> AzureDevOpsTarget:
@@ -75,17 +72,6 @@ class AzureDevOpsTarget:
         if repository and not self.repository:
             raise UsageError("no Azure Repos repository (set scm.azure_devops.repository in mlops.yaml, or BUILD_REPOSITORY_NAME)")
         return self
-
-
-def organization_name(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    segments = [s for s in parts.path.split("/") if s]
-    if host.endswith(".visualstudio.com"):
-        return host.split(".")[0]
-    if segments:
-        return segments[0] if host in ("dev.azure.com", "vssps.dev.azure.com") else segments[-1]
-    return host
 
 
 def resolve(
@@ -304,8 +290,11 @@ class AzureDevOps:
             return self.git().get_repository(self.target.repository, project=self.target.project)
 
 
-def from_context(ctx: Context, *, need_repository: bool = False, **overrides: Any) -> AzureDevOps:
-    """The Azure DevOps of the project's mlops.yaml (``scm.azure_devops``) and the environment."""
+def from_context(ctx: Any, *, need_repository: bool = False, **overrides: Any) -> AzureDevOps:
+    """The Azure DevOps of the project's mlops.yaml (``scm.azure_devops``) and the environment.
+
+    ``ctx``: the run context (``devops_mlops.context.Context``; its ``config``, ``console``,
+    ``timeout`` and ``target`` are read)."""
     cfg = ctx.config.scm.azure_devops
     target = resolve(cfg, **{k: v for k, v in overrides.items() if k in ("organization_url", "project", "repository")})
     if need_repository:

@@ -18,17 +18,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ...errors import ConflictError, MlopsError, ServiceError
+from ...ports.devops_admin import build_service_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import AzureDevOpsTarget
 
 GIT_REPOS_SECURITY = "Project settings > Repositories > {repo} > Security"
 _TF = re.compile(r"\b(TF\d{5,6}|VS\d{6})\b")
-
-
-def build_service_name(project: str | None, organization: str | None) -> str:
-    """The project-scoped build service identity Azure DevOps creates for each project."""
-    return f"{project or '<project>'} Build Service ({organization or '<organization>'})"
 
 
 def _code_of(exc: BaseException) -> tuple[str | None, str | None, str]:

@@ -1,5 +1,6 @@
-"""One Azure Repos pull request, through the ``azure-devops`` SDK's GitClient: its last iteration and
-changed files, file content at a commit, and its comment threads (list, create, update, close).
+"""The pull-request threads port (:mod:`devops_mlops.ports.pull_requests`) over one Azure Repos pull
+request, through the ``azure-devops`` SDK's GitClient: its last iteration and changed files, file
+content at a commit, and its comment threads (list, create, update, close).
 
 Every call is wrapped in :func:`.errors.translated`, so the caller sees ``ServiceError`` with
 ``code`` ``"403"`` / ``"TF401027"`` when the build identity may not comment.
@@ -7,16 +8,18 @@ Every call is wrapped in :func:`.errors.translated`, so the caller sees ``Servic
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ...core.pr_feedback import PROPERTY, Thread, key_of
-from .connection import send
+from ...ports.pull_requests import Iteration
+from .connection import AzureDevOps, resolve, send
 from .errors import translated
 
 
 class PullRequest:
-    def __init__(self, ado, repository_id: str, pull_request_id: int) -> None:
-        self.ado = ado  # connection.AzureDevOps
+    def __init__(self, ado: AzureDevOps, repository_id: str, pull_request_id: int) -> None:
+        self.ado = ado
         self.repository_id = repository_id
         self.id = pull_request_id
         self._git = None
@@ -36,10 +39,14 @@ class PullRequest:
             return fn(*args, **kwargs)
 
     # ------------------------------------------------------------------ what changed
-    def last_iteration(self) -> Any:
+    def last_iteration(self) -> Iteration | None:
         its = self._call("read the iterations", self.git.get_pull_request_iterations, self.repository_id, self.id,
                          project=self.project)
-        return max(its, key=lambda i: i.id) if its else None
+        if not its:
+            return None
+        last = max(its, key=lambda i: i.id)
+        return Iteration(last.id, (last.common_ref_commit or last.target_ref_commit).commit_id,
+                         last.source_ref_commit.commit_id)
 
     def changed_files(self, iteration_id: int) -> dict[str, str]:
         """Repository path -> change type ("add", "edit", "delete", "rename, edit", ...), every page.
@@ -124,3 +131,14 @@ class PullRequest:
 
         self._call("update a comment", self.git.update_comment, Comment(content=content), self.repository_id,
                    self.id, thread_id, comment_id, project=self.project)
+
+
+def from_config(config: Any) -> PullRequest:
+    """The pull request of this build (``SYSTEM_PULLREQUEST_PULLREQUESTID``) in the repository
+    ``BUILD_REPOSITORY_ID`` (else the one of ``scm.azure_devops`` / ``BUILD_REPOSITORY_NAME``);
+    ``config``: the project's config, or None (organization, project and token from the environment)."""
+    target = resolve(config.scm.azure_devops if config is not None else None)
+    target.require(project=True)
+    ado = AzureDevOps(target)
+    repo_id = os.environ.get("BUILD_REPOSITORY_ID") or ado.repository().id
+    return PullRequest(ado, repo_id, int(os.environ["SYSTEM_PULLREQUEST_PULLREQUESTID"]))

@@ -72,6 +72,23 @@ class ArtifactStore:
                                   hint=_permission_hint(path)) from None
             raise
 
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes (None when nothing is there): volumes through the Files API, workspace
+        files exported as they are."""
+        if not is_volume(path):
+            api = workspace_api_path(path)
+            return None if self.workspace.get_status(api) is None else self.workspace.export(api, format="AUTO")
+
+        def go():
+            try:
+                return self.files.download(path).contents.read()
+            except Exception as exc:
+                if is_not_found(exc) or status_of(exc) == 404:
+                    return None
+                raise
+
+        return call(go, f"read {path}")
+
 
 def from_context(ctx: Any) -> ArtifactStore:
     return ArtifactStore(client_for(ctx), ctx.workspace)

@@ -1,4 +1,4 @@
-"""The git port over the local repository, with gitpython.
+"""The local repository port (:class:`devops_mlops.ports.git.Repository`) over git, with gitpython.
 
 Everything here is safe on a pipeline agent's checkout (a detached HEAD in a
 shallow clone) and in a developer's working tree with changes in progress:
@@ -7,119 +7,120 @@ shallow clone) and in a developer's working tree with changes in progress:
   (``GIT_INDEX_FILE``) seeded from HEAD, so only the given paths enter it; the
   real index is then updated for those paths only and the working tree is never
   written. Unrelated changes, staged or not, stay exactly as they were.
-* :meth:`LocalGit.push` authenticates with an ``http.<url>.extraheader`` passed
-  through the environment (``GIT_CONFIG_COUNT`` / ``GIT_CONFIG_KEY_n`` /
-  ``GIT_CONFIG_VALUE_n``), never through a URL, a config file or an argument.
-  An empty value first clears any header a checkout left behind
-  (``persistCredentials``).
+* :meth:`LocalGit.push` authenticates with an extra header passed through the
+  environment (see :mod:`.git_auth`).
 * :meth:`LocalGit.commit_contents` builds a commit from bytes on top of a given parent
   without moving HEAD (the retrain loop's local branch, see ops/commit_local.py).
 * :meth:`LocalGit.rebase_paths` re-applies an automation commit on a moved
   remote tip without touching the working tree (tree surgery in a temporary
   index), and refuses when the remote changed the same paths.
+
+The repository is opened on first use, so a folder that is not one yet can be asked
+:meth:`~LocalGit.is_repository` or made one (:meth:`~LocalGit.init`, ``mlops init``); those
+questions, :meth:`~LocalGit.tracked_files` and :meth:`~LocalGit.user_email` run git directly
+and never import gitpython.
 """
 
 from __future__ import annotations
 
-import base64
+import functools
+import getpass
 import os
-import re
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from ...console import mask, register_secret
+from ...console import mask
 from ...errors import ConflictError, InputError, ServiceError, UsageError
+from ...ports.git import PushResult
+from .git_auth import auth_env, classify_push, network_error, stderr_of, summary
 
 ZERO = "0" * 40
 
 
-@dataclass
-class PushResult:
-    ok: bool
-    #: ok | up-to-date | non-fast-forward | protected | permission | auth | error
-    kind: str
-    remote: str
-    ref: str
-    detail: str = ""
+def _run(cwd: Path | None, *args: str) -> subprocess.CompletedProcess | None:
+    """``git [-C cwd] args`` (bytes out); None when git cannot be started or hangs."""
+    where = ["-C", str(cwd)] if cwd is not None else []
+    try:
+        return subprocess.run(["git", *where, *args], capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
-def auth_header() -> str | None:
-    """The ``Authorization`` header value for pushes: SYSTEM_ACCESSTOKEN (bearer),
-    else AZURE_DEVOPS_EXT_PAT (basic); None when neither is set."""
-    token = os.environ.get("SYSTEM_ACCESSTOKEN")
-    if token:
-        return f"AUTHORIZATION: bearer {token}"
-    pat = os.environ.get("AZURE_DEVOPS_EXT_PAT")
-    if pat:
-        encoded = base64.b64encode(f":{pat}".encode()).decode()
-        register_secret(encoded)
-        return f"AUTHORIZATION: basic {encoded}"
-    return None
+def _inside_work_tree(folder: Path) -> bool:
+    proc = _run(folder, "rev-parse", "--is-inside-work-tree")
+    return proc is not None and proc.returncode == 0 and proc.stdout.strip() == b"true"
 
 
-def _key_url(url: str) -> str:
-    """The remote URL as a config-key subsection: no password, no query."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+def _user_email(cwd: Path | None) -> str:
+    proc = _run(cwd, "config", "user.email")
+    return proc.stdout.decode("utf-8", "replace").strip() if proc is not None else ""
 
 
-def auth_env(url: str | None, header: str | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for a git network command against ``url``: never prompts, and for
-    an http(s) remote carries the extra header as command-line-level config."""
-    env = dict(base if base is not None else os.environ)
-    out = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
-    header = header if header is not None else auth_header()
-    if url and header and urlsplit(url).scheme in ("http", "https"):
-        try:
-            n = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
-        except ValueError:
-            n = 0
-        key = f"http.{_key_url(url)}.extraheader"
-        out[f"GIT_CONFIG_KEY_{n}"] = key
-        out[f"GIT_CONFIG_VALUE_{n}"] = ""  # clears headers a checkout persisted
-        out[f"GIT_CONFIG_KEY_{n + 1}"] = key
-        out[f"GIT_CONFIG_VALUE_{n + 1}"] = header
-        out["GIT_CONFIG_COUNT"] = str(n + 2)
-    return out
-
-
-def classify_push(output: str) -> str:
-    if "TF402455" in output:
-        return "protected"
-    if "TF401027" in output:
-        return "permission"
-    if re.search(r"\((fetch first|non-fast-forward|stale info)\)", output):
-        return "non-fast-forward"
-    if re.search(r"Authentication failed|returned error: 40[13]|could not read Username", output):
-        return "auth"
-    return "error"
+@functools.lru_cache(maxsize=1)
+def local_user() -> dict:
+    """The current user of the local backend (the SCIM Me shape): git's user.email, else the OS user."""
+    name = _user_email(None)
+    try:
+        os_user = getpass.getuser()
+    except (OSError, KeyError):
+        os_user = os.environ.get("USER") or "user"
+    return {"userName": name or os_user, "displayName": name or os_user, "id": os_user}
 
 
 class LocalGit:
-    """The repository containing ``path``."""
+    """The repository containing ``path`` (opened on first use: UsageError when there is none)."""
 
     def __init__(self, path: str | Path, *, remote: str = "origin", bot_name: str, bot_email: str):
-        import git
-
-        try:
-            self.repo = git.Repo(Path(path), search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise UsageError(f"{path} is not inside a git repository", hint="run `git init` or clone the repository") from None
-        if self.repo.bare:
-            raise UsageError(f"{path} is a bare repository; need a working tree")
-        self.root = Path(self.repo.working_tree_dir).resolve()
+        self.path = Path(path)
         self.remote = remote
         self.bot_name = bot_name
         self.bot_email = bot_email
+
+    @functools.cached_property
+    def repo(self):
+        """The gitpython ``Repo``; UsageError when ``path`` is not in a working tree."""
+        import git
+
+        try:
+            repo = git.Repo(self.path, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise UsageError(f"{self.path} is not inside a git repository",
+                             hint="run `git init` or clone the repository") from None
+        if repo.bare:
+            raise UsageError(f"{self.path} is a bare repository; need a working tree")
+        return repo
+
+    @functools.cached_property
+    def root(self) -> Path:
+        return Path(self.repo.working_tree_dir).resolve()
+
+    # ------------------------------------------------------------ any folder
+    def is_repository(self) -> bool:
+        return _inside_work_tree(self.path)
+
+    def init(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        proc = _run(None, "init", "-q", str(self.path))
+        if proc is None or proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip() if proc is not None else "git did not start"
+            raise ServiceError(f"git init failed: {mask(err)}", path=self.path)
+        self.__dict__.pop("repo", None)
+        self.__dict__.pop("root", None)
+
+    def tracked_files(self, folder: Path) -> frozenset[str] | None:
+        proc = _run(folder, "ls-tree", "-r", "-z", "--name-only", "HEAD")
+        if proc is None:
+            return None
+        if proc.returncode != 0:
+            return frozenset() if _inside_work_tree(folder) else None  # no commit yet, or no repository
+        return frozenset(os.fsdecode(n) for n in proc.stdout.split(b"\0") if n)
+
+    def user_email(self) -> str:
+        return _user_email(self.path if self.path.is_dir() else None)
 
     # ------------------------------------------------------------ queries
     def _git(self, *args: str, env: dict[str, str] | None = None, **kw) -> str:
@@ -128,7 +129,7 @@ class LocalGit:
         try:
             return self.repo.git.execute(["git", *args], env=env, **kw)
         except git.GitCommandError as exc:
-            raise ServiceError(f"git {args[0]} failed: {mask(_stderr(exc))}") from None
+            raise ServiceError(f"git {args[0]} failed: {mask(stderr_of(exc))}") from None
 
     def head(self) -> str | None:
         out = self._try("rev-parse", "-q", "--verify", "HEAD^{commit}")
@@ -271,12 +272,18 @@ class LocalGit:
                 self.repo.git.execute(["git", "reset", "-q", commit, "--", *rels])
                 return
             except git.GitCommandError as exc:
-                if "index.lock" not in _stderr(exc) or attempt == 19:
-                    raise ServiceError(f"git reset failed: {mask(_stderr(exc))}") from None
+                if "index.lock" not in stderr_of(exc) or attempt == 19:
+                    raise ServiceError(f"git reset failed: {mask(stderr_of(exc))}") from None
                 time.sleep(0.1)
 
     def message_of(self, commit: str) -> str:
-        return self._git("log", "-1", "--format=%B", commit)
+        return self._git("log", "-1", "--format=%B", commit).rstrip("\n")
+
+    def recent_messages(self, count: int) -> list[str]:
+        if self.head() is None:
+            return []
+        out = self._git("log", f"-{int(count)}", "--format=%B%x00")
+        return [m.strip("\n") for m in out.split("\0") if m.strip("\n")]
 
     def rebase_paths(self, commit: str, onto: str, rels: list[str], *, overwrite: bool = False) -> str:
         """``commit`` re-applied on ``onto``: ``onto``'s tree with ``rels`` as in ``commit``.
@@ -332,11 +339,11 @@ class LocalGit:
                 env=auth_env(url),
             )
         except git.GitCommandError as exc:
-            err = _stderr(exc)
+            err = stderr_of(exc)
             if "couldn't find remote ref" in err:
                 return None
             kind = classify_push(err)
-            raise _network_error("fetch", kind, err, url) from None
+            raise network_error("fetch", kind, err, url) from None
         return self._git("rev-parse", ref)
 
     def push(self, rev: str, branch: str) -> PushResult:
@@ -351,41 +358,22 @@ class LocalGit:
                 args, env=auth_env(url), with_extended_output=True, with_exceptions=False
             )
         except git.GitCommandError as exc:  # pragma: no cover - with_exceptions=False
-            status, out, err = 1, "", _stderr(exc)
+            status, out, err = 1, "", stderr_of(exc)
         text = mask(f"{out}\n{err}")
         if status == 0:
-            return PushResult(True, "up-to-date" if "[up to date]" in text else "ok", self.remote, ref, _summary(text))
-        return PushResult(False, classify_push(text), self.remote, ref, _summary(text))
-
-
-def _stderr(exc) -> str:
-    err = exc.stderr if isinstance(exc.stderr, str) else (exc.stderr or b"").decode("utf-8", "replace")
-    err = err.strip()
-    if err.startswith("stderr: '"):
-        err = err[len("stderr: '") :].rstrip("'")
-    return err.strip()
-
-
-def _summary(text: str) -> str:
-    """The lines a person needs from git's push output."""
-    keep = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line == "Done" or line.startswith("To "):
-            continue
-        keep.append(line)
-    return "; ".join(dict.fromkeys(keep))[:800]
-
-
-def _network_error(action: str, kind: str, err: str, url: str | None) -> ServiceError:
-    if kind == "auth":
-        return ServiceError(
-            f"git {action} to {mask(url or '?')} was refused: authentication failed",
-            hint="map the token into the step: env: {SYSTEM_ACCESSTOKEN: $(System.AccessToken)}",
-        )
-    return ServiceError(f"git {action} failed: {mask(_summary(err))}")
+            return PushResult(True, "up-to-date" if "[up to date]" in text else "ok", self.remote, ref, summary(text))
+        return PushResult(False, classify_push(text), self.remote, ref, summary(text))
 
 
 def from_context(ctx) -> LocalGit:
+    """The repository of the project's folder, committing as the configured bot."""
     scm = ctx.config.scm
     return LocalGit(ctx.root, remote=scm.remote, bot_name=scm.bot.name, bot_email=scm.bot.email)
+
+
+def at_folder(folder: Path) -> LocalGit:
+    """The repository of a folder that has no project yet (``mlops init``), with the default bot."""
+    from ...config import BotCfg
+
+    bot = BotCfg()
+    return LocalGit(folder, bot_name=bot.name, bot_email=bot.email)

@@ -8,7 +8,8 @@ keep it going after this process ends); ``get_run`` then reads the stored result
 (overridden by ``run_now``'s) reach every notebook as job parameters, each task's
 ``base_parameters`` as its widgets; task values pass between tasks through one file per run.
 A task's ``notebook_path`` is a path in the local workspace (where ``mlops sync`` put it),
-or an existing file on this machine.
+or an existing file on this machine. Task order, ``run_if`` and the run's result follow
+:mod:`devops_mlops.core.jobgraph`, as on Databricks.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ...core.jobgraph import RUN, JobGraph, JobGraphError
 from ...errors import ServiceError
 from ...ports.jobs import Job, Run, TaskRun
 from .workspace import LocalWorkspace, workspace_root
@@ -39,23 +41,8 @@ def _write_json(path: Path, doc: Any) -> None:
     os.replace(tmp, path)
 
 
-def _run_if_ok(rule: str, deps: list[str | None]) -> bool:
-    if not deps:
-        return True
-    ok = [d == "SUCCESS" for d in deps]
-    failed = [d in ("FAILED", "TIMEDOUT", "UPSTREAM_FAILED") for d in deps]
-    return {
-        "ALL_SUCCESS": all(ok),
-        "ALL_DONE": True,
-        "NONE_FAILED": not any(failed),
-        "AT_LEAST_ONE_SUCCESS": any(ok),
-        "ALL_FAILED": all(failed),
-        "AT_LEAST_ONE_FAILED": any(failed),
-    }.get(rule, all(ok))
-
-
 def _local_owner() -> str:
-    from ...core.jobfiles import local_user
+    from .git import local_user
 
     return local_user()["userName"]
 
@@ -124,7 +111,7 @@ class LocalJobs:
 
     # ------------------------------------------------------------ identity
     def current_user(self) -> dict[str, str]:
-        from ...core.jobfiles import local_user
+        from .git import local_user
 
         return local_user()
 
@@ -196,6 +183,10 @@ class LocalJobs:
         return None
 
     def _execute(self, job_id: int | None, tasks: list[dict[str, Any]], job_params: dict[str, str]) -> int:
+        try:
+            graph = JobGraph.of(tasks)
+        except JobGraphError as exc:
+            raise ServiceError(str(exc)) from None
         run_id = self._new_run_id()
         by_key = {t["task_key"]: t for t in tasks}
         run = Run(run_id, job_id, "RUNNING", tasks=[TaskRun(t["task_key"], "PENDING") for t in tasks],
@@ -203,21 +194,23 @@ class LocalJobs:
         self._store(run)
         states = {tr.task_key: tr for tr in run.tasks}
         values_file = self.folder / "runs" / f"{run_id}.task_values.json"
-        order = _order(tasks)
-        for key in order:
+        outcomes: dict[str, str] = {}
+        for key in graph.order():
             task, tr = by_key[key], states[key]
-            deps = [states[d["task_key"]].result_state for d in task.get("depends_on", [])]
-            if not _run_if_ok(task.get("run_if", "ALL_SUCCESS"), deps):
-                tr.state, tr.result_state = "TERMINATED", "UPSTREAM_FAILED"
-                self._notify(key, "UPSTREAM_FAILED")
+            verdict = graph.decide(key, outcomes)
+            if verdict != RUN:  # skipped: its dependencies ended in a way its run_if does not run after
+                tr.state, tr.result_state = "TERMINATED", verdict
+                outcomes[key] = verdict
+                self._notify(key, verdict)
                 continue
             tr.state = "RUNNING"
             self._store(run)
             self._notify(key, "RUNNING")
             self._run_task(task, tr, job_params, values_file)
+            outcomes[key] = tr.result_state or "FAILED"
             self._notify(key, tr.result_state or "")
         run.state = "TERMINATED"
-        run.result_state = "SUCCESS" if all(t.result_state == "SUCCESS" for t in run.tasks) else "FAILED"
+        run.result_state = graph.result(outcomes)
         self._store(run)
         return run_id
 
@@ -260,20 +253,9 @@ class LocalJobs:
             tr.error = f"timed out after {time.monotonic() - started:.0f}s" + where
 
 
-def _order(tasks: list[dict[str, Any]]) -> list[str]:
-    deps = {t["task_key"]: [d["task_key"] for d in t.get("depends_on", [])] for t in tasks}
-    order: list[str] = []
-    while len(order) < len(deps):
-        ready = [k for k in deps if k not in order and all(d in order or d not in deps for d in deps[k])]
-        if not ready:
-            raise ServiceError("the job's task dependencies form a cycle: " + ", ".join(k for k in deps if k not in order))
-        order.append(ready[0])
-    return order
-
-
 def from_context(ctx: Any) -> LocalJobs:
     from ...kernel.entry_points import kernel_env
-    from ..spark.engine import kernel_env as engine_env
+    from ...kernel.spark import kernel_env as engine_env
 
     ws_root = workspace_root(ctx)
     # the project's own package (python_path) is importable in every task's kernel, which shares

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InputError, ServiceError
+from ...files.lock import file_lock
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 COMMIT_RETRIES = 30
@@ -106,6 +107,9 @@ def conform(table: Any, existing: Any, name: str):
 class DeltaTables:
     """Delta tables under one root (a folder, or a URI such as ``abfss://...``)."""
 
+    #: deltalake holds these tables, not Spark
+    spark = None
+
     def __init__(
         self, root: str | Path, *, storage_options: dict[str, str] | None = None, lock_dir: Path | None = None
     ):
@@ -148,14 +152,10 @@ class DeltaTables:
         table = self._open(name)
         return None if table is None else table.to_pyarrow_dataset().schema
 
-    def read(self, name: str, *, where: dict[str, Any] | None = None, columns: list[str] | None = None):
-        import pandas as pd
+    def _filter(self, name: str, dataset: Any, where: dict[str, Any] | None):
+        """``where`` as a pyarrow filter expression over ``dataset`` (None: every row)."""
         import pyarrow.compute as pc
 
-        table = self._open(name)
-        if table is None:
-            return pd.DataFrame(columns=columns or [])
-        dataset = table.to_pyarrow_dataset()
         expr = None
         for column, value in (where or {}).items():
             if column not in dataset.schema.names:
@@ -168,6 +168,16 @@ class DeltaTables:
             else:
                 term = field == value
             expr = term if expr is None else (expr & term)
+        return expr
+
+    def read(self, name: str, *, where: dict[str, Any] | None = None, columns: list[str] | None = None):
+        import pandas as pd
+
+        table = self._open(name)
+        if table is None:
+            return pd.DataFrame(columns=columns or [])
+        dataset = table.to_pyarrow_dataset()
+        expr = self._filter(name, dataset, where)
         try:
             return dataset.to_table(filter=expr, columns=columns).to_pandas()
         except Exception as exc:
@@ -175,22 +185,32 @@ class DeltaTables:
                 raise
             raise self._service_error(name, exc) from None
 
+    def read_chunks(self, name: str, *, where: dict[str, Any] | None = None, columns: list[str] | None = None,
+                    chunk_rows: int) -> Iterator[Any]:
+        """Streamed from a table on this machine's disk; a remote one is read whole, then sliced."""
+        table = self._open(name)
+        if table is None:
+            return
+        dataset = table.to_pyarrow_dataset()
+        cols = None if columns is None else [c for c in dict.fromkeys(columns) if c in dataset.schema.names]
+        if not self.is_local:
+            frame = self.read(name, where=where, columns=cols)
+            for start in range(0, len(frame), chunk_rows):
+                yield frame.iloc[start : start + chunk_rows]
+            return
+        expr = self._filter(name, dataset, where)
+        for record_batch in dataset.to_batches(filter=expr, columns=cols, batch_size=chunk_rows):
+            if record_batch.num_rows:
+                yield record_batch.to_pandas()
+
     # -- writing --------------------------------------------------------------------------
     @contextlib.contextmanager
     def _lock(self, name: str) -> Iterator[None]:
         if self.lock_dir is None:
             yield
             return
-        import fcntl
-
-        lock_root = Path(str(self.lock_dir).removeprefix("file://"))
-        lock_root.mkdir(parents=True, exist_ok=True)
-        with open(lock_root / f".{name}.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(Path(str(self.lock_dir).removeprefix("file://")) / f".{name}.lock"):
+            yield
 
     def _write(self, name: str, frame: Any, *, predicate: str | None) -> None:
         from deltalake import write_deltalake

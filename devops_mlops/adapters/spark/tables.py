@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError, InputError, ServiceError
+from ...files.lock import file_lock
 from ..local.tables import DeltaTables, _quote_column, _sql_literal, to_arrow
 from ...kernel import spark as engine
 
@@ -130,6 +131,41 @@ class SparkTables:
         except Exception as exc:  # noqa: BLE001 - Spark errors, translated
             raise self._fail(name, exc) from None
 
+    def read_chunks(self, name: str, *, where: dict[str, Any] | None = None, columns: list[str] | None = None,
+                    chunk_rows: int) -> Iterator[Any]:
+        """The rows read at once through Spark, then sliced."""
+        df = self.frame(name)
+        if df is None:
+            return
+        cols = None if columns is None else [c for c in dict.fromkeys(columns) if c in df.columns]
+        frame = self.read(name, where=where, columns=cols)
+        for start in range(0, len(frame), chunk_rows):
+            yield frame.iloc[start : start + chunk_rows]
+
+    def score_into(self, source: str, target: str, udf: Any, *, batch: int, keys: list[str],
+                   inputs: list[str] | None, constants: dict[str, Any]) -> int:
+        """Score one batch where the rows are (see :class:`~devops_mlops.ports.tables.SparkScoring`):
+        integer constants are stored as longs, the batch replaced in one write."""
+        from pyspark.sql import functions as F  # type: ignore[import-not-found]
+
+        features = self.frame(source)
+        if features is None:
+            raise InputError(f"table {self.location(source)} does not exist")
+        inputs = inputs or [c for c in features.columns if c not in keys + ["batch_id"]]
+        fixed = [
+            (F.lit(v).cast("long") if isinstance(v, int) and not isinstance(v, bool) else F.lit(v)).alias(k)
+            for k, v in constants.items()
+        ]
+        scored = features.where(F.col("batch_id") == batch).select(
+            *keys,
+            udf(F.struct(*[F.col(c) for c in inputs])).alias("prediction"),
+            *fixed,
+            F.current_timestamp().alias("scored_at"),
+            F.col("batch_id").cast("long").alias("batch_id"),
+        )
+        self.replace_where(target, scored, column="batch_id", value=int(batch))
+        return self.frame(target).where(F.col("batch_id") == batch).count()
+
     def _to_pandas(self, df: Any):
         """``df.toPandas()`` with Spark's timestamps (instants) as UTC-aware columns, as Delta gives them."""
         from pyspark.sql.types import TimestampType  # type: ignore[import-not-found]
@@ -172,15 +208,8 @@ class SparkTables:
         if self.root is None:
             yield
             return
-        import fcntl
-
-        Path(self.root).mkdir(parents=True, exist_ok=True)
-        with open(Path(self.root) / f".{name}.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(Path(self.root) / f".{name}.lock"):
+            yield
 
     def _write(self, name: str, frame: Any, *, column: str | None = None, value: Any = None) -> None:
         with self._lock(name):

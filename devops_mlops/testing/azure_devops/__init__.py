@@ -22,13 +22,13 @@ location ids, route templates and versions the service uses):
   review (:mod:`.pr_review`): threads (list / create / update), comments (update), iterations,
   iteration changes, item content.
 * wit: work items (create ``$Type`` with JSON Patch, get, batch get, update), WIQL, comments.
-* build: definitions (list / get / create / update).
+* build: definitions (list / get / create / update). pipelines (:mod:`.preview`): list / get, run preview.
 * distributedtask: environments, variable groups; pipelines checks configurations.
 * policy: configurations, types.  Security: namespaces, ACLs, ACEs, permissions.
 
 State and assertion helpers: ``projects``, ``repositories``, ``refs``, ``pushes``,
 ``pull_requests``, ``threads``, ``iterations``, ``work_items``, ``comments``, ``definitions``, ``environments``,
-``checks``, ``variable_groups``, ``policies``, ``acls``; ``requests``,
+``checks``, ``variable_groups``, ``policies``, ``acls``, ``previews``; ``requests``,
 ``requests_by_path(regex, method)``, ``writes()`` from :mod:`devops_mlops.testing.http`.
 
 Failure modes: ``token=`` (401 without it, Basic with any user + PAT or Bearer),
@@ -44,6 +44,7 @@ from .base import AzureDevOpsBase, Location
 from .git import GitArea
 from .pipelines import PipelinesArea
 from .pr_review import PullRequestReviewArea
+from .preview import PipelinePreviewArea
 from .wit import WitArea
 
 __all__ = ["GIT_BITS", "GIT_NAMESPACE", "AzureDevOpsEmulator", "Location"]
@@ -51,7 +52,7 @@ __all__ = ["GIT_BITS", "GIT_NAMESPACE", "AzureDevOpsEmulator", "Location"]
 from .pipelines import GIT_BITS, GIT_NAMESPACE
 
 
-class AzureDevOpsEmulator(PullRequestReviewArea, GitArea, WitArea, PipelinesArea, AzureDevOpsBase):
+class AzureDevOpsEmulator(PullRequestReviewArea, GitArea, WitArea, PipelinePreviewArea, PipelinesArea, AzureDevOpsBase):
     """The whole emulator. ``organization`` names the path segment after the host."""
 
     def __init__(self, **kwargs):
@@ -60,6 +61,7 @@ class AzureDevOpsEmulator(PullRequestReviewArea, GitArea, WitArea, PipelinesArea
         self._install_pr_review()
         self._install_wit()
         self._install_pipelines()
+        self._install_preview()
 
     def start(self) -> AzureDevOpsEmulator:
         super().start()

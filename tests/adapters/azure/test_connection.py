@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from devops_mlops.adapters.azure.connection import AzureDevOps, organization_name, resolve
+from devops_mlops.adapters.azure.connection import AzureDevOps, resolve
 from devops_mlops.adapters.azure.errors import translated
 from devops_mlops.config import AzureDevOpsCfg
 from devops_mlops.console import mask
 from devops_mlops.errors import ConflictError, ServiceError, UsageError
+from devops_mlops.ports.devops_admin import organization_name
 from devops_mlops.testing.azure_devops import AzureDevOpsEmulator
 
 PAT = "conn-pat-987654"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from devops_mlops.adapters.local.git import LocalGit, auth_env, classify_push
+from devops_mlops.adapters.local.git import LocalGit
+from devops_mlops.adapters.local.git_auth import auth_env, classify_push
 from devops_mlops.errors import ConflictError, InputError, UsageError
 from devops_mlops.testing.git_http_server import GitHttpServer, agent_checkout, git, init_bare, pre_receive_hook, seed
 
@@ -100,8 +101,12 @@ def test_relpath_refuses_files_outside_and_non_repositories(agent, tmp_path):
     with pytest.raises(InputError):
         g.relpath(agent / ".git" / "config")
     (tmp_path / "plain").mkdir()
+    plain = lg(tmp_path / "plain")  # opened on first use
+    assert not plain.is_repository() and plain.tracked_files(tmp_path / "plain") is None
+    with pytest.raises(UsageError, match="not inside a git repository"):
+        plain.head()
     with pytest.raises(UsageError):
-        lg(tmp_path / "plain")
+        plain.relpath(tmp_path / "plain" / "x.py")
 
 
 def test_source_commit_skips_our_own_commits(agent):

@@ -1,5 +1,9 @@
 from devops_mlops.adapters.local.workspace import LocalWorkspace
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 NB = b"# Databricks notebook source\nprint(1)\n"
 
 
