@@ -152,7 +152,7 @@ def _start_remote(url: str) -> Any:
     except Exception as exc:  # noqa: BLE001 - translated
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ServiceError(f"the Spark engine at {url} cannot be reached: {first}") from None
-    _state.update(start_seconds=time.perf_counter() - started)
+    _state.setdefault("start_seconds", time.perf_counter() - started)
     return spark
 
 
@@ -164,10 +164,15 @@ def session() -> Any:
     quiet_pyspark()
     with _lock:
         spark = _state.get("session")
-        if spark is None:
-            url = os.environ.get(REMOTE_ENV)
-            spark = _start_remote(url) if url else _start_local()
-            _state["session"] = spark
+        url = os.environ.get(REMOTE_ENV)
+        if url:
+            # asked each time: a pooled kernel's reset restores the environment the pool started
+            # it with, which drops what pyspark set when it connected; getOrCreate sets it again
+            # and hands back the session it already has
+            spark = _start_remote(url)
+        elif spark is None:
+            spark = _start_local()
+        _state["session"] = spark
         return spark
 
 
