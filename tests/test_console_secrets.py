@@ -20,6 +20,7 @@ import pytest
 from devops_mlops.testing.azure_devops import AzureDevOpsEmulator
 from devops_mlops.testing.databricks_emulator import DatabricksEmulator, sample_project
 from devops_mlops.testing.git_http_server import GitHttpServer, agent_checkout, git, init_bare, seed
+from devops_mlops.testing.warm_cli import Run, WarmCli
 
 SECRETS = {
     "DATABRICKS_TOKEN": "dapi-LEAKdb-4f7a1c9e",
@@ -88,17 +89,25 @@ def test_the_scanner_finds_a_planted_leak(tmp_path):
     assert scan(planted, SECRETS) == ["stdout: AZURE_DEVOPS_EXT_PAT", "report.html: MLOPS_TEST_API_KEY"]
 
 
-def test_no_command_output_or_file_contains_a_secret(tmp_path, shim, monkeypatch, capsys):
+@pytest.fixture(scope="module")
+def cli():
+    """The `mlops` runs are forked from a launcher that has imported the CLI and the SDKs (not
+    GitPython: each run finds `git` on its own PATH, the shim's)."""
+    with WarmCli(preload=["devops_mlops.cli.app", "devops_mlops.context", "databricks.sdk",
+                          "azure.devops.connection"]) as launcher:
+        yield launcher
+
+
+def test_no_command_output_or_file_contains_a_secret(tmp_path, shim, monkeypatch, capsys, cli):
     bin_dir, argv_log = shim
     env = {**os.environ, **SECRETS, "DATABRICKS_AUTH_TYPE": "pat", "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
            "GIT_TERMINAL_PROMPT": "0"}
     collected: dict[str, bytes] = {}
 
-    def mlops(name: str, *args: str, cwd: Path, ok=(0, 1, 2)) -> subprocess.CompletedProcess:
-        res = subprocess.run([sys.executable, "-m", "devops_mlops", *args], cwd=cwd, env=env, capture_output=True,
-                             timeout=300)
-        collected[f"{name}: stdout"] = res.stdout
-        collected[f"{name}: stderr"] = res.stderr
+    def mlops(name: str, *args: str, cwd: Path, ok=(0, 1, 2)) -> Run:
+        res = cli.run(args, cwd=cwd, env=env, timeout=300)
+        collected[f"{name}: stdout"] = res.stdout.encode()
+        collected[f"{name}: stderr"] = res.stderr.encode()
         assert res.returncode in ok, (name, res.returncode, res.stderr[-2000:])
         return res
 
@@ -124,7 +133,7 @@ def test_no_command_output_or_file_contains_a_secret(tmp_path, shim, monkeypatch
         mlops("lint-json", "--format", "json", "lint", cwd=root)
         res = mlops("test", "-v", "test", "notebooks/test_leak.py", "--param", f"key={SECRETS['MLOPS_TEST_API_KEY']}",
                     "--junit", "test.xml", cwd=root, ok=(1,))
-        assert b"***" in (root / "test.xml").read_bytes() + res.stdout  # the secrets were there, masked
+        assert b"***" in (root / "test.xml").read_bytes() + res.stdout.encode()  # the secrets were there, masked
         mlops("pipelines", "-v", "pipelines", "validate", cwd=root)
         mlops("plan-deploy", "-v", "--target", "dev", "--dry-run", "deploy", cwd=root)
         mlops("sync", "-v", "--target", "dev", "sync", cwd=root)

@@ -18,8 +18,9 @@ import yaml
 
 from devops_mlops.adf.files import export as adf_export
 from devops_mlops.context import Context
+from devops_mlops.kernel.pool import kernel_pool, preload_for
 from devops_mlops.testing import project as sandbox
-from devops_mlops.runtime import tables as T
+from devops_mlops.ops import tables as T
 from devops_mlops.ops.infer import infer
 from devops_mlops.ops.monitor import check_metrics
 from devops_mlops.testing.adf_runner import LocalFactory
@@ -77,7 +78,10 @@ def run_monitoring(ctx, hook):
     factory = LocalFactory(ctx.root / "adf", config_path=ctx.config.path, target="production",
                            notebook_params={"target": "local"}, max_retry_wait=0)
     started = time.monotonic()
-    run = factory.run("monitor_model", {"teams_webhook_url": hook.url_for("teams")})
+    # every notebook still gets a fresh kernel (no reuse), one started ahead with the project's
+    # libraries imported while the activity before it runs
+    with kernel_pool(preload=preload_for(ctx.config), reuse=False, ahead=[factory.env]):
+        run = factory.run("monitor_model", {"teams_webhook_url": hook.url_for("teams")})
     for a in run.all_activities():
         print(f"{a.pipeline}/{a.name}{'' if a.iteration is None else f'[{a.iteration}]'}: {a.status} {a.duration:.1f}s"
               + (f" {a.error['message'][:200]}" if a.error else ""))

@@ -7,26 +7,39 @@ wheels standing in for PyPI), so a missing wheel fails the run here as it would 
 
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
+from devops_mlops.testing.databricks import ClusterRuntime
 from devops_mlops.testing.databricks_emulator import DatabricksEmulator
-from devops_mlops.testing.databricks_runtime import ClusterRuntime
 from devops_mlops.testing.shipping_project import VOLUME, shipping_project
+from devops_mlops.testing.warm_cli import WarmCli
 
 pytestmark = pytest.mark.slow
 TOKEN = "dapi-contract"
 
 
+#: what the toolkit's build reads: setup.py copies the project template from examples/toll-demand
+_TOOLKIT_BUILD = ("pyproject.toml", "setup.py", "README.md", "devops_mlops", "examples/toll-demand")
+
+
 @pytest.fixture(scope="session")
 def package_index(tmp_path_factory):
-    """The toolkit's wheel, as a package index would serve `devops-mlops==<version>`."""
+    """The toolkit's wheel, as a package index would serve `devops-mlops==<version>`. Built from a
+    copy of what its build reads, not from the whole checkout (whose virtual environments and
+    benchmark data the build would copy first)."""
     from devops_mlops.ops.wheels import build_wheel, toolkit_source
 
+    checkout = toolkit_source()
+    source = tmp_path_factory.mktemp("toolkit-source")
+    for item in _TOOLKIT_BUILD:
+        if (checkout / item).is_dir():
+            shutil.copytree(checkout / item, source / item, ignore=shutil.ignore_patterns(
+                "__pycache__", "*.pyc", "*.egg-info", ".mlops"))
+        else:
+            shutil.copy2(checkout / item, source / item)
     index = tmp_path_factory.mktemp("index")
-    built = build_wheel(toolkit_source(), tmp_path_factory.mktemp("toolkit-build"))
+    built = build_wheel(source, tmp_path_factory.mktemp("toolkit-build"))
     shutil.copy(built.path, index)
     return str(index)
 
@@ -39,10 +52,24 @@ def emu(package_index):
         yield e
 
 
-def mlops(root, *args):
-    env = {**os.environ, "DATABRICKS_TOKEN": TOKEN}
-    return subprocess.run([sys.executable, "-m", "devops_mlops", "--target", "dev", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=600)
+@pytest.fixture(scope="module")
+def cli():
+    """The `mlops` runs are forked from a launcher that has imported the CLI, the SDK and MLflow."""
+    with WarmCli(preload=["devops_mlops.cli.app", "devops_mlops.context", "devops_mlops.cli.sync",
+                          "devops_mlops.cli.deploy", "devops_mlops.cli.run", "devops_mlops.cli.model",
+                          "databricks.sdk", "mlflow"]) as launcher:
+        yield launcher
+
+
+@pytest.fixture
+def mlops(cli):
+    """mlops(root, *args): a run of `mlops --target dev ARGS` in ``root``."""
+
+    def run(root, *args):
+        return cli.run(["--target", "dev", *args], cwd=root, env={**os.environ, "DATABRICKS_TOKEN": TOKEN},
+                       timeout=600)
+
+    return run
 
 
 def ok(proc):
@@ -50,7 +77,7 @@ def ok(proc):
     return proc
 
 
-def test_sync_deploy_run_registers_a_model_from_the_shipped_wheel(tmp_path, emu):
+def test_sync_deploy_run_registers_a_model_from_the_shipped_wheel(tmp_path, emu, mlops):
     db = tmp_path / "mlflow.db"
     shipping_project(tmp_path, host=emu.url, tracking_uri=f"sqlite:///{db}")
     ok(mlops(tmp_path, "sync"))
@@ -67,7 +94,7 @@ def test_sync_deploy_run_registers_a_model_from_the_shipped_wheel(tmp_path, emu)
     assert executed.outputs["train"].output == "1"  # dbutils.notebook.exit of the notebook
 
 
-def test_a_deployed_training_job_registers_into_the_workspaces_unity_catalog(tmp_path, emu):
+def test_a_deployed_training_job_registers_into_the_workspaces_unity_catalog(tmp_path, emu, mlops):
     """No tracking_uri: the job's MLflow is the workspace's own, its model a Unity Catalog one; then
     `mlops model status|promote` on the target work on the version the job registered."""
     import json
@@ -85,7 +112,7 @@ def test_a_deployed_training_job_registers_into_the_workspaces_unity_catalog(tmp
     assert "challenger" in emu.mlflow.models["main.ml.ship_model"][0]["aliases"]
 
 
-def test_a_training_job_whose_model_unity_catalog_refuses_fails_its_run(tmp_path, emu):
+def test_a_training_job_whose_model_unity_catalog_refuses_fails_its_run(tmp_path, emu, mlops):
     """A two-level name where the job registers into Unity Catalog fails as the service would."""
     shipping_project(tmp_path, host=emu.url, tracking_uri=None, model="ship_model")
     cfg = tmp_path / "mlops.yaml"
@@ -94,7 +121,7 @@ def test_a_training_job_whose_model_unity_catalog_refuses_fails_its_run(tmp_path
     assert run.returncode == 2 and "<catalog>.<schema>.<model>" in run.stderr and "mlops.yaml:2" in run.stderr
 
 
-def test_without_the_wheel_the_run_fails_with_the_tasks_import_error(tmp_path, emu):
+def test_without_the_wheel_the_run_fails_with_the_tasks_import_error(tmp_path, emu, mlops):
     shipping_project(tmp_path, host=emu.url, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     cfg = tmp_path / "mlops.yaml"
     cfg.write_text(cfg.read_text() + "package: {enabled: false}\n")  # the project's wheel is left out
@@ -111,7 +138,7 @@ def test_without_the_wheel_the_run_fails_with_the_tasks_import_error(tmp_path, e
     assert run.returncode == 1 and "No module named 'devops_mlops'" in run.stdout, run.stdout + run.stderr
 
 
-def test_the_examples_training_job_runs_from_its_shipped_wheel(tmp_path, emu):
+def test_the_examples_training_job_runs_from_its_shipped_wheel(tmp_path, emu, mlops):
     """examples/toll-demand on a Databricks target (job cluster) of the emulator: its own package
     comes only from the wheel deploy built, the toolkit only from the pinned requirement."""
     from pathlib import Path
@@ -140,7 +167,7 @@ def test_the_examples_training_job_runs_from_its_shipped_wheel(tmp_path, emu):
     assert MlflowClient(store, registry_uri=store).search_model_versions(f"name='{name}'")
 
 
-def test_a_requirement_the_runtime_cannot_satisfy_fails_the_library_installation(tmp_path, emu):
+def test_a_requirement_the_runtime_cannot_satisfy_fails_the_library_installation(tmp_path, emu, mlops):
     shipping_project(tmp_path, host=emu.url, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('"mlflow"]', '"mlflow", "no-such-dependency-anywhere"]'))

@@ -1,50 +1,94 @@
 """`mlops sync` and `mlops deploy` killed with SIGKILL at named points, then run again, converge.
 
-Each scenario runs the real CLI in a subprocess against the Databricks emulator (through the real
-SDK) with ``MLOPS_TEST_KILL_AT`` set, checks the process really died of SIGKILL, runs the same
-command again, and compares the target with the one an uninterrupted run leaves on a second
+Each scenario runs the real CLI in processes of its own against the Databricks emulator (through
+the real SDK) with ``MLOPS_TEST_KILL_AT`` set, checks the process really died of SIGKILL, runs the
+same command again, and compares the target with the one uninterrupted runs leave on a reference
 emulator: the same files with the same content, the same manifest entries, one job per key with
-the same settings.
+the same settings. The reference of each flow is made once for the module (it does not depend on
+the kill point), and the processes are forked from a warm launcher that has imported the CLI and
+the SDK already (devops_mlops/testing/warm_cli.py).
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from devops_mlops.testing.databricks_emulator import DatabricksEmulator, sample_project
 from devops_mlops.testing.http import Faults
+from devops_mlops.testing.warm_cli import Run, WarmCli
 
 TOKEN = "dapi-crash"
 MANIFEST = "/Shared/demo/.mlops-sync.json"
+PROJECT = {"notebooks": 8, "folders": 3, "jobs": 6}
 
 
-def mlops(root: Path, *args: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def cli():
+    with WarmCli(preload=["devops_mlops.cli.app", "devops_mlops.context", "devops_mlops.cli.sync",
+                          "devops_mlops.cli.deploy", "devops_mlops.adapters.databricks.workspace",
+                          "databricks.sdk"]) as launcher:
+        yield launcher
+
+
+def run_mlops(cli: WarmCli, root: Path, *args: str, kill_at: str | None = None) -> Run:
+    """`mlops --target dev ARGS` in ``root``, killed at ``kill_at`` when given."""
     env = {**os.environ, "DATABRICKS_TOKEN": TOKEN}
     env.pop("MLOPS_TEST_KILL_AT", None)
     if kill_at:
         env["MLOPS_TEST_KILL_AT"] = kill_at
-    return subprocess.run([sys.executable, "-m", "devops_mlops", "--target", "dev", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return cli.run(["--target", "dev", *args], cwd=root, env=env, timeout=120)
 
 
 @pytest.fixture
-def pair(tmp_path):
-    """Two emulators and two copies of one project: one run is killed, the other is the reference."""
-    with DatabricksEmulator(token=TOKEN) as killed, DatabricksEmulator(token=TOKEN) as clean:
-        roots = []
-        for name, emu in (("killed", killed), ("clean", clean)):
-            root = tmp_path / name
-            root.mkdir()
-            sample_project(root, host=emu.url, notebooks=8, folders=3, jobs=6)
-            roots.append(root)
-        yield (killed, roots[0]), (clean, roots[1])
+def mlops(cli):
+    """mlops(root, *args, kill_at=None): see :func:`run_mlops`."""
+    return functools.partial(run_mlops, cli)
+
+
+@pytest.fixture
+def target(tmp_path):
+    """The emulator and the project whose run is killed."""
+    with DatabricksEmulator(token=TOKEN) as emu:
+        sample_project(tmp_path, host=emu.url, **PROJECT)
+        yield emu, tmp_path
+
+
+#: flow -> (the command, whether the project is synced or deployed and changed first)
+FLOWS = {"sync": (["sync"], False), "sync-prune": (["sync", "--prune"], True),
+         "deploy": (["deploy"], False), "deploy-update": (["deploy"], True)}
+
+
+@pytest.fixture(scope="module")
+def reference(cli, tmp_path_factory):
+    """reference(flow) -> the workspace state (sync flows) or jobs state (deploy flows) that
+    uninterrupted runs of ``flow`` leave, made once per flow on an emulator of its own."""
+    made: dict[str, object] = {}
+
+    def ok(root: Path, *args: str) -> None:
+        run = run_mlops(cli, root, *args)
+        assert run.returncode == 0, run.stdout + run.stderr
+
+    def get(flow: str) -> object:
+        if flow not in made:
+            command, update = FLOWS[flow]
+            root = tmp_path_factory.mktemp(f"reference-{flow}")
+            with DatabricksEmulator(token=TOKEN) as emu:
+                sample_project(root, host=emu.url, **PROJECT)
+                if update:
+                    ok(root, command[0])
+                    change_repo(root)
+                ok(root, *command)
+                made[flow] = copy.deepcopy(workspace_state(emu) if command[0] == "sync" else jobs_state(emu))
+        return made[flow]
+
+    return get
 
 
 def change_repo(root: Path) -> None:
@@ -78,7 +122,7 @@ def jobs_state(emu) -> dict[str, dict]:
         return {key: emu.jobs[ids[0]] for key, ids in by_key.items()}
 
 
-def killed_then_rerun(root: Path, args: list[str], point: str) -> subprocess.CompletedProcess:
+def killed_then_rerun(mlops, root: Path, args: list[str], point: str) -> Run:
     died = mlops(root, *args, kill_at=point)
     assert died.returncode == -signal.SIGKILL, f"{point} was not reached: {died.returncode} {died.stderr}"
     again = mlops(root, *args)
@@ -90,63 +134,57 @@ SYNC_POINTS = ["sync.mkdirs", "sync.upload:1", "sync.upload:5", "sync.manifest"]
 
 
 @pytest.mark.parametrize("point", SYNC_POINTS)
-def test_first_sync_killed_converges(pair, point):
-    (killed, root), (clean, ref) = pair
-    assert mlops(ref, "sync").returncode == 0
-    again = killed_then_rerun(root, ["sync"], point)
+def test_first_sync_killed_converges(target, reference, mlops, point):
+    killed, root = target
+    again = killed_then_rerun(mlops, root, ["sync"], point)
     assert "conflict" not in again.stdout
-    assert workspace_state(killed) == workspace_state(clean)
+    assert workspace_state(killed) == reference("sync")
     assert mlops(root, "--format", "json", "sync").stdout.count('"op"') == 0  # nothing left to do
 
 
 @pytest.mark.parametrize("point", ["sync.upload:1", "sync.delete:1", "sync.manifest"])
-def test_update_and_prune_killed_converges(pair, point):
-    (killed, root), (clean, ref) = pair
-    for r in (root, ref):
-        assert mlops(r, "sync").returncode == 0
-        change_repo(r)
-    assert mlops(ref, "sync", "--prune").returncode == 0
-    again = killed_then_rerun(root, ["sync", "--prune"], point)
+def test_update_and_prune_killed_converges(target, reference, mlops, point):
+    killed, root = target
+    assert mlops(root, "sync").returncode == 0
+    change_repo(root)
+    again = killed_then_rerun(mlops, root, ["sync", "--prune"], point)
     assert "conflict" not in again.stdout, again.stdout
-    assert workspace_state(killed) == workspace_state(clean)
+    assert workspace_state(killed) == reference("sync-prune")
     files = killed.files
     assert all(f"/Shared/demo/{rel}" in files for rel in manifest(killed))  # the deleted notebook's entry is gone
 
 
-def deploy_both(root: Path, ref: Path, point: str, *, update: bool) -> None:
+def deploy_killed(mlops, root: Path, point: str, *, update: bool) -> None:
     if update:
-        for r in (root, ref):
-            assert mlops(r, "deploy").returncode == 0
-            change_repo(r)
-    assert mlops(ref, "deploy").returncode == 0
-    killed_then_rerun(root, ["deploy"], point)
+        assert mlops(root, "deploy").returncode == 0
+        change_repo(root)
+    killed_then_rerun(mlops, root, ["deploy"], point)
 
 
 @pytest.mark.parametrize("point", ["deploy.create:1", "deploy.create:4", "deploy.created"])
-def test_first_deploy_killed_leaves_no_duplicate(pair, point):
-    (killed, root), (clean, ref) = pair
-    deploy_both(root, ref, point, update=False)
-    assert jobs_state(killed) == jobs_state(clean) and len(jobs_state(killed)) == 6
+def test_first_deploy_killed_leaves_no_duplicate(target, reference, mlops, point):
+    killed, root = target
+    deploy_killed(mlops, root, point, update=False)
+    assert jobs_state(killed) == reference("deploy") and len(jobs_state(killed)) == 6
 
 
 @pytest.mark.parametrize("point", ["deploy.apply:1", "deploy.apply:2"])
-def test_update_deploy_killed_converges(pair, point):
-    (killed, root), (clean, ref) = pair
-    deploy_both(root, ref, point, update=True)
+def test_update_deploy_killed_converges(target, reference, mlops, point):
+    killed, root = target
+    deploy_killed(mlops, root, point, update=True)
     state = jobs_state(killed)
-    assert state == jobs_state(clean)
+    assert state == reference("deploy-update")
     assert sorted(s["name"] for s in state.values())[-2:] == ["demo-renamed1-dev", "demo-renamed4-dev"]
 
 
-def test_a_killed_deploy_then_a_create_whose_answer_was_lost(pair):
+def test_a_killed_deploy_then_a_create_whose_answer_was_lost(target, reference, mlops):
     """The kill leaves jobs behind; the re-run loses the answer of a create: still one job per key."""
-    (killed, root), (clean, ref) = pair
-    assert mlops(ref, "deploy").returncode == 0
+    killed, root = target
     died = mlops(root, "deploy", kill_at="deploy.create:2")
     assert died.returncode == -signal.SIGKILL
     killed.faults = Faults(script=["lost"], path_pattern="jobs/create")
     assert mlops(root, "deploy").returncode == 0
-    assert jobs_state(killed) == jobs_state(clean)
+    assert jobs_state(killed) == reference("deploy")
 
 
 def test_kill_point_names_are_the_documented_ones():

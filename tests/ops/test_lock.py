@@ -1,7 +1,10 @@
 """The target lock: exclusive, names its holder, waits when asked, takes over stale leases safely.
 
 Real processes race for it (local files, and workspace files on the Databricks emulator through
-the real SDK); the CLI refuses a second `mlops monitor` / `mlops infer` while one runs.
+the real SDK); the CLI refuses a second `mlops monitor` / `mlops infer` while one runs. The racers
+are told to go once every one of them is set up, and a winner holds the lock until the test has
+seen every answer (no start-up guessed in seconds); the `mlops` processes are forked from a warm
+launcher (devops_mlops/testing/warm_cli.py).
 """
 
 from __future__ import annotations
@@ -21,27 +24,53 @@ from devops_mlops.core.lease import Lease, decode
 from devops_mlops.errors import ConflictError
 from devops_mlops.ops.lock import FileStore, Lock, boot_id, exclusive, pid_start, store_for
 from devops_mlops.testing.databricks_emulator import DatabricksEmulator, sample_project
+from devops_mlops.testing.warm_cli import WarmCli
 
 TOKEN = "dapi-lock"
+#: argv: config target. Prints "ready" once set up, reads the start time from stdin and spins until
+#: then, tries the lock once; a winner holds it until its stdin closes.
 RACER = """
 import os, sys, time
 from devops_mlops.context import Context
 from devops_mlops.errors import ConflictError
 from devops_mlops.ops.lock import Lock, store_for
 ctx = Context.create(config_path=sys.argv[1], target=sys.argv[2])
-start, hold = float(sys.argv[3]), float(sys.argv[4])
 store = store_for(ctx)
+print("ready", flush=True)
+start = float(sys.stdin.readline())
 while time.time() < start:
     pass
 try:
-    lock = Lock(store, f"racer {os.getpid()}", ttl=30).acquire(float(sys.argv[5]) if len(sys.argv) > 5 else 0)
+    lock = Lock(store, f"racer {os.getpid()}", ttl=30).acquire(0)
 except ConflictError as exc:
     print("busy", exc.one_line(), flush=True)
     sys.exit(0)
 print("got", lock.lease.seq, lock.took_over, flush=True)
-time.sleep(hold)
+sys.stdin.read()
 lock.release()
 """
+
+
+def racer(config: Path, target: str, env: dict | None = None) -> subprocess.Popen:
+    """A racer process (see RACER); :func:`ready` waits until it is set up."""
+    return subprocess.Popen([sys.executable, "-c", RACER, str(config), target], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+def ready(proc: subprocess.Popen) -> subprocess.Popen:
+    line = proc.stdout.readline()
+    assert line == "ready\n", line + proc.communicate(timeout=60)[1][-800:]
+    return proc
+
+
+def holder(config: Path) -> subprocess.Popen:
+    """A process holding the lock of the target ``local`` until its stdin is closed."""
+    proc = ready(racer(config, "local"))
+    proc.stdin.write("0\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline().startswith("got")
+    return proc
 
 
 def local_project(tmp_path: Path, lock: str = "") -> Path:
@@ -62,14 +91,17 @@ def stale_lease(seq: int = 1, **kw) -> bytes:
     return Lease(**{**fields, **kw}).encode()
 
 
-def race(config: Path, target: str, racers: int, env: dict | None = None, hold: float = 2.0) -> list[str]:
-    start = time.time() + 2.0  # every racer is started and spinning when the clock says go
-    procs = [subprocess.Popen([sys.executable, "-c", RACER, str(config), target, str(start), str(hold)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
-             for _ in range(racers)]
-    outs = [p.communicate(timeout=120) for p in procs]
+def race(config: Path, target: str, racers: int, env: dict | None = None) -> list[str]:
+    """What each of ``racers`` processes got when they all tried the lock at the same moment."""
+    procs = [ready(p) for p in [racer(config, target, env) for _ in range(racers)]]
+    start = time.time() + 0.2  # every racer is spinning when the clock says go
+    for p in procs:
+        p.stdin.write(f"{start}\n")
+        p.stdin.flush()
+    answers = [p.stdout.readline().strip() for p in procs]  # the winner holds the lock meanwhile
+    outs = [p.communicate(timeout=120) for p in procs]  # closes stdin: the winner releases
     assert all(p.returncode == 0 for p in procs), [o[1][-800:] for o in outs]
-    return [o[0].strip() for o in outs]
+    return answers
 
 
 def test_second_holder_is_refused_with_the_holders_name(tmp_path):
@@ -91,15 +123,15 @@ def test_second_holder_is_refused_with_the_holders_name(tmp_path):
 def test_waits_for_the_holder_when_asked(tmp_path):
     ctx = Context.create(config_path=local_project(tmp_path))
     first = Lock(store_for(ctx), "mlops monitor", ttl=30).acquire(0)
-    threading.Timer(1.5, first.release).start()
     started = time.monotonic()
+    threading.Timer(0.5, first.release).start()
     second = Lock(store_for(ctx), "mlops infer", ttl=30, poll=0.1).acquire(wait=20)
-    assert 1.4 < time.monotonic() - started < 10 and second.took_over is None
+    assert 0.5 <= time.monotonic() - started < 10 and second.took_over is None
     second.release()
     with pytest.raises(ConflictError):  # bounded: gives up after `wait`
         held = Lock(store_for(ctx), "a", ttl=30).acquire(0)
         try:
-            Lock(store_for(ctx), "b", ttl=30, poll=0.1).acquire(wait=0.5)
+            Lock(store_for(ctx), "b", ttl=30, poll=0.1).acquire(wait=0.3)
         finally:
             held.release()
 
@@ -107,9 +139,9 @@ def test_waits_for_the_holder_when_asked(tmp_path):
 def test_renewal_keeps_a_short_lease_alive(tmp_path):
     ctx = Context.create(config_path=local_project(tmp_path))
     store = store_for(ctx)
-    held = Lock(store, "mlops monitor", ttl=3).acquire(0)
+    held = Lock(store, "mlops monitor", ttl=2).acquire(0)
     first = decode(1, store.read(1)).expires
-    time.sleep(4)  # longer than the ttl: the heartbeat renewed it
+    time.sleep(2.5)  # longer than the ttl: the heartbeat (every ttl / 3) renewed it
     assert decode(1, store.read(1)).expires > max(first, time.time())
     held.release()
     assert decode(1, store.read(1)).released
@@ -159,7 +191,7 @@ def test_databricks_lease_is_shared_through_the_workspace(tmp_path):
             store = store_for(ctx)
             assert store.where == "/Shared/.mlops-locks/demo/tables"
             store.create(1, stale_lease(boot_id="another-machine", expires=time.time() - 1))
-            outs = race(config, "dev", racers=3, env=env, hold=10)
+            outs = race(config, "dev", racers=3, env=env)
             winners = [o for o in outs if o.startswith("got")]
             assert len(winners) == 1 and "expired" in winners[0], outs
             assert sorted(p for p in emu.files if p.startswith("/Shared/.mlops-locks/")) == [
@@ -172,37 +204,35 @@ def test_databricks_lease_is_shared_through_the_workspace(tmp_path):
             os.environ.pop("DATABRICKS_TOKEN", None)
 
 
-def mlops(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "devops_mlops", *args], cwd=root, capture_output=True,
-                          text=True, timeout=120)
+@pytest.fixture(scope="module")
+def cli():
+    with WarmCli(preload=["devops_mlops.cli.app", "devops_mlops.context", "devops_mlops.cli.infer",
+                          "devops_mlops.cli.monitor", "devops_mlops.cli.lifecycle", "mlflow"]) as launcher:
+        yield launcher
 
 
-def test_cli_refuses_or_waits_while_another_run_holds_the_target(tmp_path):
+def test_cli_refuses_or_waits_while_another_run_holds_the_target(tmp_path, cli):
     config = local_project(tmp_path)
-    start = time.time()
-    holder = subprocess.Popen([sys.executable, "-c", RACER, str(config), "local", str(start), "6"],
-                              stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().startswith("got")
+    held = holder(config)
     for command in ("monitor", "infer", "lifecycle"):
-        res = mlops(tmp_path, command)
+        res = cli.run([command], cwd=tmp_path)
         assert res.returncode == 1, res.stderr
-        assert f"locked by racer {holder.pid} (pid {holder.pid}" in res.stderr, res.stderr
+        assert f"locked by racer {held.pid} (pid {held.pid}" in res.stderr, res.stderr
         assert "Traceback" not in res.stderr
     assert not (tmp_path / ".mlops" / "tables").exists()  # nothing written
     local_project(tmp_path, lock="lock: {wait: 60}")
     started = time.monotonic()
-    res = mlops(tmp_path, "infer")  # waits for the holder, then runs (and finds no model)
+    threading.Timer(2, held.stdin.close).start()  # the holder ends 2 s from now
+    res = cli.run(["infer"], cwd=tmp_path)  # waits for the holder, then runs (and finds no model)
     assert time.monotonic() - started > 2 and "locked by" not in res.stderr, res.stderr
     assert res.returncode == 2 and "model m" in res.stderr, res.stderr
-    holder.wait(timeout=30)
+    held.wait(timeout=30)
 
 
-def test_a_killed_cli_run_does_not_block_the_next(tmp_path):
+def test_a_killed_cli_run_does_not_block_the_next(tmp_path, cli):
     config = local_project(tmp_path)
-    holder = subprocess.Popen([sys.executable, "-c", RACER, str(config), "local", "0", "60"],
-                              stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().startswith("got")
-    holder.kill()
-    holder.wait()
-    res = mlops(tmp_path, "-v", "infer")
+    held = holder(config)
+    held.kill()
+    held.wait()
+    res = cli.run(["-v", "infer"], cwd=tmp_path)
     assert "locked by" not in res.stderr and "took over the lock" in res.stderr and "is gone" in res.stderr, res.stderr

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,24 +27,50 @@ def _quiet(monkeypatch):
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    state = tmp_path / ".mlops"
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> tuple[Path, str]:
+    """A project whose staging registry holds a logged version of ``demand`` (made once for the
+    module; tests work on copies of it) and that version."""
+    import mlflow
+
+    root = tmp_path_factory.mktemp("prepared")
+    state = root / ".mlops"
     state.mkdir()
-    (tmp_path / "mlops.yaml").write_text(
+    (root / "mlops.yaml").write_text(
         "project: demo\nmodel: {name: demand, label: y, keys: [plaza], primary_metric: rmse}\n"
         "promotion:\n  thresholds: {rmse: {max: 1.0}}\n  evaluation_data: eval\n"
         "targets:\n"
         f"  staging: {{default: true, tracking_uri: 'sqlite:///{state}/staging.db'}}\n"
         f"  production:\n    tracking_uri: 'sqlite:///{state}/production.db'\n    model: {{name: demand-prod}}\n"
         f"  twin: {{tracking_uri: 'sqlite:///{state}/staging.db'}}\n")
+    mlflow_env = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        mp.chdir(root)  # MLflow's default artifact root: ./mlruns
+        cfg = load_config(root / "mlops.yaml")
+        staging = Context(cfg, cfg.target("staging"))
+        staging.tables.append("eval", EVAL)
+        model = LinearRegression().fit(X, Y)
+        mv = staging.registry.log_sklearn_model(model, "demand", X=X, tags={"mlops.git_commit": "c0ffee" * 6 + "abcd"})
+    # the registry exported its URIs into this process: the tests (and the suite's per-test reset,
+    # which restores what it found) must not start from the prepared folder's registry
+    for name in [k for k in os.environ if k.startswith("MLFLOW_") and k not in mlflow_env]:
+        del os.environ[name]
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+    return root, mv.version
+
+
+@pytest.fixture
+def project(prepared, tmp_path, monkeypatch):
+    """A copy of the prepared project in this test's folder (its registries are files in .mlops/;
+    the logged model's artifacts stay, read-only, in the prepared folder), cwd there."""
+    base, version = prepared
+    shutil.copytree(base, tmp_path, dirs_exist_ok=True)
+    config = tmp_path / "mlops.yaml"
+    config.write_text(config.read_text().replace(str(base), str(tmp_path)))
     monkeypatch.chdir(tmp_path)
-    cfg = load_config(tmp_path / "mlops.yaml")
-    staging = Context(cfg, cfg.target("staging"))
-    staging.tables.append("eval", EVAL)
-    model = LinearRegression().fit(X, Y)
-    mv = staging.registry.log_sklearn_model(model, "demand", X=X, tags={"mlops.git_commit": "c0ffee" * 6 + "abcd"})
-    return tmp_path, mv.version
+    return tmp_path, version
 
 
 def run(args, capsys):
