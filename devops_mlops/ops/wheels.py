@@ -67,7 +67,8 @@ def _skipped(name: str) -> bool:
 def _files(folder: Path) -> list[Path]:
     out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not _skipped(d))
+        # a virtual environment under any name (.venv-3.12, env, ...) holds pyvenv.cfg: never part of a build
+        dirnames[:] = sorted(d for d in dirnames if not _skipped(d) and not os.path.isfile(os.path.join(dirpath, d, "pyvenv.cfg")))
         out += [Path(dirpath) / f for f in sorted(filenames) if not _skipped(f)]
     return out
 

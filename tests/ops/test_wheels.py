@@ -48,6 +48,12 @@ def test_source_hash_ignores_caches_and_vcs(tmp_path):
     (root / "src" / "ship_demo" / "__pycache__").mkdir()
     (root / "src" / "ship_demo" / "__pycache__" / "x.pyc").write_bytes(b"\0")
     assert source_hash(root) == before
+    # a virtual environment under any name (it holds pyvenv.cfg) is not a source of the build
+    venv = root / ".venv-3.12"
+    (venv / "lib").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (venv / "lib" / "big.py").write_text("X = 1\n")
+    assert source_hash(root) == before
 
 
 def test_a_package_that_does_not_build_names_the_pyproject_and_the_last_error_line(tmp_path):
