@@ -143,17 +143,10 @@ def spark():
     return engine.session()
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Spark tests are marked ``spark``; for the parallel run (``--dist loadgroup``) they share one
-    worker (one JVM), and every other file's tests stay together on a worker (module fixtures, such
-    as a trained project, are built once)."""
     for item in items:
         if "spark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)
-            item.add_marker(pytest.mark.xdist_group("spark"))
-        elif not any(True for _ in item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
 def pytest_unconfigure(config):
