@@ -147,6 +147,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "spark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)
+    # files with a slow test go first (their own order kept): in the parallel run a file goes to one
+    # worker, and the longest file started last would end the run alone
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 def pytest_unconfigure(config):
