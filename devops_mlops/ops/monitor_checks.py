@@ -47,7 +47,8 @@ class MetricsCheck:
     def values(self) -> dict[str, float]:
         return {r["metric"]: r["value"] for r in self.rows}
 
-    def to_dict(self) -> dict[str, Any]:
+    def _head(self) -> dict[str, Any]:
+        """What the JSON result and the notebook's verdict both open with."""
         return {
             "status": mon.VIOLATION if self.retrain_needed else mon.OK,
             "retrain_needed": self.retrain_needed,
@@ -55,6 +56,11 @@ class MetricsCheck:
             "version": self.version,
             "batch": self.batch,
             "window": {"start": self.window_start, "end": self.window_end},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self._head(),
             "metrics": [
                 {k: r[k] for k in ("metric", "value", "threshold_min", "threshold_max", "status")} for r in self.rows
             ],
@@ -67,12 +73,7 @@ class MetricsCheck:
         its per-window details name violations even in range)."""
         return {
             "mode": "check",
-            "status": mon.VIOLATION if self.retrain_needed else mon.OK,
-            "retrain_needed": self.retrain_needed,
-            "model": self.model,
-            "version": self.version,
-            "batch": self.batch,
-            "window": {"start": self.window_start, "end": self.window_end},
+            **self._head(),
             "metrics": {r["metric"]: json_value(r["value"]) for r in self.rows},
             "out_of_range": self.decision.triggered,
         }
